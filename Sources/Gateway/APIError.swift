@@ -1,0 +1,122 @@
+import Foundation
+
+/// Every error the API answers with, and how it looks on the wire:
+/// `{"error": {"code": "snake_case_code", "message": "human sentence"}}`.
+public struct APIError: Error, Sendable {
+    public var status: Int
+    public var code: String
+    public var message: String
+    public var headers: [(name: String, value: String)] = []
+    /// Set on `not_leader`, naming where writes go.
+    public var leader: PeerAddress?
+
+    public init(status: Int, code: String, message: String, headers: [(name: String, value: String)] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public var response: HTTPResponse {
+        var object: [String: Any] = ["code": code, "message": message]
+        if let leader {
+            object["leader"] = ["id": leader.id, "url": leader.url]
+        }
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": object], options: [.sortedKeys])) ?? Data()
+        return HTTPResponse(
+            status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body))
+    }
+}
+
+extension APIError {
+    static func invalidJSON(_ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_json", message: message)
+    }
+
+    static func invalidRequest(_ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_request", message: message)
+    }
+
+    static let invalidUsername = APIError(
+        status: 400, code: "invalid_username",
+        message: "A username is 1 to 32 of A-Z a-z 0-9 _ . - and does not start with . or -.")
+
+    static let invalidPassword = APIError(
+        status: 400, code: "invalid_password", message: "A password is 8 to 256 bytes long.")
+
+    static func invalidBody(_ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_body", message: message)
+    }
+
+    static let invalidIdempotencyKey = APIError(
+        status: 400, code: "invalid_idempotency_key",
+        message: "An Idempotency-Key is 1 to 128 characters long.")
+
+    static let unauthorized = APIError(
+        status: 401, code: "unauthorized", message: "A valid session token is required: Authorization: Bearer <token>.",
+        headers: [("WWW-Authenticate", "Bearer")])
+
+    static let invalidCredentials = APIError(
+        status: 401, code: "invalid_credentials", message: "The username or password is wrong.")
+
+    static let forbidden = APIError(
+        status: 403, code: "forbidden", message: "Only the owner of an account may delete it.")
+
+    static let notFound = APIError(status: 404, code: "not_found", message: "There is nothing at this path.")
+
+    static func noSuchUser(_ username: String) -> APIError {
+        APIError(status: 404, code: "no_such_user", message: "There is no user named \(username).")
+    }
+
+    static func methodNotAllowed(allowed: [String]) -> APIError {
+        APIError(
+            status: 405, code: "method_not_allowed",
+            message: "This path allows \(allowed.joined(separator: ", ")).",
+            headers: [("Allow", allowed.joined(separator: ", "))])
+    }
+
+    static let usernameTaken = APIError(
+        status: 409, code: "username_taken", message: "That username is taken.")
+
+    static func payloadTooLarge(limit: Int) -> APIError {
+        APIError(status: 413, code: "payload_too_large", message: "A request body is at most \(limit) bytes.")
+    }
+
+    static let unsupportedMediaType = APIError(
+        status: 415, code: "unsupported_media_type", message: "The body must be sent as Content-Type: application/json.")
+
+    static let idempotencyKeyReused = APIError(
+        status: 422, code: "idempotency_key_reused",
+        message: "This Idempotency-Key was already used with a different request.")
+
+    static func notLeader(_ leader: PeerAddress, location: String) -> APIError {
+        var error = APIError(
+            status: 307, code: "not_leader", message: "This replica is a follower; the leader is \(leader.id) at \(leader.url).",
+            headers: [("Location", location)])
+        error.leader = leader
+        return error
+    }
+
+    static let noLeader = APIError(
+        status: 503, code: "no_leader", message: "No leader is known right now; retry shortly.",
+        headers: [("Retry-After", "1")])
+
+    static func unavailable(_ message: String) -> APIError {
+        APIError(status: 503, code: "unavailable", message: message, headers: [("Retry-After", "1")])
+    }
+
+    static func internalError(_ message: String) -> APIError {
+        APIError(status: 500, code: "internal_error", message: message)
+    }
+}
+
+/// A replica's id and advertised base URL.
+public struct PeerAddress: Sendable, Equatable, Codable {
+    public var id: Int
+    public var url: String
+
+    public init(id: Int, url: String) {
+        self.id = id
+        self.url = url
+    }
+}

@@ -1,0 +1,47 @@
+import ReplicaCore
+
+extension ChatAPI {
+    func logIn(_ context: RouteContext) -> HTTPReply {
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
+        let credentials: RequestBodies.Credentials
+        do throws(APIError) {
+            credentials = try RequestDecoding.body(RequestBodies.Credentials.self, from: context.request)
+        } catch {
+            return .error(error)
+        }
+        return later { () async throws(APIError) -> HTTPResponse in
+            let account = try await findAccount(credentials.username, request: context.request)
+            // An unknown user costs a hash too, so timing does not tell which usernames exist.
+            let storedHash = account?.passwordHash ?? unknownUserHash
+            guard dependencies.passwordHasher.verify(credentials.password, against: storedHash), let account else {
+                throw APIError.invalidCredentials
+            }
+            let token = SessionToken.generate()
+            let command = ChatCommand.openSession(.init(
+                username: account.username, verifiedPasswordHash: account.passwordHash,
+                tokenHash: SessionToken.hash(token), createdAtMillis: dependencies.clock()))
+            guard case .sessionOpened(let username) = try await submit(command, request: context.request) else {
+                throw APIError.internalError("Logging in produced an unexpected outcome.")
+            }
+            return WireFormat.response(201, WireFormat.Session(token: token, username: username))
+        }
+    }
+
+    /// The account named `username`; a miss is checked again after a linearizable read.
+    func findAccount(_ username: String, request: HTTPRequest) async throws(APIError) -> AccountRecord? {
+        guard Username.isValid(username) else { return nil }
+        let key = Username.key(username)
+        if let account = try readState({ try SQLiteChatStore(db: $0).account(forKey: key) }) { return account }
+        try await awaitLinearizableRead(request)
+        return try readState { try SQLiteChatStore(db: $0).account(forKey: key) }
+    }
+
+    func logOut(_ context: RouteContext) -> HTTPReply {
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
+        return later { () async throws(APIError) -> HTTPResponse in
+            let caller = try await authenticate(context.request)
+            _ = try await submit(.closeSession(.init(tokenHash: caller.tokenHash)), request: context.request)
+            return WireFormat.noContent()
+        }
+    }
+}

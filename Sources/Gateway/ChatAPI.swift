@@ -1,0 +1,150 @@
+import Logging
+import ReplicaCore
+
+/// The v1 REST API: routes requests to handlers that validate input, build commands and
+/// submit them through the replicator, or read the replica's applied state.
+public struct ChatAPI: HTTPRequestHandler {
+    public struct Dependencies: Sendable {
+        public var database: ChatDatabase
+        public var replicator: any Replicator
+        public var waiters: InboxWaiters
+        public var metrics: ServiceMetrics
+        public var passwordHasher: PasswordHasher
+        public var clock: @Sendable () -> Int64
+        public var logger: Logger
+        /// Answers requests under `/internal/` (peer traffic); nil on a lone replica.
+        public var internalHandler: (any HTTPRequestHandler)?
+
+        public init(
+            database: ChatDatabase, replicator: any Replicator, waiters: InboxWaiters, metrics: ServiceMetrics,
+            passwordHasher: PasswordHasher, clock: @escaping @Sendable () -> Int64 = Timestamp.nowMillis,
+            logger: Logger, internalHandler: (any HTTPRequestHandler)? = nil
+        ) {
+            self.database = database
+            self.replicator = replicator
+            self.waiters = waiters
+            self.metrics = metrics
+            self.passwordHasher = passwordHasher
+            self.clock = clock
+            self.logger = logger
+            self.internalHandler = internalHandler
+        }
+    }
+
+    static let maxWaitSeconds: Int64 = 60
+
+    let dependencies: Dependencies
+    let router: Router<ChatAPI>
+    /// A hash no password matches, verified when the username is unknown.
+    let unknownUserHash: String
+
+    public init(_ dependencies: Dependencies) {
+        self.dependencies = dependencies
+        unknownUserHash = dependencies.passwordHasher.hash(SessionToken.generate())
+        var router = Router<ChatAPI>()
+        router.add("GET", "/healthz", ChatAPI.health)
+        router.add("GET", "/readyz", ChatAPI.readiness)
+        router.add("GET", "/metrics", ChatAPI.metricsText)
+        router.add("GET", "/v1/cluster", ChatAPI.cluster)
+        router.add("POST", "/v1/accounts", ChatAPI.createAccount)
+        router.add("GET", "/v1/accounts", ChatAPI.listAccounts)
+        router.add("DELETE", "/v1/accounts/{username}", ChatAPI.deleteAccount)
+        router.add("POST", "/v1/sessions", ChatAPI.logIn)
+        router.add("DELETE", "/v1/sessions/current", ChatAPI.logOut)
+        router.add("POST", "/v1/messages", ChatAPI.sendMessage)
+        router.add("GET", "/v1/inbox", ChatAPI.readInbox)
+        router.add("POST", "/v1/inbox/ack", ChatAPI.acknowledge)
+        self.router = router
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPReply {
+        if request.path.hasPrefix("/internal/"), let internalHandler = dependencies.internalHandler {
+            return internalHandler.handle(request)
+        }
+        let started = ContinuousClock.now
+        let metrics = dependencies.metrics
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            return .now(metrics.recorded(APIError.notFound.response, route: "unknown", since: started))
+        case .methodNotAllowed(let allowed):
+            return .now(metrics.recorded(APIError.methodNotAllowed(allowed: allowed).response, route: "unknown", since: started))
+        case .found(let route, let parameters):
+            if request.hasMalformedQuery {
+                let error = APIError.invalidRequest("A query parameter is not valid UTF-8.")
+                return .now(metrics.recorded(error.response, route: route.name, since: started))
+            }
+            switch route.handler(self)(RouteContext(request: request, parameters: parameters)) {
+            case .now(let response):
+                return .now(metrics.recorded(response, route: route.name, since: started))
+            case .later(let work):
+                return .later { metrics.recorded(await work(), route: route.name, since: started) }
+            }
+        }
+    }
+}
+
+/// A matched request and its path parameters.
+struct RouteContext: Sendable {
+    var request: HTTPRequest
+    var parameters: [String: String]
+}
+
+extension HTTPReply {
+    static func error(_ error: APIError) -> HTTPReply { .now(error.response) }
+}
+
+extension ChatAPI {
+    /// Runs `work` off the epoll thread, turning a thrown `APIError` into its response.
+    func later(_ work: @escaping @Sendable () async throws(APIError) -> HTTPResponse) -> HTTPReply {
+        .later {
+            do throws(APIError) {
+                return try await work()
+            } catch {
+                return error.response
+            }
+        }
+    }
+
+    /// Answers a write at a follower with 307 to the leader, and with 503 when none is known.
+    func routeWrite(_ request: HTTPRequest) -> APIError? {
+        switch dependencies.replicator.writeRoute() {
+        case .here: nil
+        case .leader(let leader): APIError.notLeader(leader, location: leader.url + request.pathAndQuery)
+        case .noLeader: APIError.noLeader
+        }
+    }
+
+    func submit(_ command: ChatCommand, request: HTTPRequest) async throws(APIError) -> ChatOutcome {
+        let result: ChatResult
+        do {
+            result = try await dependencies.replicator.submit(command)
+        } catch {
+            throw apiError(for: error, request: request)
+        }
+        switch result {
+        case .success(let outcome): return outcome
+        case .failure(let rejection): throw apiError(for: rejection)
+        }
+    }
+
+    func apiError(for error: ReplicationError, request: HTTPRequest) -> APIError {
+        switch error {
+        case .notLeader(let leader): APIError.notLeader(leader, location: leader.url + request.pathAndQuery)
+        case .noLeader: APIError.noLeader
+        case .timedOut:
+            APIError.unavailable("The write was not confirmed in time; it may still take effect. Retry with the same Idempotency-Key.")
+        case .shuttingDown: APIError.unavailable("The replica is shutting down.")
+        }
+    }
+
+    func apiError(for rejection: ChatRejection) -> APIError {
+        switch rejection {
+        case .usernameTaken: APIError.usernameTaken
+        case .invalidCredentials: APIError.invalidCredentials
+        case .unauthorized: APIError.unauthorized
+        case .forbidden: APIError.forbidden
+        case .noSuchUser: APIError(status: 404, code: "no_such_user", message: "There is no such user.")
+        case .idempotencyKeyReused: APIError.idempotencyKeyReused
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+import ReplicaCore
+
+/// The replica's SQLite database: WAL mode with `synchronous=FULL`, one writer (the replica's
+/// serial driver) and concurrent readers (request handlers).
+public final class ChatDatabase: Sendable {
+    let pool: DatabasePool
+
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = 8
+        pool = try DatabasePool(path: directory.appendingPathComponent("chat.sqlite").path, configuration: configuration)
+        // GRDB sets synchronous=NORMAL on WAL pools after prepareDatabase runs, which would let
+        // a power loss drop acknowledged commits: set FULL again on the writer, and check it.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let mode = try synchronousMode()
+        precondition(mode == 2, "SQLite must run with synchronous=FULL, found \(mode)")
+        try Schema.migrator().migrate(pool)
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL).
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// Runs `body` in one write transaction; only the replica's driver calls this.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.write(body)
+    }
+
+    /// Applies `commands` in one transaction and records `appliedIndex` with them, so a crash
+    /// never applies a command twice or skips one.
+    func apply(_ commands: [ChatCommand], appliedIndex: Int64? = nil) throws -> [ChatResult] {
+        let machine = ChatStateMachine()
+        return try pool.write { db in
+            let store = SQLiteChatStore(db: db)
+            let results = try commands.map { try machine.apply($0, to: store) }
+            if let appliedIndex {
+                try ReplicaStateTable.set(.appliedIndex, to: appliedIndex, in: db)
+            }
+            return results
+        }
+    }
+}
+
+/// Small named integers kept beside the chat state.
+enum ReplicaStateTable {
+    enum Name: String {
+        case appliedIndex = "applied_index"
+        case term
+        case vote
+        case commitIndex = "commit_index"
+    }
+
+    static func get(_ name: Name, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = ?"), arguments: [name.rawValue])
+    }
+
+    static func set(_ name: Name, to value: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO replica_state (name, value) VALUES (?, ?)")
+            .execute(arguments: [name.rawValue, value])
+    }
+}

@@ -1,0 +1,80 @@
+/// An HTTP request as the gateway's handlers see it: plain Swift values, no C types.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The decoded path, without the query.
+    public var path: String
+    /// Query parameters in the order given; a parameter without `=` has an empty value.
+    public var query: [(name: String, value: String)]
+    /// Header values by lowercased name.
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// True when a query parameter was not valid UTF-8.
+    public var hasMalformedQuery: Bool
+
+    public init(
+        method: String, path: String, query: [(name: String, value: String)] = [],
+        headers: [String: String] = [:], body: [UInt8] = [], hasMalformedQuery: Bool = false
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.hasMalformedQuery = hasMalformedQuery
+    }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
+
+    /// The path and query as sent, percent-encoded again, for redirects.
+    public var pathAndQuery: String {
+        guard !query.isEmpty else { return path }
+        let pairs = query.map { "\(percentEncoded($0.name))=\(percentEncoded($0.value))" }
+        return path + "?" + pairs.joined(separator: "&")
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// What a handler gives back: an answer now, or work whose answer comes later while the
+/// connection stays suspended.
+public enum HTTPReply: Sendable {
+    case now(HTTPResponse)
+    case later(@Sendable () async -> HTTPResponse)
+}
+
+public protocol HTTPRequestHandler: Sendable {
+    func handle(_ request: HTTPRequest) -> HTTPReply
+}
+
+func percentEncoded(_ text: String) -> String {
+    var result = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "*"):
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+        }
+    }
+    return result
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,0 +1,252 @@
+import CMicroHTTPD
+import Foundation
+import Logging
+import Synchronization
+
+/// The HTTP server over libmicrohttpd: one internal epoll thread, connections suspended
+/// while their answer is computed elsewhere, never a thread blocked per waiting request.
+///
+/// This is the only file that sees libmicrohttpd's C types.
+public final class HTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var bindAddress: String
+        public var port: UInt16
+        public var connectionLimit: Int = 15_000
+        /// Idle keep-alive connections are closed after this many seconds.
+        public var idleTimeoutSeconds: Int = 90
+        /// Per-connection memory pool; small, so thousands of woken long-polls stay cheap.
+        public var connectionMemoryLimit: Int = 16 * 1024
+        public var maxBodyBytes: Int = 256 * 1024
+
+        public init(bindAddress: String, port: UInt16) {
+            self.bindAddress = bindAddress
+            self.port = port
+        }
+    }
+
+    let configuration: Configuration
+    let handler: any HTTPRequestHandler
+    let logger: Logger
+    private let daemon: Mutex<DaemonHandle?> = Mutex(nil)
+    let suspended = SuspendedConnections()
+
+    public init(configuration: Configuration, handler: any HTTPRequestHandler, logger: Logger) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Starts listening; returns the bound port.
+    public func start() throws -> UInt16 {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let started: OpaquePointer? = configuration.bindAddress.withCString { address in
+            var settings = chat_mhd_settings(
+                bind_address: address,
+                port: configuration.port,
+                connection_limit: UInt32(configuration.connectionLimit),
+                connection_timeout_seconds: UInt32(configuration.idleTimeoutSeconds),
+                connection_memory_limit: configuration.connectionMemoryLimit,
+                handler: accessHandler,
+                handler_context: context,
+                completed: requestCompleted,
+                completed_context: context)
+            return chat_mhd_start(&settings)
+        }
+        guard let started else {
+            throw HTTPServerError.cannotListen(address: configuration.bindAddress, port: configuration.port)
+        }
+        let handle = DaemonHandle(pointer: started)
+        daemon.withLock { $0 = handle }
+        return chat_mhd_bound_port(started)
+    }
+
+    /// Answers every suspended request with 503, then stops the daemon.
+    public func stop() {
+        suspended.resumeAll(with: APIError.unavailable("The replica is shutting down.").response)
+        guard let running = daemon.withLock({ current -> DaemonHandle? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        MHD_stop_daemon(running.pointer)
+    }
+
+    /// Called on the epoll thread once a request's body is complete.
+    fileprivate func dispatch(_ request: HTTPRequest, on connection: OpaquePointer) {
+        switch handler.handle(request) {
+        case .now(let response):
+            Self.queue(response, on: connection)
+        case .later(let work):
+            MHD_suspend_connection(connection)
+            let ticket = suspended.add(SuspendedConnection(pointer: connection))
+            Task {
+                let response = await work()
+                self.suspended.resume(ticket, with: response)
+            }
+        }
+    }
+
+    static func queue(_ response: HTTPResponse, on connection: OpaquePointer) {
+        let mhdResponse = response.body.withUnsafeBytes { bytes in
+            MHD_create_response_from_buffer(
+                bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+        }
+        guard let mhdResponse else { return }
+        for header in response.headers {
+            MHD_add_response_header(mhdResponse, header.name, header.value)
+        }
+        MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        MHD_destroy_response(mhdResponse)
+    }
+}
+
+public enum HTTPServerError: Error, CustomStringConvertible {
+    case cannotListen(address: String, port: UInt16)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let port): "cannot listen on \(address):\(port)"
+        }
+    }
+}
+
+/// The running daemon; only `start` and `stop` touch it.
+struct DaemonHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// A connection MHD has suspended; it must be resumed exactly once.
+struct SuspendedConnection: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Every suspended connection, so each is resumed exactly once: by its answer, or by shutdown.
+final class SuspendedConnections: Sendable {
+    private let state = Mutex<(next: Int, connections: [Int: SuspendedConnection])>((0, [:]))
+
+    func add(_ connection: SuspendedConnection) -> Int {
+        state.withLock { state in
+            state.next += 1
+            state.connections[state.next] = connection
+            return state.next
+        }
+    }
+
+    var count: Int { state.withLock { $0.connections.count } }
+
+    func resume(_ ticket: Int, with response: HTTPResponse) {
+        guard let connection = state.withLock({ $0.connections.removeValue(forKey: ticket) }) else { return }
+        HTTPServer.queue(response, on: connection.pointer)
+        MHD_resume_connection(connection.pointer)
+    }
+
+    func resumeAll(with response: HTTPResponse) {
+        let all = state.withLock { state in
+            defer { state.connections.removeAll() }
+            return Array(state.connections.values)
+        }
+        for connection in all {
+            HTTPServer.queue(response, on: connection.pointer)
+            MHD_resume_connection(connection.pointer)
+        }
+    }
+}
+
+/// The body and headers of one request while it arrives.
+private final class RequestInProgress {
+    var body: [UInt8] = []
+    var isTooLarge = false
+    var hasAnswered = false
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = {
+    context, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+    guard let context, let connection, let requestContext, let uploadDataSize else { return .NO }
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+
+    // First call: only allocate. Answering now would cost the connection its keep-alive.
+    guard let existing = requestContext.pointee else {
+        requestContext.pointee = Unmanaged.passRetained(RequestInProgress()).toOpaque()
+        return .YES
+    }
+    let progress = Unmanaged<RequestInProgress>.fromOpaque(existing).takeUnretainedValue()
+    if progress.hasAnswered {
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+    if uploadDataSize.pointee > 0 {
+        if !progress.isTooLarge, let uploadData {
+            if progress.body.count + uploadDataSize.pointee > server.configuration.maxBodyBytes {
+                progress.isTooLarge = true
+                progress.body = []
+            } else {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: uploadDataSize.pointee) {
+                    progress.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: uploadDataSize.pointee))
+                }
+            }
+        }
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+    progress.hasAnswered = true
+    if progress.isTooLarge {
+        HTTPServer.queue(APIError.payloadTooLarge(limit: server.configuration.maxBodyBytes).response, on: connection)
+        return .YES
+    }
+    let request = makeRequest(
+        connection: connection, url: url.map { String(cString: $0) } ?? "/",
+        method: method.map { String(cString: $0) } ?? "GET", body: progress.body)
+    progress.body = []
+    server.dispatch(request, on: connection)
+    return .YES
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { _, _, requestContext, _ in
+    guard let requestContext, let existing = requestContext.pointee else { return }
+    Unmanaged<RequestInProgress>.fromOpaque(existing).release()
+    requestContext.pointee = nil
+}
+
+/// Collects name/value pairs from MHD's per-connection tables.
+private final class PairCollector {
+    var pairs: [(name: String, value: String)] = []
+    var hasMalformedValue = false
+}
+
+private let collectPair: MHD_KeyValueIterator = { context, _, key, value in
+    guard let context, let key else { return .YES }
+    let collector = Unmanaged<PairCollector>.fromOpaque(context).takeUnretainedValue()
+    guard let name = String(validatingCString: key) else {
+        collector.hasMalformedValue = true
+        return .YES
+    }
+    if let value {
+        guard let text = String(validatingCString: value) else {
+            collector.hasMalformedValue = true
+            return .YES
+        }
+        collector.pairs.append((name, text))
+    } else {
+        collector.pairs.append((name, ""))
+    }
+    return .YES
+}
+
+private func collectPairs(_ connection: OpaquePointer, kind: MHD_ValueKind) -> PairCollector {
+    let collector = PairCollector()
+    withExtendedLifetime(collector) {
+        _ = MHD_get_connection_values(connection, kind, collectPair, Unmanaged.passUnretained(collector).toOpaque())
+    }
+    return collector
+}
+
+private func makeRequest(connection: OpaquePointer, url: String, method: String, body: [UInt8]) -> HTTPRequest {
+    let headers = collectPairs(connection, kind: .HEADER_KIND)
+    let query = collectPairs(connection, kind: .GET_ARGUMENT_KIND)
+    var headerTable: [String: String] = [:]
+    for pair in headers.pairs {
+        headerTable[pair.name.lowercased()] = pair.value
+    }
+    return HTTPRequest(
+        method: method, path: url, query: query.pairs, headers: headerTable, body: body,
+        hasMalformedQuery: query.hasMalformedValue)
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+
+/// One replica: its database, replicator, API and HTTP server, started and stopped together.
+public final class ReplicaService: Sendable {
+    public struct Options: Sendable {
+        public var id: Int
+        public var peers: [PeerAddress]
+        public var dataDirectory: URL
+        /// Overrides the listen address taken from this replica's own peer entry.
+        public var listenAddress: (host: String, port: UInt16)?
+        public var passwordRounds: Int = PasswordHasher.recommendedRounds
+
+        public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
+            self.id = id
+            self.peers = peers
+            self.dataDirectory = dataDirectory
+        }
+
+        public var ownAddress: PeerAddress? { peers.first { $0.id == id } }
+    }
+
+    let server: HTTPServer
+    let replicator: any Replicator
+    let waiters: InboxWaiters
+    let logger: Logger
+    public let port: UInt16
+
+    public init(options: Options, logger: Logger) throws {
+        guard let own = options.ownAddress else { throw ServiceError.notInPeers(options.id) }
+        let listen = try options.listenAddress ?? Self.hostAndPort(of: own.url)
+        self.logger = logger
+        let database = try ChatDatabase(directory: options.dataDirectory)
+        let waiters = InboxWaiters()
+        let replicator = try LocalReplicator(database: database, address: own, listener: waiters, logger: logger)
+        let api = ChatAPI(.init(
+            database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
+            passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger))
+        server = HTTPServer(
+            configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)
+        self.replicator = replicator
+        self.waiters = waiters
+        port = try server.start()
+        logger.info("replica \(own.id) listening on http://\(listen.host):\(port)")
+    }
+
+    /// Answers every waiting request, stops accepting, and stops the replicator.
+    public func shutdown() {
+        waiters.wakeEveryone()
+        server.stop()
+        replicator.shutdown()
+    }
+
+    static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw ServiceError.invalidURL(url)
+        }
+        return (host == "localhost" ? "127.0.0.1" : host, UInt16(components.port ?? 80))
+    }
+}
+
+public enum ServiceError: Error, CustomStringConvertible {
+    case notInPeers(Int)
+    case invalidURL(String)
+
+    public var description: String {
+        switch self {
+        case .notInPeers(let id): "replica \(id) has no entry in --peers"
+        case .invalidURL(let url): "\(url) is not a usable http://host:port URL"
+        }
+    }
+}

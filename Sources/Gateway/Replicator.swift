@@ -1,0 +1,72 @@
+import ReplicaCore
+
+/// The one interface handlers use to change state: submit a command, get the state machine's
+/// result once it is durable and applied. The single-replica implementation applies locally;
+/// the Raft implementation replicates first.
+public protocol Replicator: Sendable {
+    /// Where writes must go right now, checked before a handler does any expensive work.
+    func writeRoute() -> WriteRoute
+    /// Waits until `command` is durable and applied, and returns what applying it produced.
+    func submit(_ command: ChatCommand) async throws(ReplicationError) -> ChatResult
+    /// Returns once this replica has applied every write committed before the call.
+    func awaitLinearizableRead() async throws(ReplicationError)
+    func status() -> ClusterStatus
+    func shutdown()
+}
+
+public enum WriteRoute: Sendable, Equatable {
+    case here
+    case leader(PeerAddress)
+    case noLeader
+}
+
+public enum ReplicationError: Error, Sendable, Equatable {
+    case notLeader(PeerAddress)
+    case noLeader
+    /// The command may or may not have been committed; a retry with an idempotency key is safe.
+    case timedOut
+    case shuttingDown
+}
+
+/// One replica's view of the cluster, as `GET /v1/cluster` shows it.
+public struct ClusterStatus: Sendable, Equatable {
+    public struct Member: Sendable, Equatable {
+        public var address: PeerAddress
+        /// Known on the leader only.
+        public var matchIndex: Int64?
+
+        public init(address: PeerAddress, matchIndex: Int64? = nil) {
+            self.address = address
+            self.matchIndex = matchIndex
+        }
+    }
+
+    public var id: Int
+    public var role: String
+    public var term: Int64
+    public var leader: PeerAddress?
+    public var commitIndex: Int64
+    public var appliedIndex: Int64
+    public var members: [Member]
+    /// A leader is known and this replica has applied up to the commit index it last heard.
+    public var isReady: Bool
+
+    public init(
+        id: Int, role: String, term: Int64, leader: PeerAddress?, commitIndex: Int64, appliedIndex: Int64,
+        members: [Member], isReady: Bool
+    ) {
+        self.id = id
+        self.role = role
+        self.term = term
+        self.leader = leader
+        self.commitIndex = commitIndex
+        self.appliedIndex = appliedIndex
+        self.members = members
+        self.isReady = isReady
+    }
+}
+
+/// Told about every applied command's outcome, after its transaction has committed.
+public protocol AppliedListener: Sendable {
+    func didApply(_ outcomes: [ChatOutcome])
+}

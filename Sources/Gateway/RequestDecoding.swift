@@ -1,0 +1,61 @@
+import Foundation
+
+/// Turns request bodies and query strings into typed values, or into a clear 400/415.
+enum RequestDecoding {
+    /// Decodes a JSON object body, insisting on `Content-Type: application/json`.
+    static func body<T: Decodable>(_ type: T.Type, from request: HTTPRequest) throws(APIError) -> T {
+        guard isJSON(request.header("Content-Type")) else { throw APIError.unsupportedMediaType }
+        guard String(validating: request.body, as: UTF8.self) != nil else {
+            throw APIError.invalidJSON("The body is not valid UTF-8.")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
+        } catch {
+            throw APIError.invalidJSON("The body is not well-formed JSON.")
+        }
+        guard object is [String: Any] else { throw APIError.invalidJSON("The body must be a JSON object.") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(request.body))
+        } catch let error as DecodingError {
+            throw APIError.invalidRequest(describe(error))
+        } catch {
+            throw APIError.invalidRequest("The body does not have the expected fields.")
+        }
+    }
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _):
+            return "The field \"\(key.stringValue)\" is required."
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "The field \"\(fieldName(context))\" has the wrong type."
+        case .dataCorrupted(let context):
+            return "The field \"\(fieldName(context))\" has an invalid value."
+        @unknown default:
+            return "The body does not have the expected fields."
+        }
+    }
+
+    static func fieldName(_ context: DecodingError.Context) -> String {
+        context.codingPath.map(\.stringValue).joined(separator: ".")
+    }
+
+    /// An integer query parameter within `range`, or `defaultValue` when absent.
+    static func integer(
+        _ name: String, in request: HTTPRequest, range: ClosedRange<Int64>, default defaultValue: Int64?
+    ) throws(APIError) -> Int64? {
+        guard let text = request.queryValue(name) else { return defaultValue }
+        guard let value = Int64(text), range.contains(value) else {
+            throw APIError.invalidRequest(
+                "The query parameter \(name) must be an integer from \(range.lowerBound) to \(range.upperBound).")
+        }
+        return value
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import ReplicaCore
+
+/// The chat state's rows in SQLite, read and written inside a transaction the caller owns.
+struct SQLiteChatStore: ChatStore {
+    let db: Database
+
+    func account(forKey key: String) throws -> AccountRecord? {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT username, password_hash, created_at, last_seq, acked_seq FROM account WHERE key = ?"),
+            arguments: [key])
+        return row.map {
+            AccountRecord(username: $0[0], passwordHash: $0[1], createdAtMillis: $0[2], lastSeq: $0[3], ackedSeq: $0[4])
+        }
+    }
+
+    func insertAccount(_ account: AccountRecord) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO account (key, username, password_hash, created_at, last_seq, acked_seq) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                account.key, account.username, account.passwordHash, account.createdAtMillis, account.lastSeq,
+                account.ackedSeq,
+            ])
+    }
+
+    func updateInbox(ofAccount key: String, lastSeq: Int64, ackedSeq: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE account SET last_seq = ?, acked_seq = ? WHERE key = ?")
+            .execute(arguments: [lastSeq, ackedSeq, key])
+    }
+
+    func deleteAccount(forKey key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM account WHERE key = ?").execute(arguments: [key])
+    }
+
+    func session(forTokenHash tokenHash: String) throws -> SessionRecord? {
+        try Self.session(forTokenHash: tokenHash, in: db)
+    }
+
+    static func session(forTokenHash tokenHash: String, in db: Database) throws -> SessionRecord? {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT account_key, created_at FROM session WHERE token_hash = ?"),
+            arguments: [tokenHash])
+        return row.map { SessionRecord(tokenHash: tokenHash, accountKey: $0[0], createdAtMillis: $0[1]) }
+    }
+
+    func insertSession(_ session: SessionRecord) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO session (token_hash, account_key, created_at) VALUES (?, ?, ?)")
+            .execute(arguments: [session.tokenHash, session.accountKey, session.createdAtMillis])
+    }
+
+    func deleteSession(forTokenHash tokenHash: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM session WHERE token_hash = ?").execute(arguments: [tokenHash])
+    }
+
+    func deleteSessions(ofAccount key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM session WHERE account_key = ?").execute(arguments: [key])
+    }
+
+    func insertMessage(_ message: StoredMessage, recipientKey: String) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO message (recipient_key, seq, id, sender, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                recipientKey, message.seq, message.id, message.sender, message.recipient, message.body,
+                message.sentAtMillis,
+            ])
+    }
+
+    func deleteMessages(ofAccount key: String, upTo seq: Int64) throws {
+        try db.cachedStatement(sql: "DELETE FROM message WHERE recipient_key = ? AND seq <= ?")
+            .execute(arguments: [key, seq])
+    }
+
+    func idempotencyRecord(senderKey: String, key: String) throws -> IdempotencyRecord? {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT fingerprint, message, created_at FROM idempotency WHERE sender_key = ? AND key = ?"),
+            arguments: [senderKey, key])
+        guard let row else { return nil }
+        let messageJSON: String = row[1]
+        let message = try JSONDecoder().decode(StoredMessage.self, from: Data(messageJSON.utf8))
+        return IdempotencyRecord(
+            senderKey: senderKey, key: key, requestFingerprint: row[0], message: message, createdAtMillis: row[2])
+    }
+
+    func insertIdempotencyRecord(_ record: IdempotencyRecord) throws {
+        let messageJSON = String(decoding: try JSONEncoder().encode(record.message), as: UTF8.self)
+        try db.cachedStatement(sql: """
+            INSERT INTO idempotency (sender_key, key, fingerprint, message, created_at) VALUES (?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                record.senderKey, record.key, record.requestFingerprint, messageJSON, record.createdAtMillis,
+            ])
+    }
+
+    func deleteIdempotencyRecord(senderKey: String, key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM idempotency WHERE sender_key = ? AND key = ?")
+            .execute(arguments: [senderKey, key])
+    }
+
+    func deleteIdempotencyRecords(senderKey: String, createdBefore millis: Int64?) throws {
+        if let millis {
+            try db.cachedStatement(sql: "DELETE FROM idempotency WHERE sender_key = ? AND created_at < ?")
+                .execute(arguments: [senderKey, millis])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM idempotency WHERE sender_key = ?").execute(arguments: [senderKey])
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import GRDB
+
+/// The SQLite schema: chat state, and (in the same database) the Raft log and hard state, so
+/// applying entries and recording how far they were applied commit in one transaction.
+enum Schema {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE account (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    username TEXT NOT NULL,
+                    password_hash TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_seq INTEGER NOT NULL,
+                    acked_seq INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE session (
+                    token_hash TEXT PRIMARY KEY NOT NULL,
+                    account_key TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX session_by_account ON session(account_key);
+                CREATE TABLE message (
+                    recipient_key TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    id TEXT NOT NULL,
+                    sender TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    sent_at INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX message_by_inbox ON message(recipient_key, seq);
+                CREATE TABLE idempotency (
+                    sender_key TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (sender_key, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE replica_state (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE raft_entry (
+                    log_index INTEGER PRIMARY KEY NOT NULL,
+                    term INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                );
+                CREATE TABLE raft_snapshot (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    log_index INTEGER NOT NULL,
+                    term INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

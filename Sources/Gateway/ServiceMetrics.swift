@@ -1,0 +1,50 @@
+import CoreMetrics
+import Prometheus
+
+/// The replica's metrics, kept in its own Prometheus registry and rendered by `GET /metrics`.
+public final class ServiceMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(61),
+        ]
+        self.factory = factory
+    }
+
+    /// Counts a request by route and status and records its latency; returns the response.
+    func recorded(_ response: HTTPResponse, route: String, since started: ContinuousClock.Instant) -> HTTPResponse {
+        Counter(
+            label: "chat_http_requests_total", dimensions: [("route", route), ("status", String(response.status))],
+            factory: factory
+        ).increment()
+        Timer(label: "chat_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordInterval(since: started)
+        return response
+    }
+
+    func render(waitingLongPolls: Int, sizes: ChatQueries.Sizes?, status: ClusterStatus) -> [UInt8] {
+        Gauge(label: "chat_waiting_long_polls", factory: factory).record(waitingLongPolls)
+        if let sizes {
+            Gauge(label: "chat_accounts", factory: factory).record(sizes.accounts)
+            Gauge(label: "chat_sessions", factory: factory).record(sizes.sessions)
+            Gauge(label: "chat_stored_messages", factory: factory).record(sizes.messages)
+        }
+        Gauge(label: "chat_raft_term", factory: factory).record(status.term)
+        Gauge(label: "chat_raft_commit_index", factory: factory).record(status.commitIndex)
+        Gauge(label: "chat_raft_applied_index", factory: factory).record(status.appliedIndex)
+        return registry.emitToBuffer()
+    }
+}
+
+extension Timer {
+    func recordInterval(since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let (seconds, attoseconds) = elapsed.components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,23 @@
+/// What applying a command produced.
+public enum ChatOutcome: Sendable, Equatable {
+    case accountCreated(AccountRecord)
+    case sessionOpened(username: String)
+    case sessionClosed
+    case accountDeleted(username: String)
+    /// A new message, or the original answer to a retried send with the same idempotency key.
+    case messageSent(StoredMessage, isReplay: Bool)
+    case acknowledged(upTo: Int64)
+}
+
+/// Why a command was refused. A refused command changes nothing.
+public enum ChatRejection: Error, Sendable, Equatable {
+    case usernameTaken
+    case invalidCredentials
+    /// The session the command was issued under no longer exists.
+    case unauthorized
+    case forbidden
+    case noSuchUser
+    case idempotencyKeyReused
+}
+
+public typealias ChatResult = Result<ChatOutcome, ChatRejection>

@@ -1,0 +1,123 @@
+/// Leader election (Raft §5.2) with PreVote (thesis §9.6).
+extension RaftNode {
+    /// How a campaign starts.
+    enum CampaignKind {
+        /// Ask first whether an election could be won, without raising the term.
+        case preElection
+        /// A real election at the next term.
+        case election
+        /// A real election ordered by the leader (`timeoutNow`): skips the
+        /// pre-election and overrides voters' leader lease.
+        case leadershipTransfer
+    }
+
+    enum VoteTally {
+        case pending
+        case won
+        case lost
+    }
+
+    func tickElection() {
+        electionElapsed += 1
+        guard electionElapsed >= randomizedElectionTimeout else { return }
+        electionElapsed = 0
+        startElection()
+    }
+
+    /// Starts a (pre-)election unless this replica already leads.
+    func startElection() {
+        guard role != .leader else { return }
+        campaign(config.preVote ? .preElection : .election)
+    }
+
+    func campaign(_ kind: CampaignKind) {
+        let campaignTerm: Term
+        if kind == .preElection {
+            becomePreCandidate()
+            campaignTerm = term.next
+        } else {
+            becomeCandidate()
+            campaignTerm = term
+        }
+        if recordVote(from: id, granted: true) == .won {
+            // A single-voter cluster wins at once.
+            winElection()
+            return
+        }
+        let request = VoteRequest(
+            lastLogIndex: log.lastIndex(), lastLogTerm: log.lastTerm(),
+            isLeadershipTransfer: kind == .leadershipTransfer)
+        for peer in peers {
+            let kind: RaftMessage.Kind =
+                kind == .preElection ? .preVoteRequest(request) : .voteRequest(request)
+            send(kind, to: peer, term: campaignTerm)
+        }
+    }
+
+    func recordVote(from voter: NodeID, granted: Bool) -> VoteTally {
+        if votes[voter] == nil {
+            votes[voter] = granted
+        }
+        let grantedCount = votes.values.filter { $0 }.count
+        let rejectedCount = votes.count - grantedCount
+        if grantedCount >= config.quorum { return .won }
+        if rejectedCount > config.voters.count - config.quorum { return .lost }
+        return .pending
+    }
+
+    private func winElection() {
+        if role == .preCandidate {
+            campaign(.election)
+        } else {
+            becomeLeader()
+        }
+    }
+
+    /// Raft §5.2 and §5.4.1: one vote per term, only for an up-to-date log.
+    func handleVoteRequest(_ request: VoteRequest, from candidate: NodeID, term requestTerm: Term, isPreVote: Bool) {
+        let canVote =
+            vote == candidate
+            || (vote == nil && leader == nil)
+            || (isPreVote && requestTerm > term)
+        let granted =
+            canVote && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
+        let response = VoteResponse(granted: granted)
+        // A grant answers in the candidate's term; a refusal in ours, so a
+        // stale candidate learns the newer term.
+        let responseTerm = granted ? requestTerm : term
+        send(isPreVote ? .preVoteResponse(response) : .voteResponse(response), to: candidate, term: responseTerm)
+        if granted && !isPreVote {
+            precondition(vote == nil || vote == candidate, "voting twice in one term")
+            electionElapsed = 0
+            vote = candidate
+        }
+    }
+
+    func stepCandidate(_ message: RaftMessage) {
+        switch message.kind {
+        case .append(let request):
+            becomeFollower(term: message.term, leader: message.from)
+            handleAppend(request, from: message.from)
+        case .heartbeat(let heartbeat):
+            becomeFollower(term: message.term, leader: message.from)
+            handleHeartbeat(heartbeat, from: message.from)
+        case .snapshotChunk(let chunk):
+            becomeFollower(term: message.term, leader: message.from)
+            handleSnapshotChunk(chunk, from: message.from)
+        case .voteResponse(let response) where role == .candidate:
+            handleVoteResponse(response, from: message.from)
+        case .preVoteResponse(let response) where role == .preCandidate:
+            handleVoteResponse(response, from: message.from)
+        default:
+            break
+        }
+    }
+
+    private func handleVoteResponse(_ response: VoteResponse, from voter: NodeID) {
+        switch recordVote(from: voter, granted: response.granted) {
+        case .won: winElection()
+        case .lost: becomeFollower(term: term, leader: nil)
+        case .pending: break
+        }
+    }
+}

@@ -1,0 +1,285 @@
+/// Log replication (Raft §5.3) with etcd's flow control: a follower is probed
+/// one append at a time until its position is known, then appends are
+/// pipelined up to the inflight bounds of `RaftConfig`.
+extension RaftNode {
+    /// Appends a client command. Only the leader accepts proposals; the entry
+    /// is committed once a quorum stores it, and then appears in a `Ready`'s
+    /// `committedEntries`. Returns where it was placed: if a different entry
+    /// is later committed at that index, the proposal was lost.
+    public func propose(_ data: [UInt8]) throws(RaftRequestError) -> (index: LogIndex, term: Term) {
+        guard role == .leader else { throw .notLeader(leaderHint: leader) }
+        guard leadershipTransferTarget == nil else { throw .leadershipTransferInProgress }
+        if uncommittedBytes > 0 && uncommittedBytes + data.count > config.maxUncommittedEntriesBytes {
+            throw .proposalDropped
+        }
+        let index = appendAsLeader([data])
+        uncommittedBytes += data.count
+        needsBroadcast = true
+        return (index, term)
+    }
+
+    /// Appends new entries of the leader's term at the end of its log and
+    /// counts them as stored by the leader. Returns the new last index.
+    @discardableResult
+    func appendAsLeader(_ payloads: [[UInt8]]) -> LogIndex {
+        let lastIndex = log.lastIndex()
+        var entries: [Entry] = []
+        if payloads.isEmpty {
+            entries = [Entry(term: term, index: lastIndex + 1)]
+        } else {
+            entries.reserveCapacity(payloads.count)
+            for (offset, data) in payloads.enumerated() {
+                entries.append(Entry(term: term, index: lastIndex + UInt64(offset + 1), data: data))
+            }
+        }
+        // The leader's append-only property (Raft §5.3): always at the end.
+        precondition(entries[0].index == lastIndex + 1, "a leader must never overwrite its log")
+        let newLast = log.append(entries)
+        _ = progress[id]?.update(acknowledged: newLast)
+        commitIfQuorum()
+        return newLast
+    }
+
+    // MARK: Leader: sending
+
+    /// Sends appends to every follower that is not paused.
+    func broadcastAppend() {
+        needsBroadcast = false
+        for peer in peers {
+            sendAppend(to: peer, evenIfEmpty: true)
+        }
+    }
+
+    /// Sends the next append to `peer` if its flow control allows, falling
+    /// back to a snapshot when the entries it needs were compacted. Returns
+    /// whether a message was sent.
+    @discardableResult
+    func sendAppend(to peer: NodeID, evenIfEmpty: Bool) -> Bool {
+        guard var peerProgress = progress[peer], !peerProgress.isPaused else { return false }
+        let previousIndex = peerProgress.next - 1
+        let lastIndex = log.lastIndex()
+        guard let previousTerm = log.term(at: previousIndex),
+            let entries = log.entries(
+                in: peerProgress.next..<(lastIndex + 1),
+                maxBytes: config.maxBytesPerMessage, maxCount: config.maxEntriesPerMessage)
+        else {
+            return startSnapshot(to: peer)
+        }
+        if entries.isEmpty && !evenIfEmpty { return false }
+        let bytes = entries.reduce(0) { $0 + $1.byteCount }
+        peerProgress.recordSent(entryCount: entries.count, bytes: bytes)
+        progress[peer] = peerProgress
+        let request = AppendRequest(
+            previousLogIndex: previousIndex, previousLogTerm: previousTerm,
+            entries: entries, commit: log.committed)
+        send(.append(request), to: peer)
+        return true
+    }
+
+    func broadcastHeartbeat() {
+        let context = pendingReads.newestContext
+        for peer in peers {
+            sendHeartbeat(to: peer, readContext: context)
+        }
+    }
+
+    private func sendHeartbeat(to peer: NodeID, readContext: UInt64?) {
+        // Never tell a follower to commit beyond what it is known to hold:
+        // it may hold a different, uncommitted entry there.
+        let commit = min(progress[peer]?.match ?? 0, log.committed)
+        send(.heartbeat(Heartbeat(commit: commit, readContext: readContext)), to: peer)
+    }
+
+    // MARK: Leader: time
+
+    func tickLeader() {
+        heartbeatElapsed += 1
+        electionElapsed += 1
+        if electionElapsed >= config.electionTick {
+            electionElapsed = 0
+            if config.checkQuorum && !checkQuorumActive() {
+                becomeFollower(term: term, leader: nil)
+                return
+            }
+            // An unfinished transfer is abandoned after an election timeout.
+            leadershipTransferTarget = nil
+        }
+        if heartbeatElapsed >= config.heartbeatTick {
+            heartbeatElapsed = 0
+            broadcastHeartbeat()
+        }
+    }
+
+    /// CheckQuorum: whether a quorum was heard from since the last check.
+    /// Clears the activity marks for the next period.
+    private func checkQuorumActive() -> Bool {
+        var activeCount = 0
+        for voter in config.voters {
+            if voter == id || progress[voter]?.isRecentlyActive == true {
+                activeCount += 1
+            }
+            if voter != id {
+                progress[voter]?.isRecentlyActive = false
+            }
+        }
+        return activeCount >= config.quorum
+    }
+
+    // MARK: Leader: messages
+
+    func stepLeader(_ message: RaftMessage) {
+        let peer = message.from
+        switch message.kind {
+        case .appendResponse(let response):
+            progress[peer]?.isRecentlyActive = true
+            handleAppendResponse(response, from: peer)
+        case .heartbeatResponse(let response):
+            progress[peer]?.isRecentlyActive = true
+            handleHeartbeatResponse(response, from: peer)
+        case .snapshotResponse(let response):
+            progress[peer]?.isRecentlyActive = true
+            handleSnapshotResponse(response, from: peer)
+        case .readIndex(let request):
+            handleReadIndexRequest(context: request.context, from: peer)
+        case .transferLeader(let request):
+            handleTransferRequest(to: request.target)
+        default:
+            break
+        }
+    }
+
+    private func handleAppendResponse(_ response: AppendResponse, from peer: NodeID) {
+        guard let peerProgress = progress[peer] else { return }
+        if let rejection = response.rejection {
+            handleRejection(rejection, rejectedIndex: response.index, from: peer)
+            return
+        }
+        let wasPaused = peerProgress.isPaused
+        let updated = progress[peer]!.update(acknowledged: response.index)
+        let matchesProbe = peerProgress.match == response.index && peerProgress.state == .probe
+        guard updated || matchesProbe else { return }
+        resumeAfterAcknowledgement(of: peer, index: response.index)
+        if commitIfQuorum() {
+            needsBroadcast = true
+        } else if wasPaused {
+            sendAppend(to: peer, evenIfEmpty: false)
+        }
+        // Fill the pipeline; bounded by the inflight limit.
+        for _ in 0..<config.maxInflightMessages where !sendAppend(to: peer, evenIfEmpty: false) {
+            break
+        }
+        if peer == leadershipTransferTarget && progress[peer]?.match == log.lastIndex() {
+            send(.timeoutNow, to: peer)
+        }
+    }
+
+    private func resumeAfterAcknowledgement(of peer: NodeID, index: LogIndex) {
+        guard var peerProgress = progress[peer] else { return }
+        switch peerProgress.state {
+        case .probe:
+            peerProgress.becomeReplicate()
+        case .snapshot:
+            if peerProgress.match + 1 >= log.firstIndex() {
+                peerProgress.becomeProbe()
+                peerProgress.becomeReplicate()
+            }
+        case .replicate:
+            peerProgress.inflights.free(upTo: index)
+        }
+        progress[peer] = peerProgress
+    }
+
+    private func handleRejection(_ rejection: AppendRejection, rejectedIndex: LogIndex, from peer: NodeID) {
+        // Fast backtracking: jump over every entry of terms the follower cannot match.
+        var nextProbe = rejection.hintIndex
+        if rejection.hintTerm > 0 {
+            nextProbe = log.lastIndex(atOrBelow: rejection.hintIndex, withTermAtMost: rejection.hintTerm).index
+        }
+        guard progress[peer]?.backOff(rejected: rejectedIndex, matchHint: nextProbe) == true else { return }
+        if progress[peer]?.state == .replicate {
+            progress[peer]?.becomeProbe()
+        }
+        sendAppend(to: peer, evenIfEmpty: true)
+    }
+
+    private func handleHeartbeatResponse(_ response: HeartbeatResponse, from peer: NodeID) {
+        guard var peerProgress = progress[peer] else { return }
+        peerProgress.isProbeSent = false
+        if peerProgress.state == .replicate && peerProgress.inflights.isFull {
+            peerProgress.inflights.freeFirst()
+        }
+        progress[peer] = peerProgress
+        if peerProgress.state == .snapshot {
+            sendSnapshotChunk(to: peer)
+        } else if peerProgress.match < log.lastIndex() || peerProgress.state == .probe {
+            sendAppend(to: peer, evenIfEmpty: true)
+        }
+        if let context = response.readContext {
+            acknowledgeRead(context: context, from: peer)
+        }
+    }
+
+    /// Commits the highest index stored on a quorum, if it is of this term.
+    @discardableResult
+    func commitIfQuorum() -> Bool {
+        var matches = config.voters.map { progress[$0]?.match ?? 0 }
+        matches.sort(by: >)
+        let quorumIndex = matches[config.quorum - 1]
+        guard log.commitIfFromTerm(quorumIndex, term: term) else { return false }
+        releaseReadsAwaitingFirstCommit()
+        return true
+    }
+
+    // MARK: Follower
+
+    func stepFollower(_ message: RaftMessage) {
+        switch message.kind {
+        case .append(let request):
+            electionElapsed = 0
+            leader = message.from
+            handleAppend(request, from: message.from)
+        case .heartbeat(let heartbeat):
+            electionElapsed = 0
+            leader = message.from
+            handleHeartbeat(heartbeat, from: message.from)
+        case .snapshotChunk(let chunk):
+            electionElapsed = 0
+            leader = message.from
+            handleSnapshotChunk(chunk, from: message.from)
+        case .readIndexResponse(let response):
+            readStates.append(ReadState(context: response.context, index: response.index))
+        case .timeoutNow:
+            campaign(.leadershipTransfer)
+        case .transferLeader(let request):
+            if let leader {
+                send(.transferLeader(request), to: leader, term: 0)
+            }
+        default:
+            break
+        }
+    }
+
+    func handleAppend(_ request: AppendRequest, from sender: NodeID) {
+        if request.previousLogIndex < log.committed {
+            // Everything up to the commit index already matches: say so.
+            send(.appendResponse(AppendResponse(index: log.committed)), to: sender)
+            return
+        }
+        if let lastMatched = log.appendIfMatching(
+            previousIndex: request.previousLogIndex, previousTerm: request.previousLogTerm,
+            leaderCommit: request.commit, entries: request.entries)
+        {
+            send(.appendResponse(AppendResponse(index: lastMatched)), to: sender)
+            return
+        }
+        let probeFrom = min(request.previousLogIndex, log.lastIndex())
+        let hint = log.lastIndex(atOrBelow: probeFrom, withTermAtMost: request.previousLogTerm)
+        let rejection = AppendRejection(hintIndex: hint.index, hintTerm: hint.term ?? 0)
+        send(.appendResponse(AppendResponse(index: request.previousLogIndex, rejection: rejection)), to: sender)
+    }
+
+    func handleHeartbeat(_ heartbeat: Heartbeat, from sender: NodeID) {
+        log.commit(to: heartbeat.commit)
+        send(.heartbeatResponse(HeartbeatResponse(readContext: heartbeat.readContext)), to: sender)
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Logging
+
+/// `chatd`: one replica of the chat service.
+struct ChatDaemon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatd", abstract: "Runs one replica of the replicated chat service.")
+
+    @Option(help: "This replica's id.")
+    var id: Int = 1
+
+    @Option(help: "Every replica as id=url, comma-separated; this replica's own entry is its listen and advertised address.")
+    var peers: String = "1=http://127.0.0.1:8001"
+
+    @Option(help: "Where this replica keeps its data (default ./data/<id>).")
+    var dataDir: String?
+
+    @Option(help: "Listen on host:port instead of the address in --peers.")
+    var listen: String?
+
+    @Option(help: "PBKDF2 rounds for new password hashes. Lower than the default only in tests.")
+    var insecurePasswordRounds: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chatd.\(id)")
+        raiseOpenFileLimit(logger: logger)
+
+        var options = ReplicaService.Options(
+            id: id, peers: try PeerList.parse(peers),
+            dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id)"))
+        if let listen { options.listenAddress = try PeerList.parseListen(listen) }
+        if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
+
+        let service = try ReplicaService(options: options, logger: logger)
+        let signals = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+            source.setEventHandler {
+                logger.info("shutting down")
+                service.shutdown()
+                Foundation.exit(0)
+            }
+            source.resume()
+            return source
+        }
+        withExtendedLifetime(signals) { dispatchMain() }
+    }
+}
+
+/// Lifts the soft open-file limit to the hard one: every waiting long-poll holds a socket.
+func raiseOpenFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) != 0 {
+        logger.warning("could not raise the open-file limit")
+    }
+}
+
+ChatDaemon.main()
