@@ -75,8 +75,8 @@ public struct ChatAPI: Sendable {
         let request = APIRequest(
             method: .post, path: "/v1/inbox/ack", headers: headers,
             body: try encode(AcknowledgeBody(upTo: sequenceNumber)))
-        let answer: AcknowledgementBody = try await perform(request, expecting: 200)
-        return answer.ackedUpTo
+        let answer: Acknowledgement = try await perform(request, expecting: 200)
+        return answer.acknowledgedUpTo
     }
 
     /// `GET /v1/accounts`: one page of the accounts matching `pattern`.

@@ -26,6 +26,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(help: .hidden)
+    var exitWithParent = false
+
     func run() throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
@@ -54,6 +57,7 @@ struct ChatDaemon: ParsableCommand {
             source.resume()
             return source
         }
+        if exitWithParent { exitWhenOrphaned(logger: logger) }
         withExtendedLifetime(signals) { dispatchMain() }
     }
 }
@@ -67,5 +71,22 @@ func raiseOpenFileLimit(logger: Logger) {
         logger.warning("could not raise the open-file limit")
     }
 }
+
+/// Test harnesses start replicas with `--exit-with-parent` so none outlives a crashed test run.
+func exitWhenOrphaned(logger: Logger) {
+    let parent = getppid()
+    let timer = DispatchSource.makeTimerSource(queue: .global())
+    timer.schedule(deadline: .now() + 1, repeating: 1)
+    timer.setEventHandler {
+        if getppid() != parent {
+            logger.warning("parent process is gone; exiting")
+            Foundation.exit(0)
+        }
+    }
+    timer.resume()
+    orphanTimer = timer
+}
+
+nonisolated(unsafe) var orphanTimer: (any DispatchSourceTimer)?
 
 ChatDaemon.main()

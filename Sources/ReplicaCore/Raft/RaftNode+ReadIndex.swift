@@ -1,0 +1,68 @@
+/// Linearizable reads without writing to the log (Raft thesis §6.4).
+///
+/// The leader records its commit index as the read index, confirms with a
+/// heartbeat round that a quorum still follows it, then answers. A follower
+/// forwards the request to the leader and surfaces the answer. Either way the
+/// answer arrives as a `ReadState` in a `Ready`; the caller serves the read
+/// once its applied index reaches `ReadState.index`. A request may be lost
+/// (leader change, dropped message): the caller times out and retries.
+extension RaftNode {
+    /// Requests a read index for `context`, which the caller chooses and must
+    /// keep unique among its outstanding reads (it identifies the answer).
+    public func readIndex(context: UInt64) throws(RaftRequestError) {
+        switch role {
+        case .leader:
+            guard pendingReads.count + readsAwaitingFirstCommit.count < config.maxPendingReadIndexRequests else {
+                throw .readIndexDropped
+            }
+            handleReadIndexRequest(context: context, from: id)
+        case .follower, .preCandidate, .candidate:
+            guard let leader else { throw .notLeader(leaderHint: nil) }
+            send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
+        }
+    }
+
+    func handleReadIndexRequest(context: UInt64, from requester: NodeID) {
+        guard pendingReads.count + readsAwaitingFirstCommit.count < config.maxPendingReadIndexRequests else {
+            return
+        }
+        guard hasCommittedEntryInCurrentTerm else {
+            readsAwaitingFirstCommit.append((context, requester))
+            return
+        }
+        if config.voters.count == 1 {
+            answerRead(PendingRead(context: context, requester: requester, index: log.committed, acknowledgements: []))
+            return
+        }
+        pendingReads.add(context: context, requester: requester, index: log.committed, leader: id)
+        broadcastHeartbeat()
+    }
+
+    var hasCommittedEntryInCurrentTerm: Bool {
+        log.term(at: log.committed) == term
+    }
+
+    func releaseReadsAwaitingFirstCommit() {
+        guard !readsAwaitingFirstCommit.isEmpty, hasCommittedEntryInCurrentTerm else { return }
+        let waiting = readsAwaitingFirstCommit
+        readsAwaitingFirstCommit.removeAll()
+        for read in waiting {
+            handleReadIndexRequest(context: read.context, from: read.requester)
+        }
+    }
+
+    func acknowledgeRead(context: UInt64, from voter: NodeID) {
+        for read in pendingReads.acknowledge(context: context, from: voter, quorum: config.quorum) {
+            answerRead(read)
+        }
+    }
+
+    private func answerRead(_ read: PendingRead) {
+        if read.requester == id {
+            readStates.append(ReadState(context: read.context, index: read.index))
+        } else {
+            let response = ReadIndexResponse(context: read.context, index: read.index)
+            send(.readIndexResponse(response), to: read.requester)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Long-polls on replicas of their own, so other tests' load does not blur what they measure.
+@Suite(.serialized) struct LongPollTests {
+    @Test func aLongPollIsWokenBySendWithinMilliseconds() async throws {
+        let replica = try await ChatdProcess.single()
+        let alice = try await ChatUser.register("alice", at: replica.baseURL)
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { () async throws -> (TestClient.Response, ContinuousClock.Instant) in
+            let response = try await bob.inbox("wait=30")
+            return (response, ContinuousClock.now)
+        }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        _ = try await alice.send(to: bob.username, "wake")
+        let sendAnswered = ContinuousClock.now
+        let (response, pollAnswered) = try await poll.value
+        // The poll is answered when the message is applied, which happens before the send's own
+        // answer; allow for the two responses racing back to this process.
+        let elapsed = pollAnswered - sendAnswered
+        #expect(response.bodies == ["wake"])
+        #expect(elapsed < .milliseconds(100), "woken after \(elapsed)")
+    }
+
+    @Test func aThousandConcurrentLongPollsAreAllWoken() async throws {
+        let replica = try await ChatdProcess.single()
+        let base = replica.baseURL
+        let alice = try await ChatUser.register("alice", at: base)
+        let bob = try await ChatUser.register("bob", at: base)
+        let count = 1000
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await bob.inbox("wait=30").messages.count }
+            }
+            try await waitForWaitingLongPolls(atLeast: count, base: base)
+            _ = try await alice.send(to: bob.username, "everyone")
+            var woken = 0
+            for try await delivered in group where delivered == 1 { woken += 1 }
+            #expect(woken == count)
+        }
+    }
+
+    func waitForWaitingLongPolls(atLeast count: Int, base: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let metrics = try await TestClient.shared.get("\(base)/metrics").text
+            if let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix("chat_waiting_long_polls ") }),
+               let value = Double(line.split(separator: " ").last ?? ""), Int(value) >= count {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("fewer than \(count) long-polls were waiting")
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A real `chatd` process on loopback, with its own data directory.
+final class ChatdProcess: @unchecked Sendable {
+    let id: Int
+    let peers: [Int: Int]  // replica id → port
+    let dataDirectory: URL
+    let extraArguments: [String]
+    private(set) var process: Process?
+    let logURL: URL
+
+    var port: Int { peers[id]! }
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["CHATD_BIN"] { return URL(fileURLWithPath: path) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/chatd")
+    }
+
+    init(id: Int = 1, peers: [Int: Int], dataDirectory: URL, extraArguments: [String] = []) {
+        self.id = id
+        self.peers = peers
+        self.dataDirectory = dataDirectory
+        self.extraArguments = extraArguments
+        logURL = dataDirectory.appendingPathExtension("log")
+    }
+
+    /// A lone replica on a free port with a fresh data directory.
+    static func single(extraArguments: [String] = []) async throws -> ChatdProcess {
+        let replica = ChatdProcess(
+            peers: [1: try FreePort.next()], dataDirectory: TemporaryDirectory.make(), extraArguments: extraArguments)
+        try await replica.start()
+        return replica
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = Self.binary
+        let peerList = peers.keys.sorted().map { "\($0)=http://127.0.0.1:\(peers[$0]!)" }.joined(separator: ",")
+        process.arguments = [
+            "--id", String(id), "--peers", peerList, "--data-dir", dataDirectory.path,
+            "--insecure-password-rounds", "1000", "--log-level", "warning", "--exit-with-parent",
+        ] + extraArguments
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logURL)
+        log.seekToEndOfFile()
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        self.process = process
+        try await waitUntilHealthy()
+    }
+
+    func waitUntilHealthy(timeout: Duration = .seconds(15)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let response = try? await TestClient.shared.get("\(baseURL)/healthz"), response.status == 200 { return }
+            guard process?.isRunning == true else { throw TestFailure("chatd \(id) exited: \(recentLog)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("chatd \(id) did not become healthy: \(recentLog)")
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    func stop(signal: Int32 = SIGTERM) {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    var recentLog: String {
+        let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        return String(text.suffix(2000))
+    }
+
+    deinit {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+enum TemporaryDirectory {
+    static func make() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("chat-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+/// Asks the kernel for a port nobody is listening on.
+enum FreePort {
+    static func next() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket() failed") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestFailure("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small HTTP client for tests: never follows redirects, so 307s can be asserted.
+struct TestClient: Sendable {
+    static let shared = TestClient()
+
+    static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(2), read: .seconds(90)),
+            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000)))
+
+    struct Response: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+        }
+
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    func request(
+        _ method: HTTPMethod, _ url: String, token: String? = nil, json: Any? = nil, rawBody: [UInt8]? = nil,
+        headers: [(String, String)] = [], contentType: String? = "application/json", timeout: TimeAmount = .seconds(90)
+    ) async throws -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        var body = rawBody
+        if let json { body = Array(try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed])) }
+        if let body {
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let response = try await Self.client.execute(request, timeout: timeout)
+        let collected = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Response(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
+    }
+
+    func get(_ url: String, token: String? = nil) async throws -> Response {
+        try await request(.GET, url, token: token)
+    }
+}
