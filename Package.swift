@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "ReplicaCore", targets: ["ReplicaCore"]),
         .executable(name: "chatd", targets: ["chatd"]),
+        .executable(name: "chat", targets: ["chat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
@@ -25,8 +26,7 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         // The deterministic heart: no sockets, threads, clocks or disk.
-        // Raft is excluded while it is developed in a separate package (see /work/raftdev).
-        .target(name: "ReplicaCore", exclude: ["Raft"]),
+        .target(name: "ReplicaCore"),
         .target(
             name: "Gateway",
             dependencies: [
@@ -49,10 +49,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ReplicaCoreTests", dependencies: ["ReplicaCore"]),
+        .target(name: "ChatTestSupport", dependencies: ["ReplicaCore"], path: "Tests/ChatTestSupport"),
+        .target(
+            name: "ChatClient",
+            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        .executableTarget(
+            name: "chat",
+            dependencies: ["ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "ReplicaCoreTests", dependencies: ["ReplicaCore", "ChatTestSupport"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ReplicaCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Gateway", "ReplicaCore", "ChatTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ServiceTests",

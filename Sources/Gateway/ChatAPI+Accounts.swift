@@ -5,7 +5,6 @@ extension ChatAPI {
     static let defaultPageSize: Int64 = 100
 
     func createAccount(_ context: RouteContext) -> HTTPReply {
-        if let redirect = routeWrite(context.request) { return .error(redirect) }
         let credentials: RequestBodies.Credentials
         do throws(APIError) {
             credentials = try RequestDecoding.body(RequestBodies.Credentials.self, from: context.request)
@@ -14,6 +13,7 @@ extension ChatAPI {
         }
         guard Username.isValid(credentials.username) else { return .error(.invalidUsername) }
         guard (8...256).contains(credentials.password.utf8.count) else { return .error(.invalidPassword) }
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             // Hashing takes ~100 ms by design, so it runs here, off the epoll thread.
             let command = ChatCommand.createAccount(.init(
@@ -41,6 +41,7 @@ extension ChatAPI {
             return .error(error)
         }
         let afterKey = request.queryValue("after").map(Username.key)
+        guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
         return later { () async throws(APIError) -> HTTPResponse in
             if !isStale { try await awaitLinearizableRead(request) }
             _ = try await authenticate(request)
@@ -67,8 +68,8 @@ extension ChatAPI {
     }
 
     func deleteAccount(_ context: RouteContext) -> HTTPReply {
-        if let redirect = routeWrite(context.request) { return .error(redirect) }
         let username = context.parameters["username"] ?? ""
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
             let command = ChatCommand.deleteAccount(.init(tokenHash: caller.tokenHash, username: username))

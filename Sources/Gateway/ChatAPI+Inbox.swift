@@ -15,6 +15,7 @@ extension ChatAPI {
         } catch {
             return .error(error)
         }
+        guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
         return later { () async throws(APIError) -> HTTPResponse in
             if !isStale { try await awaitLinearizableRead(request) }
             let caller = try await authenticate(request)
@@ -55,7 +56,6 @@ extension ChatAPI {
 
     func acknowledge(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        if let redirect = routeWrite(request) { return .error(redirect) }
         let body: RequestBodies.Acknowledge
         do throws(APIError) {
             body = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
@@ -63,6 +63,7 @@ extension ChatAPI {
             return .error(error)
         }
         guard body.upTo >= 0 else { return .error(.invalidRequest("up_to must be 0 or more.")) }
+        if let redirect = routeWrite(request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
             let outcome = try await submit(.acknowledge(.init(tokenHash: caller.tokenHash, upTo: body.upTo)), request: request)

@@ -8,7 +8,6 @@ extension ChatAPI {
 
     func sendMessage(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        if let redirect = routeWrite(request) { return .error(redirect) }
         let send: RequestBodies.Send
         do throws(APIError) {
             send = try RequestDecoding.body(RequestBodies.Send.self, from: request)
@@ -22,6 +21,7 @@ extension ChatAPI {
         if let idempotencyKey, !(1...Self.maxIdempotencyKeyLength).contains(idempotencyKey.count) {
             return .error(.invalidIdempotencyKey)
         }
+        if let redirect = routeWrite(request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
             let command = ChatCommand.sendMessage(.init(

@@ -2,13 +2,13 @@ import ReplicaCore
 
 extension ChatAPI {
     func logIn(_ context: RouteContext) -> HTTPReply {
-        if let redirect = routeWrite(context.request) { return .error(redirect) }
         let credentials: RequestBodies.Credentials
         do throws(APIError) {
             credentials = try RequestDecoding.body(RequestBodies.Credentials.self, from: context.request)
         } catch {
             return .error(error)
         }
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let account = try await findAccount(credentials.username, request: context.request)
             // An unknown user costs a hash too, so timing does not tell which usernames exist.

@@ -59,6 +59,8 @@ enum ReplicaStateTable {
         case term
         case vote
         case commitIndex = "commit_index"
+        case logStartIndex = "log_start_index"
+        case logStartTerm = "log_start_term"
     }
 
     static func get(_ name: Name, in db: Database) throws -> Int64? {

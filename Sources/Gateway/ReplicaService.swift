@@ -10,6 +10,12 @@ public final class ReplicaService: Sendable {
         /// Overrides the listen address taken from this replica's own peer entry.
         public var listenAddress: (host: String, port: UInt16)?
         public var passwordRounds: Int = PasswordHasher.recommendedRounds
+        /// Required when there is more than one replica; peers present it on every internal call.
+        public var clusterSecret: String?
+        public var tickMilliseconds: Int = 50
+        public var electionTicks: Int = 10
+        public var snapshotEveryEntries: UInt64 = 10_000
+        public var retainedEntries: UInt64 = 1_000
 
         public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -32,10 +38,20 @@ public final class ReplicaService: Sendable {
         self.logger = logger
         let database = try ChatDatabase(directory: options.dataDirectory)
         let waiters = InboxWaiters()
-        let replicator = try LocalReplicator(database: database, address: own, listener: waiters, logger: logger)
+        if options.peers.count > 1 && (options.clusterSecret ?? "").isEmpty {
+            throw ServiceError.missingClusterSecret
+        }
+        var raft = RaftReplicator.Configuration(
+            id: options.id, peers: options.peers, clusterSecret: options.clusterSecret ?? SessionToken.generate())
+        raft.tickMilliseconds = options.tickMilliseconds
+        raft.electionTicks = options.electionTicks
+        raft.snapshotEveryEntries = options.snapshotEveryEntries
+        raft.retainedEntries = options.retainedEntries
+        let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
         let api = ChatAPI(.init(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
-            passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger))
+            passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger,
+            internalHandler: replicator.messageHandler))
         server = HTTPServer(
             configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)
         self.replicator = replicator
@@ -44,11 +60,11 @@ public final class ReplicaService: Sendable {
         logger.info("replica \(own.id) listening on http://\(listen.host):\(port)")
     }
 
-    /// Answers every waiting request, stops accepting, and stops the replicator.
+    /// Hands over leadership, answers every waiting request, and stops.
     public func shutdown() {
+        replicator.shutdown()
         waiters.wakeEveryone()
         server.stop()
-        replicator.shutdown()
     }
 
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
@@ -62,11 +78,13 @@ public final class ReplicaService: Sendable {
 public enum ServiceError: Error, CustomStringConvertible {
     case notInPeers(Int)
     case invalidURL(String)
+    case missingClusterSecret
 
     public var description: String {
         switch self {
         case .notInPeers(let id): "replica \(id) has no entry in --peers"
         case .invalidURL(let url): "\(url) is not a usable http://host:port URL"
+        case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret or CHAT_CLUSTER_SECRET"
         }
     }
 }

@@ -23,6 +23,21 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "PBKDF2 rounds for new password hashes. Lower than the default only in tests.")
     var insecurePasswordRounds: Int?
 
+    @Option(help: "The secret replicas present to each other (or set CHAT_CLUSTER_SECRET).")
+    var clusterSecret: String?
+
+    @Option(help: "Milliseconds per Raft tick.")
+    var tickMs: Int = 50
+
+    @Option(help: "Ticks without a leader before an election (randomized up to twice this).")
+    var electionTicks: Int = 10
+
+    @Option(help: "Applied entries between snapshots of the state.")
+    var snapshotEvery: UInt64 = 10_000
+
+    @Option(help: "Log entries kept behind a snapshot for followers that are slightly behind.")
+    var retainedEntries: UInt64 = 1_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -44,6 +59,11 @@ struct ChatDaemon: ParsableCommand {
             dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id)"))
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
+        options.clusterSecret = clusterSecret ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]
+        options.tickMilliseconds = tickMs
+        options.electionTicks = electionTicks
+        options.snapshotEveryEntries = snapshotEvery
+        options.retainedEntries = retainedEntries
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in

@@ -5,12 +5,16 @@ import Testing
 /// The number of seeded schedules a full test run executes, split into
 /// batches that Swift Testing runs in parallel.
 private let scheduleBatches = 40
-private let schedulesPerBatch = 50
+/// 50 per batch, 2,000 in all; `RAFT_SIM_SCHEDULES_PER_BATCH` raises it for a soak run.
+private let schedulesPerBatch =
+    ProcessInfo.processInfo.environment["RAFT_SIM_SCHEDULES_PER_BATCH"].flatMap(Int.init) ?? 50
 
 /// Randomized safety + liveness schedules across 3 and 5 replicas.
 ///
 /// A failure names its seed. Replay one seed, printing every event:
 ///     RAFT_SIM_SEED=1234 swift test --filter RaftTests.randomSchedules
+/// Soak run with 40 × 1,000 seeds:
+///     RAFT_SIM_SCHEDULES_PER_BATCH=1000 swift test --filter RaftTests.randomSchedules
 @Test(arguments: 0..<scheduleBatches)
 func randomSchedules(batch: Int) {
     if let replaySeed = ProcessInfo.processInfo.environment["RAFT_SIM_SEED"].flatMap(UInt64.init) {

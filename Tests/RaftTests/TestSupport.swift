@@ -65,17 +65,16 @@ extension RaftNode {
     /// Makes this replica leader of the next term by granting it every vote.
     func becomeLeaderForTest() {
         campaign()
-        for message in takeMessages() {
-            switch message.kind {
-            case .preVoteRequest:
-                step(RaftMessage(from: message.to, to: id, term: message.term, kind: .preVoteResponse(VoteResponse(granted: true))))
-            default:
-                break
-            }
-        }
-        for message in takeMessages() {
-            if case .voteRequest = message.kind {
-                step(RaftMessage(from: message.to, to: id, term: message.term, kind: .voteResponse(VoteResponse(granted: true))))
+        for _ in 0..<2 {
+            for message in takeMessages() {
+                switch message.kind {
+                case .preVoteRequest:
+                    step(RaftMessage(from: message.to, to: id, term: message.term, kind: .preVoteResponse(VoteResponse(granted: true))))
+                case .voteRequest:
+                    step(RaftMessage(from: message.to, to: id, term: message.term, kind: .voteResponse(VoteResponse(granted: true))))
+                default:
+                    break
+                }
             }
         }
         precondition(role == .leader, "test leader election failed")

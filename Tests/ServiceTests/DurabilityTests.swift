@@ -23,6 +23,7 @@ import Testing
         let before = await acknowledged.all
 
         try await replica.start()
+        try await replica.waitUntil(path: "/readyz")
         var delivered: [String] = []
         var after = 0
         while true {
@@ -44,6 +45,7 @@ import Testing
         _ = try await alice.send(to: "bob", "kept")
         replica.stop(signal: SIGTERM)
         try await replica.start()
+        try await replica.waitUntil(path: "/readyz")
         #expect(try await bob.inbox().bodies == ["kept"], "the session and the message survive a restart")
         let names = try await TestClient.shared.get("\(replica.baseURL)/v1/accounts", token: alice.token).json["accounts"]
         #expect((names as? [[String: Any]])?.count == 2)

@@ -21,10 +21,20 @@ struct Progress {
     /// Set on every message from the follower; CheckQuorum clears it each election timeout.
     var isRecentlyActive = false
     var inflights: Inflights
-    /// In the snapshot state: the snapshot being sent and how many of its
-    /// bytes the follower acknowledged.
+    /// In the snapshot state: the snapshot being sent.
     private(set) var pendingSnapshot: SnapshotMetadata?
-    var snapshotOffset = 0
+    /// In the snapshot state: how many bytes the follower acknowledged.
+    var snapshotAcknowledgedOffset = 0
+    /// In the snapshot state: how many bytes were sent (chunks in flight end here).
+    var snapshotSentOffset = 0
+    /// In the snapshot state: heartbeat answers seen since the transfer last
+    /// made progress; after two, the chunks in flight count as lost and are resent.
+    var snapshotStalledHeartbeats = 0
+    /// In the snapshot state: whether the last chunk is among those sent.
+    var isSnapshotLastChunkSent = false
+    /// In the snapshot state: the offset chunks were last resent from, so a
+    /// burst of answers reporting the same gap causes only one resend.
+    var snapshotResentFrom: Int?
 
     init(match: LogIndex, next: LogIndex, inflights: Inflights) {
         self.match = match
@@ -64,7 +74,11 @@ struct Progress {
         state = newState
         isProbeSent = false
         pendingSnapshot = nil
-        snapshotOffset = 0
+        snapshotAcknowledgedOffset = 0
+        snapshotSentOffset = 0
+        snapshotStalledHeartbeats = 0
+        isSnapshotLastChunkSent = false
+        snapshotResentFrom = nil
         inflights.reset()
     }
 

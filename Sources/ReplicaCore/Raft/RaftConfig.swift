@@ -30,6 +30,8 @@ public struct RaftConfig: Sendable, Hashable {
     public var maxCommittedBytesPerReady: Int = 16 << 20
     /// Size of one InstallSnapshot chunk.
     public var snapshotChunkBytes: Int = 1 << 20
+    /// Most snapshot chunks in flight to one follower.
+    public var maxSnapshotChunksInFlight: Int = 4
     /// Most read-index requests a leader keeps waiting for confirmation.
     public var maxPendingReadIndexRequests: Int = 4096
     /// Run a pre-election first, so a replica that cannot win does not raise terms.
@@ -61,6 +63,7 @@ public struct RaftConfig: Sendable, Hashable {
         try requirePositive(maxUncommittedEntriesBytes, "maxUncommittedEntriesBytes")
         try requirePositive(maxCommittedBytesPerReady, "maxCommittedBytesPerReady")
         try requirePositive(snapshotChunkBytes, "snapshotChunkBytes")
+        try requirePositive(maxSnapshotChunksInFlight, "maxSnapshotChunksInFlight")
         try requirePositive(maxPendingReadIndexRequests, "maxPendingReadIndexRequests")
     }
 

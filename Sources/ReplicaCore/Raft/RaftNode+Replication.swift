@@ -42,11 +42,20 @@ extension RaftNode {
 
     // MARK: Leader: sending
 
-    /// Sends appends to every follower that is not paused.
+    /// Sends appends to every follower that is not paused: at least one
+    /// (carrying the commit index), then as many as its pipeline allows.
     func broadcastAppend() {
         needsBroadcast = false
-        for peer in peers {
-            sendAppend(to: peer, evenIfEmpty: true)
+        for peer in peers where sendAppend(to: peer, evenIfEmpty: true) {
+            fillPipeline(to: peer)
+        }
+    }
+
+    /// Sends further appends to `peer` until it is paused or up to date.
+    /// Bounded by the inflight limit, which pauses the follower when reached.
+    func fillPipeline(to peer: NodeID) {
+        for _ in 0..<config.maxInflightMessages where !sendAppend(to: peer, evenIfEmpty: false) {
+            break
         }
     }
 
@@ -164,10 +173,7 @@ extension RaftNode {
         } else if wasPaused {
             sendAppend(to: peer, evenIfEmpty: false)
         }
-        // Fill the pipeline; bounded by the inflight limit.
-        for _ in 0..<config.maxInflightMessages where !sendAppend(to: peer, evenIfEmpty: false) {
-            break
-        }
+        fillPipeline(to: peer)
         if peer == leadershipTransferTarget && progress[peer]?.match == log.lastIndex() {
             send(.timeoutNow, to: peer)
         }
@@ -210,7 +216,7 @@ extension RaftNode {
         }
         progress[peer] = peerProgress
         if peerProgress.state == .snapshot {
-            sendSnapshotChunk(to: peer)
+            noteSnapshotHeartbeat(from: peer)
         } else if peerProgress.match < log.lastIndex() || peerProgress.state == .probe {
             sendAppend(to: peer, evenIfEmpty: true)
         }

@@ -1,15 +1,16 @@
 /// InstallSnapshot (Raft §7), sent in chunks of `RaftConfig.snapshotChunkBytes`.
 ///
-/// The leader keeps one chunk in flight per follower. The follower
-/// acknowledges every chunk with the offset it expects next; the leader sends
-/// that chunk. A chunk (or its acknowledgement) that is lost is sent again on
-/// the next heartbeat response. The last chunk makes the follower install the
-/// snapshot and answer like a successful append, which moves the leader back
-/// to normal replication.
+/// The leader keeps up to `maxSnapshotChunksInFlight` chunks in flight per
+/// follower. The follower accepts chunks only in order and acknowledges each
+/// with the offset it expects next; an out-of-order chunk is answered with
+/// that offset too, so the leader rewinds and resends from there. When two
+/// heartbeat answers pass without progress, the chunks in flight count as lost
+/// and are resent. The last chunk makes the follower install the snapshot and
+/// answer like a successful append, which returns the leader to normal replication.
 extension RaftNode {
     // MARK: Leader
 
-    /// Switches `peer` to the snapshot state and sends the first chunk.
+    /// Switches `peer` to the snapshot state and sends the first chunks.
     /// Returns whether anything was sent.
     func startSnapshot(to peer: NodeID) -> Bool {
         // Like etcd: do not push a possibly large snapshot at a follower that
@@ -18,12 +19,12 @@ extension RaftNode {
         let snapshot = log.snapshot()
         precondition(!snapshot.isEmpty, "entries were compacted but there is no snapshot")
         progress[peer]?.becomeSnapshot(snapshot.metadata)
-        sendSnapshotChunk(to: peer)
+        sendSnapshotChunks(to: peer)
         return true
     }
 
-    /// Sends the chunk at the offset `peer` acknowledged last.
-    func sendSnapshotChunk(to peer: NodeID) {
+    /// Sends chunks from the sent offset until the window is full or the last chunk is out.
+    func sendSnapshotChunks(to peer: NodeID) {
         guard let peerProgress = progress[peer], peerProgress.state == .snapshot,
             let pending = peerProgress.pendingSnapshot
         else { return }
@@ -32,21 +33,61 @@ extension RaftNode {
             // A newer snapshot replaced the one being sent: start over with it.
             progress[peer]?.becomeSnapshot(snapshot.metadata)
         }
-        let start = min(progress[peer]?.snapshotOffset ?? 0, snapshot.data.count)
-        let end = min(start + config.snapshotChunkBytes, snapshot.data.count)
-        let chunk = SnapshotChunk(
-            metadata: snapshot.metadata, offset: start, totalByteCount: snapshot.data.count,
-            data: Array(snapshot.data[start..<end]), isLast: end == snapshot.data.count)
-        send(.snapshotChunk(chunk), to: peer)
+        let windowBytes = config.snapshotChunkBytes * config.maxSnapshotChunksInFlight
+        for _ in 0..<config.maxSnapshotChunksInFlight {
+            guard let current = progress[peer], !current.isSnapshotLastChunkSent,
+                current.snapshotSentOffset - current.snapshotAcknowledgedOffset < windowBytes
+            else { return }
+            let start = min(current.snapshotSentOffset, snapshot.data.count)
+            let end = min(start + config.snapshotChunkBytes, snapshot.data.count)
+            let chunk = SnapshotChunk(
+                metadata: snapshot.metadata, offset: start, totalByteCount: snapshot.data.count,
+                data: Array(snapshot.data[start..<end]), isLast: end == snapshot.data.count)
+            send(.snapshotChunk(chunk), to: peer)
+            progress[peer]?.snapshotSentOffset = end
+            progress[peer]?.isSnapshotLastChunkSent = chunk.isLast
+        }
+    }
+
+    /// Resends everything after the acknowledged offset.
+    private func resendSnapshotChunks(to peer: NodeID) {
+        guard let acknowledged = progress[peer]?.snapshotAcknowledgedOffset else { return }
+        progress[peer]?.snapshotSentOffset = acknowledged
+        progress[peer]?.isSnapshotLastChunkSent = false
+        progress[peer]?.snapshotStalledHeartbeats = 0
+        progress[peer]?.snapshotResentFrom = acknowledged
+        sendSnapshotChunks(to: peer)
+    }
+
+    /// A heartbeat answer from a follower receiving a snapshot: after two
+    /// without progress, the chunks in flight are taken as lost.
+    func noteSnapshotHeartbeat(from peer: NodeID) {
+        guard var peerProgress = progress[peer], peerProgress.state == .snapshot else { return }
+        peerProgress.snapshotStalledHeartbeats += 1
+        progress[peer] = peerProgress
+        if peerProgress.snapshotStalledHeartbeats >= 2 {
+            resendSnapshotChunks(to: peer)
+        }
     }
 
     func handleSnapshotResponse(_ response: SnapshotResponse, from peer: NodeID) {
         guard let peerProgress = progress[peer], peerProgress.state == .snapshot,
-            peerProgress.pendingSnapshot == response.metadata,
-            peerProgress.snapshotOffset != response.nextOffset
+            peerProgress.pendingSnapshot == response.metadata
         else { return }
-        progress[peer]?.snapshotOffset = response.nextOffset
-        sendSnapshotChunk(to: peer)
+        let acknowledged = peerProgress.snapshotAcknowledgedOffset
+        if response.nextOffset > acknowledged {
+            progress[peer]?.snapshotAcknowledgedOffset = response.nextOffset
+            progress[peer]?.snapshotStalledHeartbeats = 0
+            progress[peer]?.snapshotSentOffset = max(peerProgress.snapshotSentOffset, response.nextOffset)
+            sendSnapshotChunks(to: peer)
+        } else if response.nextOffset < acknowledged {
+            // The follower lost its partial copy (it restarted): start again from what it holds.
+            progress[peer]?.snapshotAcknowledgedOffset = response.nextOffset
+            resendSnapshotChunks(to: peer)
+        } else if peerProgress.snapshotSentOffset > acknowledged && peerProgress.snapshotResentFrom != acknowledged {
+            // A gap: a chunk after the acknowledged offset was lost.
+            resendSnapshotChunks(to: peer)
+        }
     }
 
     // MARK: Follower

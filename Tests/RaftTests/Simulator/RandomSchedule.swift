@@ -4,7 +4,7 @@ import Foundation
 /// One seeded run: a safety phase with random faults and client traffic, then
 /// a liveness phase in which everything heals and the cluster must converge.
 struct RandomSchedule {
-    static let safetySteps = 150
+    static let safetySteps = 400
     static let livenessElectionBound = 200
     static let livenessCommitBound = 200
 

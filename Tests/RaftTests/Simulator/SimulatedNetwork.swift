@@ -19,6 +19,8 @@ struct SimulatedNetwork {
     private var nextSequence = 0
     /// Directed links that currently lose every message.
     var blockedLinks: Set<Link> = []
+    /// Scenario hook: a message for which this returns true is dropped on send.
+    var dropRule: ((RaftMessage) -> Bool)?
 
     func isBlocked(from: NodeID, to: NodeID) -> Bool {
         !blockedLinks.isEmpty && blockedLinks.contains(Link(from: from, to: to))
@@ -29,6 +31,7 @@ struct SimulatedNetwork {
         _ message: RaftMessage, now: Int, faults: FaultProfile, using generator: inout SeededGenerator
     ) -> Bool {
         if isBlocked(from: message.from, to: message.to) { return false }
+        if let dropRule, dropRule(message) { return false }
         if faults.dropProbability > 0 && Double.random(in: 0..<1, using: &generator) < faults.dropProbability {
             return false
         }

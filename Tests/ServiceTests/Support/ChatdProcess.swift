@@ -32,9 +32,11 @@ final class ChatdProcess: @unchecked Sendable {
         let replica = ChatdProcess(
             peers: [1: try FreePort.next()], dataDirectory: TemporaryDirectory.make(), extraArguments: extraArguments)
         try await replica.start()
+        try await replica.waitUntil(path: "/readyz")
         return replica
     }
 
+    /// Starts the process and waits until it answers `/healthz`.
     func start() async throws {
         let process = Process()
         process.executableURL = Self.binary
@@ -50,17 +52,18 @@ final class ChatdProcess: @unchecked Sendable {
         process.standardOutput = log
         try process.run()
         self.process = process
-        try await waitUntilHealthy()
+        try await waitUntil(path: "/healthz")
     }
 
-    func waitUntilHealthy(timeout: Duration = .seconds(15)) async throws {
+    /// Polls `path` until it answers 200.
+    func waitUntil(path: String, timeout: Duration = .seconds(15)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let response = try? await TestClient.shared.get("\(baseURL)/healthz"), response.status == 200 { return }
+            if let response = try? await TestClient.shared.get("\(baseURL)\(path)"), response.status == 200 { return }
             guard process?.isRunning == true else { throw TestFailure("chatd \(id) exited: \(recentLog)") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestFailure("chatd \(id) did not become healthy: \(recentLog)")
+        throw TestFailure("chatd \(id) did not answer 200 on \(path): \(recentLog)")
     }
 
     /// Sends `signal` and waits for the process to exit.

@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import ReplicaCore
+import Synchronization
+
+/// A replica of a Raft cluster: handlers submit commands here; a serial driver thread owns
+/// the Raft node, persists, sends, applies and answers (see `RaftDriver`).
+public final class RaftReplicator: Replicator {
+    public struct Configuration: Sendable {
+        public var id: Int
+        public var peers: [PeerAddress]
+        public var clusterSecret: String
+        public var tickMilliseconds: Int = 50
+        public var electionTicks: Int = 10
+        public var heartbeatTicks: Int = 1
+        /// A snapshot is taken after this many entries have been applied since the last one.
+        public var snapshotEveryEntries: UInt64 = 10_000
+        /// Entries kept behind a snapshot, so slightly lagging followers catch up from the log.
+        public var retainedEntries: UInt64 = 1_000
+        /// How long a write or a linearizable read may wait before answering 503.
+        public var requestTimeoutMilliseconds: Int = 5_000
+
+        public init(id: Int, peers: [PeerAddress], clusterSecret: String) {
+            self.id = id
+            self.peers = peers
+            self.clusterSecret = clusterSecret
+        }
+    }
+
+    enum Input {
+        case propose(ChatCommand, CheckedContinuation<ChatResult, any Error>)
+        case read(CheckedContinuation<Void, any Error>)
+        case messages([RaftMessage])
+        case unreachable(NodeID)
+        case transferLeadership
+    }
+
+    let configuration: Configuration
+    let mailbox = DriverMailbox()
+    private let currentStatus: Mutex<ClusterStatus>
+    private let stopped = DispatchSemaphore(value: 0)
+    private let transport: PeerTransport
+
+    public init(
+        configuration: Configuration, database: ChatDatabase, listener: any AppliedListener, logger: Logger
+    ) throws {
+        self.configuration = configuration
+        currentStatus = Mutex(ClusterStatus(
+            id: configuration.id, role: "follower", term: 0, leader: nil, commitIndex: 0, appliedIndex: 0,
+            members: configuration.peers.map { .init(address: $0) }, isReady: false))
+        let transportBox = Mutex<PeerTransport?>(nil)
+        let driver = try RaftDriver(
+            configuration: configuration, database: database, listener: listener, logger: logger,
+            send: { messages in transportBox.withLock { $0 }?.send(messages) })
+        let transport = PeerTransport(
+            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret, logger: logger,
+            onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
+        transportBox.withLock { $0 = transport }
+        self.transport = transport
+        let thread = Thread { [self] in
+            driver.run(mailbox: mailbox, publish: publish)
+            stopped.signal()
+        }
+        thread.name = "raft-driver"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Peer messages arriving over HTTP.
+    public var messageHandler: any HTTPRequestHandler {
+        InternalRaftAPI(secret: configuration.clusterSecret) { [mailbox] in mailbox.enqueue(.messages($0)) }
+    }
+
+    public func writeRoute() -> WriteRoute {
+        let status = status()
+        if status.role == "leader" { return .here }
+        if let leader = status.leader { return .leader(leader) }
+        return .noLeader
+    }
+
+    public func submit(_ command: ChatCommand) async throws(ReplicationError) -> ChatResult {
+        switch writeRoute() {
+        case .here: break
+        case .leader(let leader): throw .notLeader(leader)
+        case .noLeader: throw .noLeader
+        }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                mailbox.enqueue(.propose(command, continuation)) { continuation.resume(throwing: ReplicationError.shuttingDown) }
+            }
+        } catch let error as ReplicationError {
+            throw error
+        } catch {
+            throw .shuttingDown
+        }
+    }
+
+    public func awaitLinearizableRead() async throws(ReplicationError) {
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                mailbox.enqueue(.read(continuation)) { continuation.resume(throwing: ReplicationError.shuttingDown) }
+            }
+        } catch let error as ReplicationError {
+            throw error
+        } catch {
+            throw .shuttingDown
+        }
+    }
+
+    public func status() -> ClusterStatus { currentStatus.withLock { $0 } }
+
+    func publish(_ status: ClusterStatus) { currentStatus.withLock { $0 = status } }
+
+    /// Hands leadership to the most up-to-date follower (so clients see no election timeout),
+    /// then stops the driver and fails whatever is still waiting.
+    public func shutdown() {
+        if status().role == "leader" && configuration.peers.count > 1 {
+            mailbox.enqueue(.transferLeadership)
+            let deadline = ContinuousClock.now + .milliseconds(configuration.tickMilliseconds * configuration.electionTicks * 2)
+            while status().role == "leader" && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        mailbox.stop()
+        stopped.wait()
+        transport.shutdown()
+    }
+}
+
+/// Inputs for the driver thread, and the signal that wakes it.
+final class DriverMailbox: Sendable {
+    private let state = Mutex<(inputs: [RaftReplicator.Input], isStopped: Bool)>(([], false))
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    /// Queues `input`, or calls `ifStopped` when the driver has stopped.
+    func enqueue(_ input: RaftReplicator.Input, ifStopped: () -> Void = {}) {
+        let accepted = state.withLock { state in
+            guard !state.isStopped else { return false }
+            state.inputs.append(input)
+            return true
+        }
+        if accepted { wakeup.signal() } else { ifStopped() }
+    }
+
+    func stop() {
+        state.withLock { $0.isStopped = true }
+        wakeup.signal()
+    }
+
+    /// Waits until inputs arrive or `deadline` passes; returns the inputs and whether to stop.
+    func take(waitingUntil deadline: DispatchTime) -> (inputs: [RaftReplicator.Input], isStopped: Bool) {
+        _ = wakeup.wait(timeout: deadline)
+        return state.withLock { state in
+            defer { state.inputs.removeAll(keepingCapacity: true) }
+            return (state.inputs, state.isStopped)
+        }
+    }
+}

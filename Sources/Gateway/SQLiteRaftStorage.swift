@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import ReplicaCore
+
+/// The Raft log, hard state and latest snapshot in the replica's SQLite database, beside
+/// the chat state, so one transaction can persist entries and apply committed ones.
+///
+/// Raft reads through `RaftStorage`; only the replica's driver writes, inside its own
+/// transactions. Terms of the held entries are mirrored in memory (the log is compacted
+/// regularly, so the mirror stays small) because Raft asks for them on every append.
+final class SQLiteRaftStorage: RaftStorage {
+    let database: ChatDatabase
+    private var hardState: HardState
+    private var snapshotMetadata: SnapshotMetadata
+    /// The entry just before the first one held: where the log was last compacted.
+    private var logStart: SnapshotMetadata
+    /// `terms[i]` is the term of the entry at `logStart.index + 1 + i`.
+    private var terms: [Term]
+    private var cachedSnapshot: Snapshot?
+
+    init(database: ChatDatabase) throws {
+        self.database = database
+        (hardState, snapshotMetadata, logStart, terms) = try database.read { db in
+            let term = try ReplicaStateTable.get(.term, in: db) ?? 0
+            let vote = try ReplicaStateTable.get(.vote, in: db) ?? 0
+            let commit = try ReplicaStateTable.get(.commitIndex, in: db) ?? 0
+            let hardState = HardState(
+                term: Term(UInt64(term)), vote: vote == 0 ? nil : NodeID(UInt64(vote)), commit: LogIndex(UInt64(commit)))
+            let row = try Row.fetchOne(db, sql: "SELECT log_index, term FROM raft_snapshot WHERE id = 1")
+            let metadata = row.map { SnapshotMetadata(index: LogIndex(UInt64($0[0] as Int64)), term: Term(UInt64($0[1] as Int64))) }
+                ?? SnapshotMetadata(index: 0, term: 0)
+            let logStart = SnapshotMetadata(
+                index: LogIndex(UInt64(try ReplicaStateTable.get(.logStartIndex, in: db) ?? 0)),
+                term: Term(UInt64(try ReplicaStateTable.get(.logStartTerm, in: db) ?? 0)))
+            let terms = try Int64.fetchAll(
+                db, sql: "SELECT term FROM raft_entry WHERE log_index > ? ORDER BY log_index",
+                arguments: [Int64(logStart.index.rawValue)]
+            ).map { Term(UInt64($0)) }
+            return (hardState, metadata, logStart, terms)
+        }
+    }
+
+    // MARK: Reads, by Raft
+
+    func initialState() -> HardState { hardState }
+
+    func firstIndex() -> LogIndex { LogIndex(logStart.index.rawValue + 1) }
+
+    func lastIndex() -> LogIndex { LogIndex(logStart.index.rawValue + UInt64(terms.count)) }
+
+    func term(at index: LogIndex) throws(RaftStorageError) -> Term {
+        if index == logStart.index { return logStart.term }
+        guard index > logStart.index else { throw .compacted }
+        guard index <= lastIndex() else { throw .unavailable }
+        return terms[Int(index.rawValue - logStart.index.rawValue - 1)]
+    }
+
+    func entries(in range: Range<LogIndex>, maxBytes: Int) throws -> [Entry] {
+        guard range.lowerBound >= firstIndex() else { throw RaftStorageError.compacted }
+        guard range.upperBound <= LogIndex(lastIndex().rawValue + 1) else { throw RaftStorageError.unavailable }
+        guard !range.isEmpty else { return [] }
+        return try database.read { db in
+            let cursor = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT log_index, term, data FROM raft_entry WHERE log_index >= ? AND log_index < ? ORDER BY log_index"),
+                arguments: [Int64(range.lowerBound.rawValue), Int64(range.upperBound.rawValue)])
+            var entries: [Entry] = []
+            var bytes = 0
+            while let row = try cursor.next() {
+                let data: [UInt8] = Array(row[2] as Data)
+                let entry = Entry(term: Term(UInt64(row[1] as Int64)), index: LogIndex(UInt64(row[0] as Int64)), data: data)
+                bytes += entry.byteCount
+                if !entries.isEmpty && bytes > maxBytes { break }
+                entries.append(entry)
+            }
+            return entries
+        }
+    }
+
+    func snapshot() throws -> Snapshot {
+        if snapshotMetadata.index == 0 { return .empty }
+        if let cachedSnapshot, cachedSnapshot.metadata == snapshotMetadata { return cachedSnapshot }
+        let data = try database.read { db in
+            try Data.fetchOne(db, sql: "SELECT data FROM raft_snapshot WHERE id = 1") ?? Data()
+        }
+        let snapshot = Snapshot(metadata: snapshotMetadata, data: Array(data))
+        cachedSnapshot = snapshot
+        return snapshot
+    }
+
+    // MARK: Writes, by the driver inside its transaction
+
+    /// Appends entries, first discarding stored entries at or after the first new index.
+    func append(_ entries: [Entry], in db: Database) throws {
+        guard let first = entries.first else { return }
+        precondition(first.index.rawValue <= lastIndex().rawValue + 1, "append would leave a gap in the log")
+        precondition(first.index > logStart.index, "append below the compacted log")
+        try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index >= ?").execute(arguments: [Int64(first.index.rawValue)])
+        let insert = try db.cachedStatement(sql: "INSERT INTO raft_entry (log_index, term, data) VALUES (?, ?, ?)")
+        for entry in entries {
+            try insert.execute(arguments: [Int64(entry.index.rawValue), Int64(entry.term.rawValue), Data(entry.data)])
+        }
+        terms.removeSubrange(Int(first.index.rawValue - logStart.index.rawValue - 1)...)
+        terms.append(contentsOf: entries.map(\.term))
+    }
+
+    func setHardState(_ state: HardState, in db: Database) throws {
+        precondition(state.term >= hardState.term, "the term never decreases")
+        precondition(state.commit >= hardState.commit, "the commit index never goes back")
+        try ReplicaStateTable.set(.term, to: Int64(state.term.rawValue), in: db)
+        try ReplicaStateTable.set(.vote, to: Int64(state.vote?.rawValue ?? 0), in: db)
+        try ReplicaStateTable.set(.commitIndex, to: Int64(state.commit.rawValue), in: db)
+        hardState = state
+    }
+
+    /// Replaces the whole log with a snapshot received from the leader.
+    func installSnapshot(_ snapshot: Snapshot, in db: Database) throws {
+        try saveSnapshot(snapshot, in: db)
+        try db.execute(sql: "DELETE FROM raft_entry")
+        try setLogStart(snapshot.metadata, in: db)
+        terms = []
+    }
+
+    /// Records the state at `index` (already applied) as the latest snapshot, then compacts
+    /// the log up to `retainedEntries` before it, so followers that are only a little behind
+    /// still catch up from the log rather than a whole snapshot.
+    func createSnapshot(at index: LogIndex, data: [UInt8], retainedEntries: UInt64, in db: Database) throws {
+        precondition(index > snapshotMetadata.index && index <= lastIndex(), "snapshot outside the log")
+        try saveSnapshot(Snapshot(metadata: SnapshotMetadata(index: index, term: try term(at: index)), data: data), in: db)
+        let compactTo = LogIndex(index.rawValue - min(retainedEntries, index.rawValue))
+        guard compactTo > logStart.index else { return }
+        let newStart = SnapshotMetadata(index: compactTo, term: try term(at: compactTo))
+        try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index <= ?").execute(arguments: [Int64(compactTo.rawValue)])
+        terms.removeFirst(Int(compactTo.rawValue - logStart.index.rawValue))
+        try setLogStart(newStart, in: db)
+    }
+
+    private func setLogStart(_ start: SnapshotMetadata, in db: Database) throws {
+        try ReplicaStateTable.set(.logStartIndex, to: Int64(start.index.rawValue), in: db)
+        try ReplicaStateTable.set(.logStartTerm, to: Int64(start.term.rawValue), in: db)
+        logStart = start
+    }
+
+    private func saveSnapshot(_ snapshot: Snapshot, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data) VALUES (1, ?, ?, ?)",
+            arguments: [Int64(snapshot.metadata.index.rawValue), Int64(snapshot.metadata.term.rawValue), Data(snapshot.data)])
+        snapshotMetadata = snapshot.metadata
+        cachedSnapshot = snapshot
+    }
+}

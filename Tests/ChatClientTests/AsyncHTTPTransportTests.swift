@@ -1,0 +1,20 @@
+import ChatClient
+import Foundation
+import Testing
+
+@Suite("AsyncHTTPTransport")
+struct AsyncHTTPTransportTests {
+    @Test("reports a refused connection as a transport error, quickly and without retrying")
+    func refusedConnection() async throws {
+        let transport = AsyncHTTPTransport()
+        let request = TransportRequest(method: .get, url: URL(string: "http://127.0.0.1:1/healthz")!)
+        let start = ContinuousClock.now
+
+        await #expect(throws: TransportError.self) {
+            _ = try await transport.execute(request, timeout: .seconds(5))
+        }
+
+        #expect(ContinuousClock.now - start < .seconds(2))
+        try await transport.shutdown()
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Gateway
+@testable import ReplicaCore
+
+@Suite struct SQLiteRaftStorageTests {
+    func makeStorage() throws -> (SQLiteRaftStorage, ChatDatabase, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("raftdb-\(UUID().uuidString)")
+        let database = try ChatDatabase(directory: directory)
+        return (try SQLiteRaftStorage(database: database), database, directory)
+    }
+
+    func entries(_ range: ClosedRange<UInt64>, term: UInt64) -> [Entry] {
+        range.map { Entry(term: Term(term), index: LogIndex($0), data: Array("e\($0)".utf8)) }
+    }
+
+    @Test func anEmptyLogStartsAtIndexOne() throws {
+        let (storage, _, _) = try makeStorage()
+        #expect(storage.firstIndex() == 1)
+        #expect(storage.lastIndex() == 0)
+        #expect(try storage.term(at: 0) == 0)
+    }
+
+    @Test func appendedEntriesAreReadBackInOrder() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        #expect(storage.lastIndex() == 5)
+        #expect(try storage.entries(in: 2..<5, maxBytes: .max).map(\.index) == [2, 3, 4])
+        #expect(try storage.term(at: 5) == 1)
+    }
+
+    @Test func entriesStopAtTheByteLimitButReturnAtLeastOne() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        #expect(try storage.entries(in: 1..<6, maxBytes: 1).count == 1)
+        #expect(try storage.entries(in: 1..<6, maxBytes: 40).count == 2)
+    }
+
+    @Test func appendingAtAnEarlierIndexOverwritesTheTail() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        try database.write { try storage.append(entries(3...3, term: 2), in: $0) }
+        #expect(storage.lastIndex() == 3)
+        #expect(try storage.term(at: 3) == 2)
+        #expect(throws: RaftStorageError.unavailable) { try storage.term(at: 4) }
+    }
+
+    @Test func hardStateLogAndSnapshotSurviveAReopen() throws {
+        let (storage, database, directory) = try makeStorage()
+        try database.write { db in
+            try storage.append(entries(1...20, term: 3), in: db)
+            try storage.setHardState(HardState(term: 3, vote: 2, commit: 20), in: db)
+            try storage.createSnapshot(at: 15, data: [1, 2, 3], retainedEntries: 5, in: db)
+        }
+        let reopened = try SQLiteRaftStorage(database: try ChatDatabase(directory: directory))
+        #expect(reopened.initialState() == HardState(term: 3, vote: 2, commit: 20))
+        #expect(reopened.firstIndex() == 11)
+        #expect(reopened.lastIndex() == 20)
+        #expect(try reopened.snapshot() == Snapshot(metadata: SnapshotMetadata(index: 15, term: 3), data: [1, 2, 3]))
+        #expect(throws: RaftStorageError.compacted) { try reopened.entries(in: 5..<12, maxBytes: .max) }
+    }
+
+    @Test func installingASnapshotReplacesTheLog() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        let snapshot = Snapshot(metadata: SnapshotMetadata(index: 50, term: 4), data: [9])
+        try database.write { try storage.installSnapshot(snapshot, in: $0) }
+        #expect(storage.firstIndex() == 51)
+        #expect(storage.lastIndex() == 50)
+        #expect(try storage.term(at: 50) == 4)
+        #expect(try storage.snapshot() == snapshot)
+    }
+}

@@ -1,0 +1,52 @@
+import Testing
+@testable import ReplicaCore
+
+extension SimulatedCluster {
+    /// Makes `id` campaign (without ticking) until it leads, delivering every message.
+    func campaignUntilLeader(_ id: NodeID, attempts: Int = 5) {
+        for _ in 0..<attempts where node(id).role != .leader {
+            node(id).campaign()
+            processAllReadies()
+            settle()
+        }
+    }
+
+    /// The proposal identifiers a replica has applied.
+    func appliedProposals(of id: NodeID) -> [UInt64] {
+        replica(id).stateMachine.proposalIDs
+    }
+
+    func proposeOrFail(at id: NodeID, sourceLocation: SourceLocation = #_sourceLocation) -> (proposalID: UInt64, index: LogIndex, term: Term)? {
+        switch propose(at: id) {
+        case .success(let placed):
+            return placed
+        case .failure(let error):
+            Issue.record("proposal at \(id) refused: \(error)", sourceLocation: sourceLocation)
+            return nil
+        }
+    }
+
+    /// Records every invariant violation as a test issue, with the trace.
+    func expectNoViolations(sourceLocation: SourceLocation = #_sourceLocation) {
+        guard checker.isViolated else { return }
+        Issue.record(
+            "\(checker.violations.joined(separator: "\n"))\nlast events:\n\(trace.formatted())",
+            sourceLocation: sourceLocation)
+    }
+
+    /// Whether the leader committed its whole log and every live replica applied all of it.
+    var isConverged: Bool {
+        guard let leader else { return false }
+        let commit = node(leader).log.committed
+        guard commit == node(leader).log.lastIndex() else { return false }
+        return replicas.allSatisfy { !$0.isUp || $0.stateMachine.appliedIndex == commit }
+    }
+
+    /// Waits for a stable leader and a converged cluster.
+    func waitForConvergedLeader(maxSteps: Int = 400) -> NodeID? {
+        guard waitForStableLeader(maxSteps: maxSteps) != nil, run(upTo: maxSteps, until: { isConverged }) else {
+            return nil
+        }
+        return leader
+    }
+}
