@@ -21,12 +21,13 @@ final class PeerTransport: Sendable {
             client = nil
             return
         }
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(
-                redirectConfiguration: .disallow,
-                timeout: .init(connect: .milliseconds(500), read: .seconds(5)),
-                connectionPool: .init(idleTimeout: .seconds(60))))
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(500), read: .seconds(5)),
+            connectionPool: .init(idleTimeout: .seconds(60)))
+        // A dead peer must be reported to Raft at once, not after retries until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var links: [NodeID: PeerLink] = [:]
         for peer in peers where peer.id != selfID {
             let id = NodeID(UInt64(peer.id))

@@ -40,6 +40,7 @@ final class RaftDriver: @unchecked Sendable {
     /// Reads whose index is known, waiting for this replica to apply up to it.
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
     private var nextReadContext: UInt64 = 1
+    private var snapshotsInstalled = 0
 
     init(
         configuration: RaftReplicator.Configuration, database: ChatDatabase, listener: any AppliedListener,
@@ -185,6 +186,7 @@ final class RaftDriver: @unchecked Sendable {
                 try ChatStateSnapshot.restore(snapshot.data, into: db)
                 appliedIndex = snapshot.metadata.index
                 snapshotIndex = snapshot.metadata.index
+                snapshotsInstalled += 1
                 try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
             }
             try storage.append(ready.entries, in: db)
@@ -303,9 +305,11 @@ final class RaftDriver: @unchecked Sendable {
                     ? (peer.id == configuration.id ? Int64(status.lastIndex.rawValue) : status.progress[NodeID(UInt64(peer.id))].map { Int64($0.match.rawValue) })
                     : nil)
         }
-        return ClusterStatus(
+        var clusterStatus = ClusterStatus(
             id: configuration.id, role: role, term: Int64(status.term.rawValue), leader: leader,
             commitIndex: Int64(status.commit.rawValue), appliedIndex: Int64(appliedIndex.rawValue), members: members,
             isReady: leader != nil && appliedIndex >= status.commit)
+        clusterStatus.snapshotsInstalled = snapshotsInstalled
+        return clusterStatus
     }
 }

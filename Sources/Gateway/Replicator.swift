@@ -50,6 +50,8 @@ public struct ClusterStatus: Sendable, Equatable {
     public var members: [Member]
     /// A leader is known and this replica has applied up to the commit index it last heard.
     public var isReady: Bool
+    /// Snapshots received from a leader and installed since this process started.
+    public var snapshotsInstalled: Int = 0
 
     public init(
         id: Int, role: String, term: Int64, leader: PeerAddress?, commitIndex: Int64, appliedIndex: Int64,

@@ -37,6 +37,7 @@ public final class ServiceMetrics: Sendable {
         Gauge(label: "chat_raft_term", factory: factory).record(status.term)
         Gauge(label: "chat_raft_commit_index", factory: factory).record(status.commitIndex)
         Gauge(label: "chat_raft_applied_index", factory: factory).record(status.appliedIndex)
+        Gauge(label: "chat_raft_snapshots_installed", factory: factory).record(status.snapshotsInstalled)
         return registry.emitToBuffer()
     }
 }

@@ -53,7 +53,7 @@ for replicas in [3, 5] {
 }
 
 func format3(_ value: Double) -> String {
-    let scaled = (value * 1000).rounded() / 1000
+    let scaled = Double(Int(value * 1000)) / 1000
     return "\(scaled)"
 }
 

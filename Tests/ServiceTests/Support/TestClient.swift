@@ -7,12 +7,16 @@ import NIOHTTP1
 struct TestClient: Sendable {
     static let shared = TestClient()
 
-    static let client = HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: .init(
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(2), read: .seconds(90)),
-            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000)))
+            timeout: .init(connect: .milliseconds(500), read: .seconds(90)),
+            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000))
+        // By default AHC keeps retrying a refused connection until the connect timeout; a test
+        // must see a dead replica at once.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     struct Response: Sendable {
         var status: Int

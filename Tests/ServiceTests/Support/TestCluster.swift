@@ -1,0 +1,86 @@
+import Foundation
+
+/// Several `chatd` replicas on loopback forming one cluster.
+final class TestCluster: @unchecked Sendable {
+    let replicas: [ChatdProcess]
+    static let secret = "test-cluster-secret"
+
+    /// Timing for tests: elections in 300–600 ms, so failover is quick but a busy machine
+    /// does not trigger needless elections.
+    static let fastTiming = ["--tick-ms", "30", "--election-ticks", "10"]
+
+    init(size: Int, extraArguments: [String] = []) throws {
+        var ports: [Int: Int] = [:]
+        for id in 1...size { ports[id] = try FreePort.next() }
+        let root = TemporaryDirectory.make()
+        replicas = (1...size).map { id in
+            ChatdProcess(
+                id: id, peers: ports, dataDirectory: root.appendingPathComponent("\(id)"),
+                extraArguments: ["--cluster-secret", Self.secret] + Self.fastTiming + extraArguments)
+        }
+    }
+
+    static func started(size: Int, extraArguments: [String] = []) async throws -> TestCluster {
+        let cluster = try TestCluster(size: size, extraArguments: extraArguments)
+        try await cluster.startAll()
+        _ = try await cluster.waitForLeader()
+        return cluster
+    }
+
+    func startAll() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for replica in replicas { group.addTask { try await replica.start() } }
+            try await group.waitForAll()
+        }
+    }
+
+    func replica(_ id: Int) -> ChatdProcess { replicas[id - 1] }
+
+    var running: [ChatdProcess] { replicas.filter { $0.process?.isRunning == true } }
+
+    /// Waits until a running replica is leader and every running replica names it.
+    func waitForLeader(timeout: Duration = .seconds(10)) async throws -> ChatdProcess {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var leaders: Set<Int> = []
+            var agreed = true
+            for replica in running {
+                let view = try? await TestClient.shared.get("\(replica.baseURL)/v1/cluster").json
+                guard let leader = (view?["leader"] as? [String: Any])?["id"] as? Int else {
+                    agreed = false
+                    break
+                }
+                leaders.insert(leader)
+            }
+            if agreed, leaders.count == 1, let id = leaders.first, replica(id).process?.isRunning == true,
+               (try? await TestClient.shared.get("\(replica(id).baseURL)/readyz"))?.status == 200 {
+                return replica(id)
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestFailure("no leader agreed on within \(timeout): \(running.map { "\($0.id): \($0.recentLog.suffix(300))" })")
+    }
+
+    func followers(of leader: ChatdProcess) -> [ChatdProcess] { running.filter { $0.id != leader.id } }
+
+    func stopAll(signal: Int32 = SIGTERM) {
+        for replica in replicas { replica.stop(signal: signal) }
+    }
+}
+
+extension ChatdProcess {
+    var clusterView: [String: Any] {
+        get async throws { try await TestClient.shared.get("\(baseURL)/v1/cluster").json }
+    }
+
+    var appliedIndex: Int {
+        get async throws { try await clusterView["applied_index"] as? Int ?? -1 }
+    }
+}
+
+extension ChatUser {
+    /// The same user talking to another replica.
+    func at(_ replica: ChatdProcess) -> ChatUser {
+        ChatUser(baseURL: replica.baseURL, username: username, token: token)
+    }
+}
