@@ -19,10 +19,11 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product chatd
+	$(SWIFT) build -c release --product chat
 
-## Starts the service on 127.0.0.1:8001 with data under ./data.
+## Starts a local 5-replica cluster on 127.0.0.1:8001-8005 with data under ./data (REPLICAS=3 for three).
 run: release
-	./scripts/run-local.sh
+	./scripts/run-cluster.sh
 
 ## Builds everything and runs every test.
 test: deps

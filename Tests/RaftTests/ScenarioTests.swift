@@ -44,6 +44,12 @@ import Testing
             [3, 4].allSatisfy { cluster.node($0).log.term(at: 2) == x.term }
         }
         #expect(reachedMajority)
+        // Let the acknowledgements reach n1, but nothing more leave it.
+        cluster.partition([1], oneWay: true)
+        let acknowledged = cluster.run(upTo: 10, ticking: false) {
+            [3, 4].allSatisfy { (cluster.node(1).status().progress[$0]?.match ?? 0) >= 2 }
+        }
+        #expect(acknowledged)
         #expect(cluster.node(1).log.committed == 1, "an old-term entry on a majority is not committed")
         cluster.crash(1)
         // (e) n5 restarts and wins with n2, n3, n4: its index-2 entry overwrites X.

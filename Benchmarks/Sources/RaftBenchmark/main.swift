@@ -22,14 +22,20 @@ func runBenchmark(replicas: Int, ticks: Int, proposalsPerTick: Int, payloadBytes
     let allocationsBefore = allocation_counter_count()
     let clock = ContinuousClock()
     let start = clock.now
+    var proposeAllocations = 0
     for _ in 0..<ticks {
+        let beforePropose = allocation_counter_count()
         for _ in 0..<proposalsPerTick {
             _ = try leader.propose(payload)
         }
+        proposeAllocations += allocation_counter_count() - beforePropose
         for node in cluster.nodes { node.tick() }
         cluster.runUntilQuiet()
     }
     let elapsed = clock.now - start
+    if CommandLine.arguments.contains("--verbose") {
+        print("  allocations in propose: \(Double(proposeAllocations) / Double(ticks * proposalsPerTick)) per entry")
+    }
     let allocations = allocation_counter_count() - allocationsBefore
     let committed = cluster.appliedEntryCount[0] - appliedBefore
     precondition(committed == ticks * proposalsPerTick, "every proposal must commit")

@@ -84,6 +84,13 @@ struct RaftLog {
         return lastIndex()
     }
 
+    /// Appends one entry right after the last one (the leader's path).
+    mutating func appendAtEnd(_ entry: Entry) -> LogIndex {
+        precondition(entry.index == lastIndex() + 1, "appending with a gap or over existing entries")
+        unstable.appendAtEnd(entry)
+        return entry.index
+    }
+
     /// The follower side of AppendEntries. Returns the last index now known to
     /// match the leader, or nil when `previousIndex`/`previousTerm` do not match.
     mutating func appendIfMatching(

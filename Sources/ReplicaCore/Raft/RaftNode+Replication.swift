@@ -12,31 +12,25 @@ extension RaftNode {
         if uncommittedBytes > 0 && uncommittedBytes + data.count > config.maxUncommittedEntriesBytes {
             throw .proposalDropped
         }
-        let index = appendAsLeader([data])
+        let index = appendAsLeader(data)
         uncommittedBytes += data.count
         needsBroadcast = true
         return (index, term)
     }
 
-    /// Appends new entries of the leader's term at the end of its log and
-    /// counts them as stored by the leader. Returns the new last index.
+    /// Appends one entry of the leader's term at the end of its log and counts
+    /// it as stored by the leader. Returns its index.
     @discardableResult
-    func appendAsLeader(_ payloads: [[UInt8]]) -> LogIndex {
+    func appendAsLeader(_ data: [UInt8]) -> LogIndex {
         let lastIndex = log.lastIndex()
-        var entries: [Entry] = []
-        if payloads.isEmpty {
-            entries = [Entry(term: term, index: lastIndex + 1)]
-        } else {
-            entries.reserveCapacity(payloads.count)
-            for (offset, data) in payloads.enumerated() {
-                entries.append(Entry(term: term, index: lastIndex + UInt64(offset + 1), data: data))
-            }
-        }
+        let entry = Entry(term: term, index: lastIndex + 1, data: data)
         // The leader's append-only property (Raft §5.3): always at the end.
-        precondition(entries[0].index == lastIndex + 1, "a leader must never overwrite its log")
-        let newLast = log.append(entries)
+        precondition(entry.index == lastIndex + 1, "a leader must never overwrite its log")
+        let newLast = log.appendAtEnd(entry)
         _ = progress[id]?.update(acknowledged: newLast)
-        commitIfQuorum()
+        if config.quorum == 1 {
+            commitIfQuorum()
+        }
         return newLast
     }
 
@@ -228,9 +222,12 @@ extension RaftNode {
     /// Commits the highest index stored on a quorum, if it is of this term.
     @discardableResult
     func commitIfQuorum() -> Bool {
-        var matches = config.voters.map { progress[$0]?.match ?? 0 }
-        matches.sort(by: >)
-        let quorumIndex = matches[config.quorum - 1]
+        matchScratch.removeAll(keepingCapacity: true)
+        for voter in config.voters {
+            matchScratch.append(progress[voter]?.match ?? 0)
+        }
+        matchScratch.sort(by: >)
+        let quorumIndex = matchScratch[config.quorum - 1]
         guard log.commitIfFromTerm(quorumIndex, term: term) else { return false }
         releaseReadsAwaitingFirstCommit()
         return true
@@ -266,6 +263,7 @@ extension RaftNode {
     }
 
     func handleAppend(_ request: AppendRequest, from sender: NodeID) {
+        precondition(role == .follower, "only a follower accepts entries from a leader")
         if request.previousLogIndex < log.committed {
             // Everything up to the commit index already matches: say so.
             send(.appendResponse(AppendResponse(index: log.committed)), to: sender)

@@ -15,13 +15,14 @@ public final class RaftNode {
 
     var log: RaftLog
     /// The current term. Never decreases (checked on every change).
-    private(set) var term: Term {
+    public private(set) var term: Term {
         didSet { precondition(term >= oldValue, "term went back") }
     }
     /// The candidate this replica voted for in `term`, if any.
     var vote: NodeID?
-    private(set) var role: RaftRole = .follower
-    var leader: NodeID?
+    public private(set) var role: RaftRole = .follower
+    /// The leader of the current term, once known.
+    public internal(set) var leader: NodeID?
 
     /// Ticks since the last election timeout reset (heard from a leader, voted, or checked quorum).
     var electionElapsed = 0
@@ -39,6 +40,8 @@ public final class RaftNode {
     /// Reads that arrived before the leader committed an entry of its term:
     /// its commit index may still lag, so they wait (Raft thesis §6.4 step 1).
     var readsAwaitingFirstCommit: [(context: UInt64, requester: NodeID)] = []
+    /// Reused buffer for the quorum computation, so commits do not allocate.
+    var matchScratch: [LogIndex] = []
     /// Leader only: payload bytes proposed and not yet applied.
     var uncommittedBytes = 0
     /// Follower only: a snapshot being received chunk by chunk.

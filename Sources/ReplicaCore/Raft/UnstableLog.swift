@@ -70,6 +70,11 @@ struct UnstableLog {
         }
     }
 
+    mutating func appendAtEnd(_ entry: Entry) {
+        precondition(entry.index == offset + UInt64(entries.count), "unstable append out of order")
+        entries.append(entry)
+    }
+
     /// Entries in `range`, which must lie within `offset ... last + 1`.
     func slice(_ range: Range<LogIndex>) -> ArraySlice<Entry> {
         precondition(range.lowerBound >= offset, "unstable slice below offset")

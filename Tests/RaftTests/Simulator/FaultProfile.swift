@@ -32,12 +32,12 @@ struct FaultProfile: Sendable {
         profile.dropProbability = Double.random(in: 0...0.2, using: &generator)
         profile.duplicateProbability = Double.random(in: 0...0.1, using: &generator)
         profile.maxExtraDelaySteps = Int.random(in: 0...4, using: &generator)
-        profile.partitionProbability = Double.random(in: 0...0.03, using: &generator)
+        profile.partitionProbability = Double.random(in: 0...0.05, using: &generator)
         profile.oneWayPartitionShare = 0.3
         profile.healProbability = 0.05
-        profile.crashProbability = Double.random(in: 0...0.02, using: &generator)
+        profile.crashProbability = Double.random(in: 0...0.03, using: &generator)
         profile.crashBeforePersistShare = 0.3
-        profile.restartProbability = 0.08
+        profile.restartProbability = Double.random(in: 0.03...0.15, using: &generator)
         profile.allowMajorityDown = Bool.random(using: &generator) && Bool.random(using: &generator)
         profile.maxTickSkew = Double.random(in: 0...0.5, using: &generator)
         return profile

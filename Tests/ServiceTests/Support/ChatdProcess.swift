@@ -4,13 +4,17 @@ import Foundation
 final class ChatdProcess: @unchecked Sendable {
     let id: Int
     let peers: [Int: Int]  // replica id → port
+    /// Replica id → host address; loopback unless the replicas live in network namespaces.
+    let hosts: [Int: String]
+    /// Runs chatd inside this network namespace (`ip netns exec`), if set.
+    let namespace: String?
     let dataDirectory: URL
     let extraArguments: [String]
     private(set) var process: Process?
     let logURL: URL
 
     var port: Int { peers[id]! }
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "http://\(hosts[id] ?? "127.0.0.1"):\(port)" }
 
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["CHATD_BIN"] { return URL(fileURLWithPath: path) }
@@ -19,9 +23,14 @@ final class ChatdProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/chatd")
     }
 
-    init(id: Int = 1, peers: [Int: Int], dataDirectory: URL, extraArguments: [String] = []) {
+    init(
+        id: Int = 1, peers: [Int: Int], hosts: [Int: String] = [:], namespace: String? = nil,
+        dataDirectory: URL, extraArguments: [String] = []
+    ) {
         self.id = id
         self.peers = peers
+        self.hosts = hosts
+        self.namespace = namespace
         self.dataDirectory = dataDirectory
         self.extraArguments = extraArguments
         logURL = dataDirectory.appendingPathExtension("log")
@@ -39,9 +48,16 @@ final class ChatdProcess: @unchecked Sendable {
     /// Starts the process and waits until it answers `/healthz`.
     func start() async throws {
         let process = Process()
-        process.executableURL = Self.binary
-        let peerList = peers.keys.sorted().map { "\($0)=http://127.0.0.1:\(peers[$0]!)" }.joined(separator: ",")
-        process.arguments = [
+        let peerList = peers.keys.sorted().map { "\($0)=http://\(hosts[$0] ?? "127.0.0.1"):\(peers[$0]!)" }
+            .joined(separator: ",")
+        var launcher: [String] = []
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            launcher = ["netns", "exec", namespace, Self.binary.path]
+        } else {
+            process.executableURL = Self.binary
+        }
+        process.arguments = launcher + [
             "--id", String(id), "--peers", peerList, "--data-dir", dataDirectory.path,
             "--insecure-password-rounds", "1000", "--log-level", "warning", "--exit-with-parent",
         ] + extraArguments

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import Synchronization
+
+/// `chat-bench delivery`: from the start of a send at the leader to its receipt by a long-poll
+/// held on a follower, at a fixed send rate.
+///
+/// Each message's body carries the CLOCK_MONOTONIC time its send started; the poller that
+/// receives it subtracts that from the time its response arrived. Sender and pollers share
+/// this process, so they share the clock.
+struct DeliveryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delivery", abstract: "Send at a fixed rate; measure send-to-receipt latency at a follower's long-poll.")
+
+    @Option(help: "Where sends go (the leader; 307s are followed).")
+    var sendURL: String
+
+    @Option(help: "Where the long-polls wait (a follower), with consistency=stale.")
+    var pollURL: String
+
+    @Option(help: "Sends per second.")
+    var rate: Double = 1_000
+
+    @Option(help: "Seconds of sending.")
+    var duration: Double = 10
+
+    @Option(help: "Recipients, each with one long-poll loop at the follower.")
+    var recipients: Int = 8
+
+    @Option(help: "Connections for sending.")
+    var connections: Int = 32
+
+    struct Output: Encodable {
+        var scenario = "delivery"
+        var rate: Double
+        var recipients: Int
+        var send: SendLoad.Result
+        var received: Int
+        var lost: Int
+        var deliveryLatencyUs: LatencySummary
+    }
+
+    func run() async throws {
+        raiseOpenFileLimit()
+        let http = BenchHTTP(connections: connections + recipients + 4)
+        do {
+            try await measure(http)
+        } catch {
+            await http.shutdown()
+            throw error
+        }
+        await http.shutdown()
+    }
+
+    private func measure(_ http: BenchHTTP) async throws {
+        let sender = try await ChatUsers.create(http, base: sendURL, prefix: "s", count: 1)[0]
+        let users = try await ChatUsers.create(http, base: sendURL, prefix: "r", count: recipients)
+        try await ChatUsers.awaitKnown(users, http: http, base: pollURL)
+        let pollers = users.map { InboxPoller(user: $0, base: pollURL, http: http) }
+        let pollTasks = pollers.map { poller in Task { await poller.run() } }
+        await MonotonicClock.sleep(milliseconds: 300)  // let every long-poll reach the follower
+
+        progress("sending \(rate)/s for \(duration) s to \(sendURL), long-polls at \(pollURL)")
+        let plan = SendLoad.Plan(
+            targets: [sendURL], sender: sender, recipients: users.map(\.username), workers: connections,
+            ratePerSecond: rate, durationSeconds: duration, count: nil)
+        let (sendResult, _) = await SendLoad(plan: plan, http: http).run(bodyPrefix: "t")
+
+        // Let the last messages arrive, then stop the pollers.
+        let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
+        while pollers.reduce(0, { $0 + $1.receivedCount }) < sendResult.ok && MonotonicClock.nanoseconds() < deadline {
+            await MonotonicClock.sleep(milliseconds: 20)
+        }
+        for poller in pollers { poller.stop() }
+        for task in pollTasks { task.cancel() }
+        var histogram = LatencySummary.makeHistogram()
+        for poller in pollers { histogram.add(poller.histogram) }
+        let received = pollers.reduce(0) { $0 + $1.receivedCount }
+        try printJSON(Output(
+            rate: rate, recipients: recipients, send: sendResult, received: received,
+            lost: max(0, sendResult.ok - received), deliveryLatencyUs: LatencySummary(histogram)))
+    }
+}
+
+/// One long-poll loop: `GET /v1/inbox?after=…&wait=…&consistency=stale`, again and again.
+final class InboxPoller: Sendable {
+    let user: ChatUser
+    let base: String
+    let http: BenchHTTP
+    private struct State {
+        var histogram = LatencySummary.makeHistogram()
+        var received = 0
+        var stopped = false
+    }
+    private let state = Mutex(State())
+
+    init(user: ChatUser, base: String, http: BenchHTTP) {
+        self.user = user
+        self.base = base
+        self.http = http
+    }
+
+    var receivedCount: Int { state.withLock { $0.received } }
+    var histogram: Histogram<UInt64> { state.withLock { $0.histogram } }
+    func stop() { state.withLock { $0.stopped = true } }
+
+    func run() async {
+        var after: Int64 = 0
+        while !state.withLock({ $0.stopped }) && !Task.isCancelled {
+            let url = "\(base)/v1/inbox?after=\(after)&wait=5&limit=1000&consistency=stale"
+            guard let reply = try? await http.get(url, token: user.token, timeoutMilliseconds: 20_000),
+                  reply.status == 200, let inbox = reply.json else {
+                await MonotonicClock.sleep(milliseconds: 10)
+                continue
+            }
+            let now = MonotonicClock.nanoseconds()
+            let messages = inbox["messages"] as? [[String: Any]] ?? []
+            state.withLock { state in
+                for message in messages {
+                    guard let body = message["body"] as? String, let sent = UInt64(body.dropFirst(2)) else { continue }
+                    state.received += 1
+                    _ = state.histogram.record(now > sent ? (now - sent) / 1000 : 0)
+                }
+            }
+            if let next = (inbox["next_after"] as? NSNumber)?.int64Value { after = next }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Starts a local cluster of REPLICAS (default 5) chatd replicas on 127.0.0.1:8001… with data
+# under ./data, and stops every replica cleanly on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+replicas=${REPLICAS:-5}
+base_port=${BASE_PORT:-8001}
+mkdir -p data
+# Replicas prove to each other that they belong to this cluster with a shared secret.
+[ -s data/cluster-secret ] || head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > data/cluster-secret
+
+echo "$replicas" > data/replicas
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo; echo "stopping the cluster…"
+  for file in data/*.pid; do
+    [ -f "$file" ] && kill -TERM "$(cat "$file")" 2>/dev/null || true
+  done
+  for file in data/*.pid; do
+    [ -f "$file" ] || continue
+    while kill -0 "$(cat "$file")" 2>/dev/null; do sleep 0.05; done
+    rm -f "$file"
+  done
+}
+trap stop_all INT TERM EXIT
+
+for id in $(seq 1 "$replicas"); do
+  REPLICAS=$replicas ./scripts/start-replica.sh "$id"
+done
+
+for id in $(seq 1 "$replicas"); do
+  url="http://127.0.0.1:$((base_port + id - 1))"
+  for _ in $(seq 1 200); do
+    curl -sf "$url/readyz" >/dev/null && break
+    sleep 0.05
+  done
+done
+
+echo "chat service: $replicas replicas (any $(( (replicas - 1) / 2 )) may fail)"
+for id in $(seq 1 "$replicas"); do
+  echo "  replica $id: http://127.0.0.1:$((base_port + id - 1))   log: data/$id.log   pid: $(cat data/$id.pid)"
+done
+echo
+echo "try:  curl -sL -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' http://127.0.0.1:$base_port/v1/accounts"
+echo "Ctrl-C stops every replica; scripts/start-replica.sh ID brings back one that was killed."
+while true; do sleep 3600; done
