@@ -15,7 +15,7 @@ public final class HTTPServer: Sendable {
         /// Idle keep-alive connections are closed after this many seconds.
         public var idleTimeoutSeconds: Int = 90
         /// Per-connection memory pool; small, so thousands of woken long-polls stay cheap.
-        public var connectionMemoryLimit: Int = 16 * 1024
+        public var connectionMemoryLimit: Int = 8 * 1024
         public var maxBodyBytes: Int = 256 * 1024
 
         public init(bindAddress: String, port: UInt16) {

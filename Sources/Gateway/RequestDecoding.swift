@@ -8,19 +8,25 @@ enum RequestDecoding {
         guard String(validating: request.body, as: UTF8.self) != nil else {
             throw APIError.invalidJSON("The body is not valid UTF-8.")
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
-        } catch {
-            throw APIError.invalidJSON("The body is not well-formed JSON.")
-        }
-        guard object is [String: Any] else { throw APIError.invalidJSON("The body must be a JSON object.") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(request.body))
         } catch let error as DecodingError {
-            throw APIError.invalidRequest(describe(error))
+            throw classify(error)
         } catch {
-            throw APIError.invalidRequest("The body does not have the expected fields.")
+            throw APIError.invalidJSON("The body is not well-formed JSON.")
+        }
+    }
+
+    /// Errors at the top level are about the document (400 invalid_json); errors below it are
+    /// about a field (400 invalid_request).
+    static func classify(_ error: DecodingError) -> APIError {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return APIError.invalidJSON("The body is not well-formed JSON.")
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty:
+            return APIError.invalidJSON("The body must be a JSON object.")
+        default:
+            return APIError.invalidRequest(describe(error))
         }
     }
 
