@@ -10,6 +10,7 @@ import Testing
 /// comes back as the documented `.temporaryRedirect` case.
 struct OpenAPIConnection: Sendable {
     let baseURL: String
+    let token: String?
     let client: Client
     let exchanges: ExchangeLog
 
@@ -19,6 +20,7 @@ struct OpenAPIConnection: Sendable {
     ///     typed API cannot express (a wrong `Content-Type`, malformed JSON, a raw query).
     init(baseURL: String, token: String? = nil, rewrite: RequestRewrite? = nil) {
         self.baseURL = baseURL
+        self.token = token
         exchanges = ExchangeLog()
         var middlewares: [any ClientMiddleware] = []
         if let rewrite { middlewares.append(rewrite) }
@@ -32,13 +34,13 @@ struct OpenAPIConnection: Sendable {
             middlewares: middlewares)
     }
 
-    /// The same replica as `user`.
+    /// The same replica, called as `user`.
     func authenticated(as user: APIUser) -> OpenAPIConnection {
         OpenAPIConnection(baseURL: baseURL, token: user.token)
     }
 
     /// The same replica and caller, with `rewrite` applied to each request.
-    func rewriting(_ rewrite: RequestRewrite, token: String? = nil) -> OpenAPIConnection {
+    func rewriting(_ rewrite: RequestRewrite) -> OpenAPIConnection {
         OpenAPIConnection(baseURL: baseURL, token: token, rewrite: rewrite)
     }
 
@@ -104,5 +106,12 @@ enum JSONKeyPaths {
         } else if let array = value as? [Any] {
             for element in array { collect(element, prefix: prefix + "[]", into: &paths) }
         }
+    }
+}
+
+extension OpenAPIConnection {
+    /// An unauthenticated connection to the replica the endpoint tests share.
+    static func shared() async throws -> OpenAPIConnection {
+        OpenAPIConnection(baseURL: try await SharedReplica.instance.baseURL())
     }
 }

@@ -5,7 +5,12 @@ import NIOHTTP1
 
 /// A small HTTP client for tests: never follows redirects, so 307s can be asserted.
 struct TestClient: Sendable {
-    static let shared = TestClient()
+    static let shared = TestClient(client: TestClient.client)
+    /// For storms of simultaneous connections (1,000 long-polls at once on 2 cores), where a
+    /// connect may legitimately wait in the listen queue: long timeout, retries allowed.
+    static let patient = TestClient(client: TestClient.patientClient)
+
+    let client: HTTPClient
 
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration(
@@ -17,6 +22,13 @@ struct TestClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
+
+    static let patientClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(90)),
+            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000)))
 
     struct Response: Sendable {
         var status: Int
@@ -46,7 +58,7 @@ struct TestClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await Self.client.execute(request, timeout: timeout)
+        let response = try await client.execute(request, timeout: timeout)
         let collected = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Response(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
     }
