@@ -32,3 +32,38 @@ test: deps
 
 clean:
 	rm -rf .build data
+
+## Benchmarks (issue 5)
+# `make bench` builds release binaries in their own folder (so they never contend with the debug
+# build's lock), builds the C reference server, runs every scenario (bench/run.py) and rewrites
+# BENCHMARKS.md and bench/results.json. Sizes: see DEFAULTS in bench/run.py (environment overrides).
+# `make bench-smoke` is the quick check of the benchmark tool that `make test` runs.
+BENCH_SCRATCH := .build-release
+BENCH_APT_PACKAGES := wrk python3
+
+.PHONY: bench bench-smoke bench-deps bench-build bench-reference
+
+bench-deps: deps
+	@if ! command -v wrk >/dev/null || ! command -v python3 >/dev/null; then \
+		echo "installing $(BENCH_APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BENCH_APT_PACKAGES); \
+	fi
+	@command -v perf >/dev/null || echo "bench: for profiles, install linux-perf (optional)"
+
+bench-reference: bench/work/reference
+
+bench/work/reference: bench/reference.c
+	@mkdir -p bench/work
+	cc -O2 -Wall -o $@ bench/reference.c $$(pkg-config --cflags --libs libmicrohttpd)
+
+bench-build: bench-deps bench-reference
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product chatd
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product chat-bench
+
+bench: bench-build
+	python3 bench/run.py --bin-dir $(BENCH_SCRATCH)/release
+
+bench-smoke: bench-deps bench-reference
+	$(SWIFT) build --product chatd
+	$(SWIFT) build --product chat-bench
+	python3 bench/run.py --smoke --bin-dir .build/debug

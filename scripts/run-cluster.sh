@@ -44,4 +44,4 @@ done
 echo
 echo "try:  curl -sL -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' http://127.0.0.1:$base_port/v1/accounts"
 echo "Ctrl-C stops every replica; scripts/start-replica.sh ID brings back one that was killed."
-while true; do sleep 3600; done
+while true; do sleep 3600 & wait $!; done

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 id=$1
 replicas=${REPLICAS:-$(cat data/replicas 2>/dev/null || echo 5)}
 base_port=${BASE_PORT:-8001}
-bin=$(swift build -c release --show-bin-path)
+bin=${CHAT_BIN_DIR:-$(swift build -c release --show-bin-path)}
 peers=""
 for peer in $(seq 1 "$replicas"); do
   peers+="${peers:+,}$peer=http://127.0.0.1:$((base_port + peer - 1))"

@@ -22,7 +22,7 @@ public struct APIError: Error, Sendable {
         if let leader {
             object["leader"] = ["id": leader.id, "url": leader.url]
         }
-        let body = (try? JSONSerialization.data(withJSONObject: ["error": object], options: [.sortedKeys])) ?? Data()
+        let body = (try? JSONSerialization.data(withJSONObject: ["error": object], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return HTTPResponse(
             status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body))
     }

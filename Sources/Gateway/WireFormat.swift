@@ -114,7 +114,9 @@ enum WireFormat {
 
     static func response(_ status: Int, _ value: some Encodable) -> HTTPResponse {
         do {
-            let body = try JSONEncoder().encode(value)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            let body = try encoder.encode(value)
             return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body))
         } catch {
             return APIError.internalError("The response could not be encoded.").response
