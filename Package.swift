@@ -64,6 +64,7 @@ let package = Package(
             dependencies: ["ChatClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "ChatClientTests", dependencies: ["ChatClient"]),
+        .testTarget(name: "RaftTests", dependencies: ["ReplicaCore"]),
         .testTarget(name: "ReplicaCoreTests", dependencies: ["ReplicaCore", "ChatTestSupport"]),
         .testTarget(
             name: "GatewayTests",

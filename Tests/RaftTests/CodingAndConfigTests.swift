@@ -14,8 +14,8 @@ import Testing
             entries: [Entry(term: 2, index: 5, data: [1, 2, 255]), Entry(term: 2, index: 6)], commit: 4)),
         .appendResponse(AppendResponse(index: 4, rejection: AppendRejection(hintIndex: 2, hintTerm: 1))),
         .appendResponse(AppendResponse(index: 9)),
-        .heartbeat(Heartbeat(commit: 3, readContext: 77)),
-        .heartbeatResponse(HeartbeatResponse(readContext: nil)),
+        .heartbeat(Heartbeat(commit: 3, readSequence: 77)),
+        .heartbeatResponse(HeartbeatResponse(readSequence: nil)),
         .snapshotChunk(SnapshotChunk(
             metadata: SnapshotMetadata(index: 10, term: 3), offset: 4, totalByteCount: 8, data: [9, 9, 9, 9],
             isLast: true)),

@@ -9,14 +9,39 @@ import Testing
         node.acknowledgeAll(upTo: 1)
         _ = node.takeMessages()
         try? node.readIndex(context: 7)
-        let heartbeats = node.takeMessages().filter {
-            if case .heartbeat(let heartbeat) = $0.kind { heartbeat.readContext == 7 } else { false }
+        let sequences = node.takeMessages().compactMap { message -> UInt64? in
+            if case .heartbeat(let heartbeat) = message.kind { return heartbeat.readSequence }
+            return nil
         }
-        #expect(heartbeats.count == 2)
+        #expect(sequences.count == 2)
         #expect(node.readStates.isEmpty)
-        node.step(message(from: 2, to: 1, term: node.term, .heartbeatResponse(HeartbeatResponse(readContext: 7))))
+        node.step(message(from: 2, to: 1, term: node.term, .heartbeatResponse(HeartbeatResponse(readSequence: sequences[0]))))
         let ready = node.processReady()
         #expect(ready.readStates == [ReadState(context: 7, index: 1)])
+    }
+
+    /// Followers number their reads independently, so two may use the same
+    /// context. A late answer to a heartbeat sent before a read arrived must
+    /// never confirm that read.
+    @Test func lateHeartbeatAnswerDoesNotConfirmALaterReadWithTheSameContext() {
+        let node = makeNode(1, voters: [1, 2, 3, 4, 5])
+        node.becomeLeaderForTest()
+        node.acknowledgeAll(upTo: 1)
+        _ = node.takeMessages()
+        node.step(RaftMessage(from: 2, to: 1, term: 0, kind: .readIndex(ReadIndexRequest(context: 5))))
+        let firstSequence = node.takeMessages().compactMap { message -> UInt64? in
+            if case .heartbeat(let heartbeat) = message.kind { return heartbeat.readSequence }
+            return nil
+        }.first
+        node.step(RaftMessage(from: 3, to: 1, term: 0, kind: .readIndex(ReadIndexRequest(context: 5))))
+        _ = node.takeMessages()
+        // Answers to the first heartbeat round only: they confirm the first read, not the second.
+        for voter: NodeID in [2, 3, 4, 5] {
+            node.step(message(from: voter, to: 1, term: node.term, .heartbeatResponse(HeartbeatResponse(readSequence: firstSequence))))
+        }
+        let answered = node.takeMessages().filter { if case .readIndexResponse = $0.kind { true } else { false } }
+        #expect(answered.map(\.to) == [2])
+        #expect(node.pendingReads.count == 1)
     }
 
     @Test func leaderDefersReadsUntilItCommitsAnEntryOfItsTerm() {

@@ -110,7 +110,7 @@ import Testing
             return
         }
         for _ in 0..<20 { _ = cluster.proposeOrFail(at: newLeader) }
-        cluster.run(upTo: 50) { cluster.isConverged || false }
+        cluster.run(upTo: 50) { cluster.isConverged }
         cluster.network.dropRule = { message in
             if case .appendResponse(let response) = message.kind, response.rejection != nil { rejections += 1 }
             return false

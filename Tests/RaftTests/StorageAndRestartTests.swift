@@ -60,11 +60,20 @@ import Testing
         #expect(node.takeCommittedEntries().map(\.index) == [3])
     }
 
-    @Test func appliedIndexBeyondCommitIsRefused() {
+    @Test func appliedIndexBeyondTheStoredLogIsRefused() {
         let storage = storage(withTerms: [1, 1], hardState: HardState(term: 1, commit: 1))
         var config = RaftConfig(id: 1, voters: [1, 2, 3])
-        config.appliedIndex = 2
-        #expect(throws: RaftConfigError.self) { _ = try RaftNode(config: config, storage: storage) }
+        config.appliedIndex = 3
+        #expect(throws: RaftConfigError.appliedIndexOutOfRange(applied: 3, lastIndex: 2)) {
+            _ = try RaftNode(config: config, storage: storage)
+        }
+    }
+
+    @Test func appliedIndexAboveALostLazyCommitRaisesTheCommitIndex() {
+        let storage = storage(withTerms: [1, 1, 1], hardState: HardState(term: 1, commit: 1))
+        let node = makeNode(1, storage: storage) { $0.appliedIndex = 2 }
+        #expect(node.log.committed == 2)
+        #expect(node.log.applied == 2)
     }
 
     @Test func followerAssemblesChunkedSnapshotAndSurfacesItInReady() {

@@ -9,8 +9,9 @@ public enum ReplicationState: String, Hashable, Sendable, Codable {
     case snapshot
 }
 
-/// The leader's record of one follower's log.
-struct Progress {
+/// The leader's record of one follower's log. A class so that the leader
+/// updates it in place: progress is touched for every message and proposal.
+final class Progress {
     /// The highest index known to match the leader's log.
     var match: LogIndex
     /// The next index to send.
@@ -51,7 +52,7 @@ struct Progress {
         }
     }
 
-    mutating func becomeProbe() {
+    func becomeProbe() {
         if state == .snapshot, let pendingSnapshot {
             next = max(match + 1, pendingSnapshot.index + 1)
         } else {
@@ -60,17 +61,17 @@ struct Progress {
         resetState(.probe)
     }
 
-    mutating func becomeReplicate() {
+    func becomeReplicate() {
         next = match + 1
         resetState(.replicate)
     }
 
-    mutating func becomeSnapshot(_ metadata: SnapshotMetadata) {
+    func becomeSnapshot(_ metadata: SnapshotMetadata) {
         resetState(.snapshot)
         pendingSnapshot = metadata
     }
 
-    private mutating func resetState(_ newState: ReplicationState) {
+    private func resetState(_ newState: ReplicationState) {
         state = newState
         isProbeSent = false
         pendingSnapshot = nil
@@ -84,7 +85,7 @@ struct Progress {
 
     /// Records that the follower holds everything up to `index`. Returns true
     /// if that is news (match moved forward).
-    mutating func update(acknowledged index: LogIndex) -> Bool {
+    func update(acknowledged index: LogIndex) -> Bool {
         var updated = false
         if match < index {
             match = index
@@ -97,7 +98,7 @@ struct Progress {
 
     /// Records that an append with `entryCount` entries ending before `next`
     /// was just sent.
-    mutating func recordSent(entryCount: Int, bytes: Int) {
+    func recordSent(entryCount: Int, bytes: Int) {
         switch state {
         case .replicate:
             guard entryCount > 0 else { return }
@@ -113,7 +114,7 @@ struct Progress {
 
     /// Handles a rejected append at `rejected`. `matchHint` is where the
     /// follower's log may match. Returns false when the rejection is stale.
-    mutating func backOff(rejected: LogIndex, matchHint: LogIndex) -> Bool {
+    func backOff(rejected: LogIndex, matchHint: LogIndex) -> Bool {
         if state == .replicate {
             guard rejected > match else { return false }
             next = match + 1

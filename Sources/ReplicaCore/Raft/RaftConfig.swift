@@ -79,5 +79,6 @@ public enum RaftConfigError: Error, Hashable, Sendable {
     case selfNotAVoter(NodeID)
     case notPositive(String)
     case electionTickNotAboveHeartbeatTick
-    case appliedIndexOutOfRange(applied: LogIndex, commit: LogIndex)
+    /// The applied index given on restart is beyond the stored log.
+    case appliedIndexOutOfRange(applied: LogIndex, lastIndex: LogIndex)
 }

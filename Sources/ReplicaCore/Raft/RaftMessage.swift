@@ -109,19 +109,19 @@ public struct AppendRejection: Hashable, Sendable, Codable {
 public struct Heartbeat: Hashable, Sendable, Codable {
     /// The leader's commit index, capped at what the follower is known to hold.
     public var commit: LogIndex
-    /// The newest pending read-index context; the response echoes it so the
-    /// leader knows a quorum still followed it after that read arrived.
-    public var readContext: UInt64?
+    /// The leader's sequence number of its newest pending read; the response
+    /// echoes it so the leader knows a quorum still followed it after that read arrived.
+    public var readSequence: UInt64?
 
-    public init(commit: LogIndex, readContext: UInt64? = nil) {
+    public init(commit: LogIndex, readSequence: UInt64? = nil) {
         self.commit = commit
-        self.readContext = readContext
+        self.readSequence = readSequence
     }
 }
 
 public struct HeartbeatResponse: Hashable, Sendable, Codable {
-    public var readContext: UInt64?
-    public init(readContext: UInt64? = nil) { self.readContext = readContext }
+    public var readSequence: UInt64?
+    public init(readSequence: UInt64? = nil) { self.readSequence = readSequence }
 }
 
 /// One piece of an InstallSnapshot transfer. Chunks are sent one at a time

@@ -7,8 +7,10 @@
 /// once its applied index reaches `ReadState.index`. A request may be lost
 /// (leader change, dropped message): the caller times out and retries.
 extension RaftNode {
-    /// Requests a read index for `context`, which the caller chooses and must
-    /// keep unique among its outstanding reads (it identifies the answer).
+    /// Requests a read index for `context`, which the caller chooses to match
+    /// the answer to its request: it must be unique among this replica's
+    /// outstanding reads (other replicas may use the same numbers). An answer
+    /// can arrive twice if the network duplicates it; ignore unknown contexts.
     public func readIndex(context: UInt64) throws(RaftRequestError) {
         switch role {
         case .leader:
@@ -31,7 +33,8 @@ extension RaftNode {
             return
         }
         if config.voters.count == 1 {
-            answerRead(PendingRead(context: context, requester: requester, index: log.committed, acknowledgements: []))
+            answerRead(
+                PendingRead(sequence: 0, context: context, requester: requester, index: log.committed, acknowledgements: []))
             return
         }
         pendingReads.add(context: context, requester: requester, index: log.committed, leader: id)
@@ -51,8 +54,8 @@ extension RaftNode {
         }
     }
 
-    func acknowledgeRead(context: UInt64, from voter: NodeID) {
-        for read in pendingReads.acknowledge(context: context, from: voter, quorum: config.quorum) {
+    func acknowledgeRead(sequence: UInt64, from voter: NodeID) {
+        for read in pendingReads.acknowledge(sequence: sequence, from: voter, quorum: config.quorum) {
             answerRead(read)
         }
     }

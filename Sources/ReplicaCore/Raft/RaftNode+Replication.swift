@@ -22,10 +22,9 @@ extension RaftNode {
     /// it as stored by the leader. Returns its index.
     @discardableResult
     func appendAsLeader(_ data: [UInt8]) -> LogIndex {
-        let lastIndex = log.lastIndex()
-        let entry = Entry(term: term, index: lastIndex + 1, data: data)
-        // The leader's append-only property (Raft §5.3): always at the end.
-        precondition(entry.index == lastIndex + 1, "a leader must never overwrite its log")
+        // The leader's append-only property (Raft §5.3): `appendAtEnd` checks
+        // that nothing is overwritten.
+        let entry = Entry(term: term, index: log.lastIndex() + 1, data: data)
         let newLast = log.appendAtEnd(entry)
         _ = progress[id]?.update(acknowledged: newLast)
         if config.quorum == 1 {
@@ -58,7 +57,7 @@ extension RaftNode {
     /// whether a message was sent.
     @discardableResult
     func sendAppend(to peer: NodeID, evenIfEmpty: Bool) -> Bool {
-        guard var peerProgress = progress[peer], !peerProgress.isPaused else { return false }
+        guard let peerProgress = progress[peer], !peerProgress.isPaused else { return false }
         let previousIndex = peerProgress.next - 1
         let lastIndex = log.lastIndex()
         guard let previousTerm = log.term(at: previousIndex),
@@ -71,7 +70,6 @@ extension RaftNode {
         if entries.isEmpty && !evenIfEmpty { return false }
         let bytes = entries.reduce(0) { $0 + $1.byteCount }
         peerProgress.recordSent(entryCount: entries.count, bytes: bytes)
-        progress[peer] = peerProgress
         let request = AppendRequest(
             previousLogIndex: previousIndex, previousLogTerm: previousTerm,
             entries: entries, commit: log.committed)
@@ -80,17 +78,17 @@ extension RaftNode {
     }
 
     func broadcastHeartbeat() {
-        let context = pendingReads.newestContext
+        let sequence = pendingReads.newestSequence
         for peer in peers {
-            sendHeartbeat(to: peer, readContext: context)
+            sendHeartbeat(to: peer, readSequence: sequence)
         }
     }
 
-    private func sendHeartbeat(to peer: NodeID, readContext: UInt64?) {
+    private func sendHeartbeat(to peer: NodeID, readSequence: UInt64?) {
         // Never tell a follower to commit beyond what it is known to hold:
         // it may hold a different, uncommitted entry there.
         let commit = min(progress[peer]?.match ?? 0, log.committed)
-        send(.heartbeat(Heartbeat(commit: commit, readContext: readContext)), to: peer)
+        send(.heartbeat(Heartbeat(commit: commit, readSequence: readSequence)), to: peer)
     }
 
     // MARK: Leader: time
@@ -158,8 +156,8 @@ extension RaftNode {
             return
         }
         let wasPaused = peerProgress.isPaused
-        let updated = progress[peer]!.update(acknowledged: response.index)
         let matchesProbe = peerProgress.match == response.index && peerProgress.state == .probe
+        let updated = peerProgress.update(acknowledged: response.index)
         guard updated || matchesProbe else { return }
         resumeAfterAcknowledgement(of: peer, index: response.index)
         if commitIfQuorum() {
@@ -174,7 +172,7 @@ extension RaftNode {
     }
 
     private func resumeAfterAcknowledgement(of peer: NodeID, index: LogIndex) {
-        guard var peerProgress = progress[peer] else { return }
+        guard let peerProgress = progress[peer] else { return }
         switch peerProgress.state {
         case .probe:
             peerProgress.becomeReplicate()
@@ -186,7 +184,6 @@ extension RaftNode {
         case .replicate:
             peerProgress.inflights.free(upTo: index)
         }
-        progress[peer] = peerProgress
     }
 
     private func handleRejection(_ rejection: AppendRejection, rejectedIndex: LogIndex, from peer: NodeID) {
@@ -203,19 +200,18 @@ extension RaftNode {
     }
 
     private func handleHeartbeatResponse(_ response: HeartbeatResponse, from peer: NodeID) {
-        guard var peerProgress = progress[peer] else { return }
+        guard let peerProgress = progress[peer] else { return }
         peerProgress.isProbeSent = false
         if peerProgress.state == .replicate && peerProgress.inflights.isFull {
             peerProgress.inflights.freeFirst()
         }
-        progress[peer] = peerProgress
         if peerProgress.state == .snapshot {
             noteSnapshotHeartbeat(from: peer)
         } else if peerProgress.match < log.lastIndex() || peerProgress.state == .probe {
             sendAppend(to: peer, evenIfEmpty: true)
         }
-        if let context = response.readContext {
-            acknowledgeRead(context: context, from: peer)
+        if let sequence = response.readSequence {
+            acknowledgeRead(sequence: sequence, from: peer)
         }
     }
 
@@ -284,6 +280,6 @@ extension RaftNode {
 
     func handleHeartbeat(_ heartbeat: Heartbeat, from sender: NodeID) {
         log.commit(to: heartbeat.commit)
-        send(.heartbeatResponse(HeartbeatResponse(readContext: heartbeat.readContext)), to: sender)
+        send(.heartbeatResponse(HeartbeatResponse(readSequence: heartbeat.readSequence)), to: sender)
     }
 }

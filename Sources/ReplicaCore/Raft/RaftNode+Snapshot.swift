@@ -62,9 +62,8 @@ extension RaftNode {
     /// A heartbeat answer from a follower receiving a snapshot: after two
     /// without progress, the chunks in flight are taken as lost.
     func noteSnapshotHeartbeat(from peer: NodeID) {
-        guard var peerProgress = progress[peer], peerProgress.state == .snapshot else { return }
+        guard let peerProgress = progress[peer], peerProgress.state == .snapshot else { return }
         peerProgress.snapshotStalledHeartbeats += 1
-        progress[peer] = peerProgress
         if peerProgress.snapshotStalledHeartbeats >= 2 {
             resendSnapshotChunks(to: peer)
         }

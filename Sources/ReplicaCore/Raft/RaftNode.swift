@@ -6,6 +6,23 @@
 /// Output is collected into a `Ready` that the caller persists, sends and
 /// applies before calling `advance(_:)` (see `Ready` for the exact order).
 ///
+/// The caller's loop, run whenever an input was given:
+///
+///     while node.hasReady {
+///         let ready = node.ready()
+///         try storage.write(ready.snapshot, ready.entries, ready.hardState)  // one transaction
+///         transport.send(ready.messages)
+///         if let snapshot = ready.snapshot { stateMachine.restore(from: snapshot.data) }
+///         for entry in ready.committedEntries where !entry.isNoOp { stateMachine.apply(entry) }
+///         answerReads(ready.readStates)   // once applied index >= each state's index
+///         node.advance(ready)
+///     }
+///
+/// Snapshots are the application's decision: after applying up to some index
+/// it stores its state as a snapshot at that index and compacts the log
+/// before it (see `MemoryRaftStorage.createSnapshot(at:data:)` and `compact(upTo:)`).
+/// Raft then sends that snapshot, in chunks, to followers that fell behind.
+///
 /// A `RaftNode` is not thread-safe: confine it to one actor or task.
 public final class RaftNode {
     public let id: NodeID
@@ -71,11 +88,13 @@ public final class RaftNode {
         let hardState = try storage.initialState()
         term = hardState.term
         vote = hardState.vote
-        log.restoreCommit(max(hardState.commit, log.committed))
         let applied = max(config.appliedIndex, log.applied)
-        guard applied <= log.committed else {
-            throw RaftConfigError.appliedIndexOutOfRange(applied: applied, commit: log.committed)
+        guard applied <= log.lastIndex() else {
+            throw RaftConfigError.appliedIndexOutOfRange(applied: applied, lastIndex: log.lastIndex())
         }
+        // An applied entry was committed, so the commit index is at least the
+        // applied index even if a lazily written (`mustSync == false`) commit was lost.
+        log.restoreCommit(max(hardState.commit, log.committed, applied))
         log.markApplied(upTo: applied)
         lastReadyHardState = hardState
         lastReadySoftState = SoftState(role: .follower, leader: nil)

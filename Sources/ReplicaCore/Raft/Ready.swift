@@ -34,12 +34,18 @@ public struct ReadState: Hashable, Sendable {
 /// The caller must handle it in this order, then call `RaftNode.advance(_:)`:
 /// 1. Persist: install `snapshot` in storage if present, append `entries`
 ///    (overwriting stored entries from the first new index on), save
-///    `hardState` if present. Flush to disk if `mustSync`.
-/// 2. Send every message in `messages`. Sending only after persisting is what
-///    makes votes and acknowledgements safe across crashes.
+///    `hardState` if present — in one transaction, or at least in that order.
+///    Flush to disk if `mustSync`.
+/// 2. Send every message in `messages`. The contract is simply "persist, then
+///    send all": a vote, an acknowledgement or a leader's own count towards a
+///    quorum is only safe once durable, and no message is exempted.
 /// 3. Apply: if `snapshot` is present, restore the state machine from it;
-///    then apply `committedEntries` in order (skipping no-op entries).
+///    then apply `committedEntries` in order (skipping no-op entries). Applying
+///    may happen in the same transaction as step 1.
 /// 4. Answer reads in `readStates` once the applied index reaches their index.
+///
+/// `step`, `tick`, `propose` and the other inputs may be called while a
+/// `Ready` is being handled; `ready()` may not be called again before `advance(_:)`.
 public struct Ready: Sendable {
     /// Present when the role or leader changed since the last `Ready`.
     public var softState: SoftState?

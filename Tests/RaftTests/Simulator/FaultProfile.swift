@@ -23,6 +23,9 @@ struct FaultProfile: Sendable {
     var allowMajorityDown = false
     /// Each replica ticks at a rate in 1 ± maxTickSkew.
     var maxTickSkew = 0.0
+    /// A crash loses hard-state writes of `Ready`s whose `mustSync` was false
+    /// (the caller may write those without flushing).
+    var losesUnsyncedWrites = false
 
     static let none = FaultProfile()
 
@@ -40,6 +43,7 @@ struct FaultProfile: Sendable {
         profile.restartProbability = Double.random(in: 0.03...0.15, using: &generator)
         profile.allowMajorityDown = Bool.random(using: &generator) && Bool.random(using: &generator)
         profile.maxTickSkew = Double.random(in: 0...0.5, using: &generator)
+        profile.losesUnsyncedWrites = Bool.random(using: &generator)
         return profile
     }
 }

@@ -26,8 +26,13 @@ struct InvariantChecker {
     /// The highest index applied anywhere: everything up to it is committed
     /// and has been observed by some client.
     private(set) var highestAppliedIndex: LogIndex = 0
+    struct ReadKey: Hashable {
+        var node: NodeID
+        var context: UInt64
+    }
+
     /// Reads in flight: the highest applied index when each was issued.
-    private var readFloors: [UInt64: LogIndex] = [:]
+    private var readFloors: [ReadKey: LogIndex] = [:]
     /// Proposals some replica applied, by identifier, with their index.
     private(set) var acknowledgedProposals: [UInt64: LogIndex] = [:]
 
@@ -35,6 +40,23 @@ struct InvariantChecker {
 
     mutating func fail(_ message: String) {
         if violations.count < 20 { violations.append(message) }
+    }
+
+    /// Per replica, across restarts: the highest term and commit index seen.
+    private var highestTerm: [NodeID: Term] = [:]
+    private var highestCommit: [NodeID: LogIndex] = [:]
+
+    /// Term and commit index never go back on a replica, even across a crash:
+    /// both are persisted before anything that depends on them is sent.
+    mutating func observeDurableState(of node: NodeID, term: Term, commit: LogIndex) {
+        if let known = highestTerm[node], term < known {
+            fail("Durability: \(node) went back from \(known) to \(term)")
+        }
+        if let known = highestCommit[node], commit < known {
+            fail("Durability: \(node) commit index went back from \(known) to \(commit)")
+        }
+        highestTerm[node] = term
+        highestCommit[node] = commit
     }
 
     mutating func observeLeader(_ node: NodeID, term: Term) {
@@ -104,14 +126,14 @@ struct InvariantChecker {
         }
     }
 
-    mutating func observeReadRequested(context: UInt64) {
-        readFloors[context] = highestAppliedIndex
+    mutating func observeReadRequested(context: UInt64, on node: NodeID) {
+        readFloors[ReadKey(node: node, context: context)] = highestAppliedIndex
     }
 
     /// Linearizable reads: a read answered with index i must not miss any
     /// write that was applied (and so visible to some client) before it was issued.
     mutating func observeReadAnswered(_ state: ReadState, on node: NodeID) {
-        guard let floor = readFloors.removeValue(forKey: state.context) else { return }
+        guard let floor = readFloors.removeValue(forKey: ReadKey(node: node, context: state.context)) else { return }
         if state.index < floor {
             fail("Linearizability: read \(state.context) at \(node) answered \(state.index) below \(floor)")
         }

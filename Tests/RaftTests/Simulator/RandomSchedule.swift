@@ -28,8 +28,8 @@ struct RandomSchedule {
             config.maxInflightMessages = 4
             config.snapshotChunkBytes = chunkBytes
         }
-        if Bool.random(using: &generator) {
-            cluster.snapshotInterval = Int.random(in: 5...30, using: &generator)
+        if Int.random(in: 0..<4, using: &generator) > 0 {
+            cluster.snapshotInterval = Int.random(in: 3...20, using: &generator)
             cluster.entriesKeptAfterCompaction = Int.random(in: 0...3, using: &generator)
         }
         cluster.trace.record(SimulationEvent.phase("safety: \(size) replicas, \(faults)"), step: cluster.now)

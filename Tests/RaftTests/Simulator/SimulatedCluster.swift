@@ -12,6 +12,8 @@ final class SimulatedCluster {
         let id: NodeID
         var node: RaftNode?
         var storage = MemoryRaftStorage()
+        /// The hard state as of the last flushed (`mustSync`) write: what survives a crash.
+        var syncedHardState = HardState()
         var stateMachine = SimulatedStateMachine()
         var tickRate = 1.0
         var tickCredit = 0.0
@@ -42,7 +44,9 @@ final class SimulatedCluster {
     private let configure: (inout RaftConfig) -> Void
     private var pendingCrash: (NodeID, CrashPoint)?
     private var nextProposalID: UInt64 = 1
-    private var nextReadContext: UInt64 = 1
+    /// Each replica numbers its reads from 1, as production does, so the
+    /// leader sees the same context from several replicas.
+    private var nextReadContext: [NodeID: UInt64] = [:]
     /// Read answers per replica, for scenario tests.
     private(set) var answeredReads: [NodeID: [ReadState]] = [:]
 
@@ -188,6 +192,9 @@ final class SimulatedCluster {
         storage.append(ready.entries)
         if let hardState = ready.hardState {
             storage.setHardState(hardState)
+            if ready.mustSync || !faults.losesUnsyncedWrites {
+                replicas[position].syncedHardState = hardState
+            }
         }
         checker.observePersisted(ready.entries, on: id, storage: storage)
         if let softState = ready.softState, let node = replicas[position].node {
@@ -249,6 +256,11 @@ final class SimulatedCluster {
             pendingCrash = nil
         }
         trace.record(.crashed(id, beforePersisting: point == .betweenReadies), step: now)
+        let replica = replicas[position(of: id)]
+        if replica.storage.initialState() != replica.syncedHardState {
+            // The lazily written commit index did not reach the disk.
+            replica.storage.setHardState(replica.syncedHardState)
+        }
         replicas[position(of: id)].node = nil
         replicas[position(of: id)].stateMachine = SimulatedStateMachine()
     }
@@ -309,9 +321,9 @@ final class SimulatedCluster {
     /// Requests a linearizable read at `id`; returns its context or the refusal.
     @discardableResult
     func requestRead(at id: NodeID) -> Result<UInt64, RaftRequestError> {
-        let context = nextReadContext
-        nextReadContext += 1
-        checker.observeReadRequested(context: context)
+        let context = nextReadContext[id, default: 1]
+        nextReadContext[id] = context + 1
+        checker.observeReadRequested(context: context, on: id)
         do {
             try node(id).readIndex(context: context)
             trace.record(.readRequested(id, context: context), step: now)
@@ -346,9 +358,12 @@ final class SimulatedCluster {
 
     private func checkEachStep() {
         for replica in replicas {
-            if let node = replica.node, node.role == .leader {
+            guard let node = replica.node else { continue }
+            if node.role == .leader {
                 checker.observeLeader(replica.id, term: node.term)
             }
+            let durable = replica.syncedHardState
+            checker.observeDurableState(of: replica.id, term: durable.term, commit: durable.commit)
         }
     }
 }
