@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libmicrohttpd-dev pkg-config libsqlite3-dev curl iproute2
 
-.PHONY: run test deps build release clean
+.PHONY: run test deps build release clean bench-core
 
 ## Installs the system libraries the build links against, only when they are missing.
 deps:
@@ -29,6 +29,10 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## Raft core throughput in the in-memory cluster (issue 3): entries/s and allocations per entry.
+bench-core:
+	cd Benchmarks && $(SWIFT) run -c release RaftBenchmark
 
 clean:
 	rm -rf .build data
