@@ -86,6 +86,7 @@ final class RaftDriver: @unchecked Sendable {
                 node.tick()
                 nextTick = max(nextTick + tick, now)
                 expireRequests(now: now)
+                releaseSnapshotBytesWhenUnused()
             }
             processReadies()
             publish(clusterStatus())
@@ -252,6 +253,13 @@ final class RaftDriver: @unchecked Sendable {
             logger.info("took a snapshot at index \(appliedIndex)")
         } catch {
             fatalError("taking a snapshot failed: \(error)")
+        }
+    }
+
+    private func releaseSnapshotBytesWhenUnused() {
+        let status = node.status()
+        if status.role != .leader || !status.progress.values.contains(where: { $0.state == .snapshot }) {
+            storage.releaseSnapshotCache()
         }
     }
 

@@ -16,6 +16,7 @@ final class SQLiteRaftStorage: RaftStorage {
     private var logStart: SnapshotMetadata
     /// `terms[i]` is the term of the entry at `logStart.index + 1 + i`.
     private var terms: [Term]
+    /// The latest snapshot's bytes while a follower is being sent it (see `releaseSnapshotCache`).
     private var cachedSnapshot: Snapshot?
 
     init(database: ChatDatabase) throws {
@@ -145,6 +146,12 @@ final class SQLiteRaftStorage: RaftStorage {
             sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data) VALUES (1, ?, ?, ?)",
             arguments: [Int64(snapshot.metadata.index.rawValue), Int64(snapshot.metadata.term.rawValue), Data(snapshot.data)])
         snapshotMetadata = snapshot.metadata
-        cachedSnapshot = snapshot
+        cachedSnapshot = nil
+    }
+
+    /// Forgets the snapshot bytes read for a follower. They are read back from SQLite once per
+    /// transfer; holding them between transfers would keep the whole state in memory twice.
+    func releaseSnapshotCache() {
+        cachedSnapshot = nil
     }
 }

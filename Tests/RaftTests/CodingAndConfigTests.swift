@@ -65,3 +65,23 @@ import Testing
         #expect(throws: RaftConfigError.notPositive("snapshotChunkBytes")) { try config.validate() }
     }
 }
+
+@Suite struct PayloadEncodingTests {
+    @Test(arguments: [0, 1, 2, 3, 4, 5, 64, 1000])
+    func payloadBytesRoundTripThroughBase64(count: Int) {
+        let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        #expect(Base64Bytes.decode(Base64Bytes.encode(bytes)) == bytes)
+    }
+
+    @Test func base64MatchesTheStandardAlphabetAndPadding() {
+        #expect(Base64Bytes.encode(Array("Man".utf8)) == "TWFu")
+        #expect(Base64Bytes.encode(Array("Ma".utf8)) == "TWE=")
+        #expect(Base64Bytes.encode(Array("M".utf8)) == "TQ==")
+        #expect(Base64Bytes.encode([0xFB, 0xFF]) == "+/8=")
+    }
+
+    @Test(arguments: ["A", "A===", "TQ=a", "T*==", "TQ==TQ=="])
+    func malformedBase64IsRefused(_ text: String) {
+        #expect(Base64Bytes.decode(text) == nil)
+    }
+}
