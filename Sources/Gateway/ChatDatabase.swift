@@ -32,6 +32,11 @@ public final class ChatDatabase: Sendable {
         try pool.read(body)
     }
 
+    /// A read-only view of the state as it is now, kept while later writes go on.
+    func makeFrozenView() throws -> DatabaseSnapshot {
+        try pool.makeSnapshot()
+    }
+
     /// Runs `body` in one write transaction; only the replica's driver calls this.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)

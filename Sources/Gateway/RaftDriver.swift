@@ -41,6 +41,9 @@ final class RaftDriver: @unchecked Sendable {
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
     private var nextReadContext: UInt64 = 1
     private var snapshotsInstalled = 0
+    /// Set while a snapshot is being exported off the driver thread.
+    private var isExportingSnapshot = false
+    private var mailbox: DriverMailbox?
 
     init(
         configuration: RaftReplicator.Configuration, database: ChatDatabase, listener: any AppliedListener,
@@ -70,6 +73,7 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     func run(mailbox: DriverMailbox, publish: (ClusterStatus) -> Void) {
+        self.mailbox = mailbox
         let tick = Duration.milliseconds(configuration.tickMilliseconds)
         var nextTick = ContinuousClock.now + tick
         while true {
@@ -102,6 +106,7 @@ final class RaftDriver: @unchecked Sendable {
         case .messages(let messages): for message in messages { node.step(message) }
         case .unreachable(let peer): node.reportUnreachable(peer)
         case .transferLeadership: transferLeadership()
+        case .snapshotTaken(let index, let data): saveSnapshot(at: index, data: data)
         }
     }
 
@@ -241,18 +246,49 @@ final class RaftDriver: @unchecked Sendable {
         readsAwaitingApply = stillWaiting
     }
 
+    /// Starts exporting the state at the applied index once enough entries were applied since
+    /// the last snapshot. The export reads a frozen view on another thread, so applying goes on;
+    /// the driver saves the result and compacts the log when it arrives (`saveSnapshot`).
     private func takeSnapshotIfDue() {
-        guard appliedIndex.rawValue - snapshotIndex.rawValue >= configuration.snapshotEveryEntries else { return }
+        guard !isExportingSnapshot, let mailbox,
+              appliedIndex.rawValue - snapshotIndex.rawValue >= configuration.snapshotEveryEntries
+        else { return }
+        let index = appliedIndex
+        let view: DatabaseSnapshot
+        do {
+            view = try database.makeFrozenView()
+        } catch {
+            logger.error("could not open a view for a snapshot", metadata: ["error": "\(error)"])
+            return
+        }
+        isExportingSnapshot = true
+        let logger = logger
+        Thread.detachNewThread {
+            do {
+                let data = try view.read { try ChatStateSnapshot.export(from: $0) }
+                mailbox.enqueue(.snapshotTaken(index, data))
+            } catch {
+                logger.error("exporting a snapshot failed", metadata: ["error": "\(error)"])
+                mailbox.enqueue(.snapshotTaken(index, []))
+            }
+        }
+    }
+
+    private func saveSnapshot(at index: LogIndex, data: [UInt8]) {
+        isExportingSnapshot = false
+        // A snapshot installed from the leader meanwhile may have overtaken this one.
+        guard !data.isEmpty, index > storage.latestSnapshotIndex, index > storage.compactedIndex,
+              index <= storage.lastIndex()
+        else { return }
         do {
             try database.write { db in
-                let data = try ChatStateSnapshot.export(from: db)
                 try storage.createSnapshot(
-                    at: appliedIndex, data: data, retainedEntries: configuration.retainedEntries, in: db)
+                    at: index, data: data, retainedEntries: configuration.retainedEntries, in: db)
             }
-            snapshotIndex = appliedIndex
-            logger.info("took a snapshot at index \(appliedIndex)")
+            snapshotIndex = index
+            logger.info("took a snapshot at index \(index)")
         } catch {
-            fatalError("taking a snapshot failed: \(error)")
+            fatalError("saving a snapshot failed: \(error)")
         }
     }
 

@@ -33,6 +33,8 @@ public final class RaftReplicator: Replicator {
         case messages([RaftMessage])
         case unreachable(NodeID)
         case transferLeadership
+        /// A snapshot of the state at this index, exported off the driver thread.
+        case snapshotTaken(LogIndex, [UInt8])
     }
 
     let configuration: Configuration

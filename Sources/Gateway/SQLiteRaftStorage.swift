@@ -77,6 +77,11 @@ final class SQLiteRaftStorage: RaftStorage {
         }
     }
 
+    var latestSnapshotIndex: LogIndex { snapshotMetadata.index }
+
+    /// The index before the first entry held.
+    var compactedIndex: LogIndex { logStart.index }
+
     func snapshot() throws -> Snapshot {
         if snapshotMetadata.index == 0 { return .empty }
         if let cachedSnapshot, cachedSnapshot.metadata == snapshotMetadata { return cachedSnapshot }
