@@ -55,7 +55,7 @@ final class RaftDriver: @unchecked Sendable {
         self.logger = logger
         self.send = send
         peersByID = Dictionary(uniqueKeysWithValues: configuration.peers.map { (UInt64($0.id), $0) })
-        requestTimeout = .milliseconds(configuration.requestTimeoutMilliseconds)
+        requestTimeout = .milliseconds(configuration.tuning.requestTimeoutMilliseconds)
         storage = try SQLiteRaftStorage(database: database)
         let applied = try database.read { try ReplicaStateTable.get(.appliedIndex, in: $0) } ?? 0
         appliedIndex = LogIndex(UInt64(applied))
@@ -63,8 +63,8 @@ final class RaftDriver: @unchecked Sendable {
         var raftConfig = RaftConfig(
             id: NodeID(UInt64(configuration.id)), voters: configuration.peers.map { NodeID(UInt64($0.id)) },
             randomSeed: UInt64.random(in: 0...UInt64.max))
-        raftConfig.electionTick = configuration.electionTicks
-        raftConfig.heartbeatTick = configuration.heartbeatTicks
+        raftConfig.electionTick = configuration.tuning.electionTicks
+        raftConfig.heartbeatTick = configuration.tuning.heartbeatTicks
         raftConfig.appliedIndex = appliedIndex
         try raftConfig.validate()
         node = try RaftNode(config: raftConfig, storage: storage)
@@ -74,7 +74,7 @@ final class RaftDriver: @unchecked Sendable {
 
     func run(mailbox: DriverMailbox, publish: (ClusterStatus) -> Void) {
         self.mailbox = mailbox
-        let tick = Duration.milliseconds(configuration.tickMilliseconds)
+        let tick = Duration.milliseconds(configuration.tuning.tickMilliseconds)
         var nextTick = ContinuousClock.now + tick
         while true {
             let wait = max(Duration.zero, nextTick - ContinuousClock.now)
@@ -251,7 +251,7 @@ final class RaftDriver: @unchecked Sendable {
     /// the driver saves the result and compacts the log when it arrives (`saveSnapshot`).
     private func takeSnapshotIfDue() {
         guard !isExportingSnapshot, let mailbox,
-              appliedIndex.rawValue - snapshotIndex.rawValue >= configuration.snapshotEveryEntries
+              appliedIndex.rawValue - snapshotIndex.rawValue >= configuration.tuning.snapshotEveryEntries
         else { return }
         let index = appliedIndex
         let view: DatabaseSnapshot
@@ -283,7 +283,7 @@ final class RaftDriver: @unchecked Sendable {
         do {
             try database.write { db in
                 try storage.createSnapshot(
-                    at: index, data: data, retainedEntries: configuration.retainedEntries, in: db)
+                    at: index, data: data, retainedEntries: configuration.tuning.retainedEntries, in: db)
             }
             snapshotIndex = index
             logger.info("took a snapshot at index \(index)")

@@ -10,6 +10,18 @@ public final class RaftReplicator: Replicator {
         public var id: Int
         public var peers: [PeerAddress]
         public var clusterSecret: String
+        public var tuning = Tuning()
+
+        public init(id: Int, peers: [PeerAddress], clusterSecret: String, tuning: Tuning = Tuning()) {
+            self.id = id
+            self.peers = peers
+            self.clusterSecret = clusterSecret
+            self.tuning = tuning
+        }
+    }
+
+    /// Timing and log-size settings, each with an operator-facing `chatd` flag.
+    public struct Tuning: Sendable {
         public var tickMilliseconds: Int = 50
         public var electionTicks: Int = 10
         public var heartbeatTicks: Int = 1
@@ -20,11 +32,7 @@ public final class RaftReplicator: Replicator {
         /// How long a write or a linearizable read may wait before answering 503.
         public var requestTimeoutMilliseconds: Int = 5_000
 
-        public init(id: Int, peers: [PeerAddress], clusterSecret: String) {
-            self.id = id
-            self.peers = peers
-            self.clusterSecret = clusterSecret
-        }
+        public init() {}
     }
 
     enum Input {
@@ -50,15 +58,13 @@ public final class RaftReplicator: Replicator {
         currentStatus = Mutex(ClusterStatus(
             id: configuration.id, role: "follower", term: 0, leader: nil, commitIndex: 0, appliedIndex: 0,
             members: configuration.peers.map { .init(address: $0) }, isReady: false))
-        let transportBox = Mutex<PeerTransport?>(nil)
-        let driver = try RaftDriver(
-            configuration: configuration, database: database, listener: listener, logger: logger,
-            send: { messages in transportBox.withLock { $0 }?.send(messages) })
         let transport = PeerTransport(
             peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret, logger: logger,
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
-        transportBox.withLock { $0 = transport }
         self.transport = transport
+        let driver = try RaftDriver(
+            configuration: configuration, database: database, listener: listener, logger: logger,
+            send: transport.send)
         let thread = Thread { [self] in
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()
@@ -118,7 +124,7 @@ public final class RaftReplicator: Replicator {
     public func shutdown() {
         if status().role == "leader" && configuration.peers.count > 1 {
             mailbox.enqueue(.transferLeadership)
-            let deadline = ContinuousClock.now + .milliseconds(configuration.tickMilliseconds * configuration.electionTicks * 2)
+            let deadline = ContinuousClock.now + .milliseconds(configuration.tuning.tickMilliseconds * configuration.tuning.electionTicks * 2)
             while status().role == "leader" && ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.005)
             }

@@ -12,10 +12,7 @@ public final class ReplicaService: Sendable {
         public var passwordRounds: Int = PasswordHasher.recommendedRounds
         /// Required when there is more than one replica; peers present it on every internal call.
         public var clusterSecret: String?
-        public var tickMilliseconds: Int = 50
-        public var electionTicks: Int = 10
-        public var snapshotEveryEntries: UInt64 = 10_000
-        public var retainedEntries: UInt64 = 1_000
+        public var raftTuning = RaftReplicator.Tuning()
 
         public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -41,12 +38,9 @@ public final class ReplicaService: Sendable {
         if options.peers.count > 1 && (options.clusterSecret ?? "").isEmpty {
             throw ServiceError.missingClusterSecret
         }
-        var raft = RaftReplicator.Configuration(
-            id: options.id, peers: options.peers, clusterSecret: options.clusterSecret ?? SessionToken.generate())
-        raft.tickMilliseconds = options.tickMilliseconds
-        raft.electionTicks = options.electionTicks
-        raft.snapshotEveryEntries = options.snapshotEveryEntries
-        raft.retainedEntries = options.retainedEntries
+        let raft = RaftReplicator.Configuration(
+            id: options.id, peers: options.peers, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
+            tuning: options.raftTuning)
         let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
         let api = ChatAPI(.init(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),

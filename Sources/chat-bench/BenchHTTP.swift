@@ -24,6 +24,9 @@ final class BenchHTTP: Sendable {
             timeout: .init(connect: .seconds(10), read: nil),
             connectionPool: .init(idleTimeout: .seconds(300), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))
         configuration.httpVersion = .http1Only
+        // A refused connection must fail at once: otherwise AsyncHTTPClient keeps retrying the
+        // connect until the request's deadline, and failover would measure the client's backoff.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -32,23 +35,23 @@ final class BenchHTTP: Sendable {
     }
 
     func get(_ url: String, token: String? = nil, timeoutMilliseconds: Int64 = 10_000) async throws -> Reply {
-        try await perform(method: .GET, url: url, body: nil, token: token, timeoutMilliseconds: timeoutMilliseconds)
+        try await perform(isPost: false, url: url, body: nil, token: token, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     func post(_ url: String, json: [String: Any], token: String? = nil, timeoutMilliseconds: Int64 = 10_000) async throws -> Reply {
         let body = try JSONSerialization.data(withJSONObject: json)
-        return try await perform(method: .POST, url: url, body: Array(body), token: token, timeoutMilliseconds: timeoutMilliseconds)
+        return try await perform(isPost: true, url: url, body: Array(body), token: token, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     func post(_ url: String, bytes: [UInt8], token: String?, timeoutMilliseconds: Int64) async throws -> Reply {
-        try await perform(method: .POST, url: url, body: bytes, token: token, timeoutMilliseconds: timeoutMilliseconds)
+        try await perform(isPost: true, url: url, body: bytes, token: token, timeoutMilliseconds: timeoutMilliseconds)
     }
 
     private func perform(
-        method: HTTPMethod, url: String, body: [UInt8]?, token: String?, timeoutMilliseconds: Int64
+        isPost: Bool, url: String, body: [UInt8]?, token: String?, timeoutMilliseconds: Int64
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
-        request.method = method
+        request.method = isPost ? .POST : .GET
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

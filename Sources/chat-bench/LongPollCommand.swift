@@ -30,7 +30,7 @@ struct LongPollCommand: AsyncParsableCommand {
         var before: ProcessMemory
         var waiting: ProcessMemory
         var afterWake: ProcessMemory
-        var maxRssWhileWakingKiB: Int
+        var maxRssWhileWakingKib: Int
         var bytesPerConnectionWaiting: Int
         var bytesPerConnectionPeak: Int
         var secondsToOpen: Double
@@ -61,8 +61,7 @@ struct LongPollCommand: AsyncParsableCommand {
         await MonotonicClock.sleep(milliseconds: 500)
         guard let before = ProcessMemory.read(pid: pid) else { throw BenchFailure("no process \(pid)") }
 
-        let wokenAt = Mutex<[UInt64]>([])
-        let failures = Mutex(0)
+        let tally = WakeTally()
         let openStart = MonotonicClock.nanoseconds()
         progress("opening \(count) long-polls at \(url)")
         let tasks = (0..<count).map { index in
@@ -76,13 +75,13 @@ struct LongPollCommand: AsyncParsableCommand {
                     timeoutMilliseconds: 120_000)
                 let now = MonotonicClock.nanoseconds()
                 if reply?.status == 200 {
-                    wokenAt.withLock { $0.append(now) }
+                    tally.wokenAt.withLock { $0.append(now) }
                 } else {
-                    failures.withLock { $0 += 1 }
+                    tally.failures.withLock { $0 += 1 }
                 }
             }
         }
-        let waitingSeen = try await awaitWaiting(control: control, failures: failures)
+        let waitingSeen = try await awaitWaiting(control: control, tally: tally)
         let secondsToOpen = Double(MonotonicClock.nanoseconds() - openStart) / 1e9
         await MonotonicClock.sleep(milliseconds: 500)
         guard let waiting = ProcessMemory.read(pid: pid) else { throw BenchFailure("process \(pid) is gone") }
@@ -91,7 +90,7 @@ struct LongPollCommand: AsyncParsableCommand {
         let sampler = Task { () -> Int in
             var highest = 0
             while !Task.isCancelled {
-                highest = max(highest, ProcessMemory.read(pid: pid)?.rssKiB ?? 0)
+                highest = max(highest, ProcessMemory.read(pid: pid)?.rssKib ?? 0)
                 try? await Task.sleep(nanoseconds: 5_000_000)
             }
             return highest
@@ -100,28 +99,28 @@ struct LongPollCommand: AsyncParsableCommand {
         let sent = try await control.write(url, "/v1/messages", json: ["to": recipient.username, "body": "wake"], token: sender.token)
         guard sent.status == 201 else { throw BenchFailure("the waking send answered \(sent.status)") }
         for task in tasks { await task.value }
-        let wakeEnd = wokenAt.withLock { $0.max() } ?? MonotonicClock.nanoseconds()
+        let wakeEnd = tally.wokenAt.withLock { $0.max() } ?? MonotonicClock.nanoseconds()
         sampler.cancel()
         let maxWhileWaking = await sampler.value
         await MonotonicClock.sleep(milliseconds: 1_000)
         guard let after = ProcessMemory.read(pid: pid) else { throw BenchFailure("process \(pid) is gone") }
 
         var histogram = LatencySummary.makeHistogram()
-        for time in wokenAt.withLock({ $0 }) { _ = histogram.record(time > wakeStart ? (time - wakeStart) / 1000 : 0) }
-        let peak = max(maxWhileWaking, after.peakRssKiB, waiting.rssKiB)
+        for time in tally.wokenAt.withLock({ $0 }) { _ = histogram.record(time > wakeStart ? (time - wakeStart) / 1000 : 0) }
+        let peak = max(maxWhileWaking, after.peakRssKib, waiting.rssKib)
         try printJSON(Output(
             count: count, waitingSeen: waitingSeen, before: before, waiting: waiting, afterWake: after,
-            maxRssWhileWakingKiB: maxWhileWaking,
-            bytesPerConnectionWaiting: (waiting.rssKiB - before.rssKiB) * 1024 / max(count, 1),
-            bytesPerConnectionPeak: (peak - before.rssKiB) * 1024 / max(count, 1),
+            maxRssWhileWakingKib: maxWhileWaking,
+            bytesPerConnectionWaiting: (waiting.rssKib - before.rssKib) * 1024 / max(count, 1),
+            bytesPerConnectionPeak: (peak - before.rssKib) * 1024 / max(count, 1),
             secondsToOpen: (secondsToOpen * 1000).rounded() / 1000,
             secondsToWakeAll: (Double(wakeEnd - wakeStart) / 1e9 * 1000).rounded() / 1000,
-            woken: wokenAt.withLock { $0.count }, failed: failures.withLock { $0 },
+            woken: tally.wokenAt.withLock { $0.count }, failed: tally.failures.withLock { $0 },
             wakeLatencyUs: LatencySummary(histogram)))
     }
 
     /// Polls `/metrics` until `chat_waiting_long_polls` reaches `count` (or stops growing).
-    private func awaitWaiting(control: BenchHTTP, failures: borrowing Mutex<Int>) async throws -> Int {
+    private func awaitWaiting(control: BenchHTTP, tally: WakeTally) async throws -> Int {
         let deadline = MonotonicClock.nanoseconds() + 120_000_000_000
         var seen = 0
         var lastChange = MonotonicClock.nanoseconds()
@@ -131,7 +130,7 @@ struct LongPollCommand: AsyncParsableCommand {
                 if now != seen { lastChange = MonotonicClock.nanoseconds() }
                 seen = now
             }
-            if seen + failures.withLock({ $0 }) >= count { return seen }
+            if seen + tally.failures.withLock({ $0 }) >= count { return seen }
             if MonotonicClock.nanoseconds() - lastChange > 15_000_000_000 { return seen }
             await MonotonicClock.sleep(milliseconds: 100)
         }
@@ -144,4 +143,10 @@ struct LongPollCommand: AsyncParsableCommand {
         }
         return 0
     }
+}
+
+/// What the long-poll tasks report back: when each was answered, and how many failed.
+final class WakeTally: Sendable {
+    let wokenAt = Mutex<[UInt64]>([])
+    let failures = Mutex(0)
 }

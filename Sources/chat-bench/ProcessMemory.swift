@@ -3,9 +3,9 @@ import Foundation
 /// Resident memory of another process, from `/proc/<pid>/status`.
 struct ProcessMemory: Codable, Sendable {
     /// Current resident set size.
-    var rssKiB: Int
+    var rssKib: Int
     /// Peak resident set size over the process's life (VmHWM).
-    var peakRssKiB: Int
+    var peakRssKib: Int
 
     static func read(pid: Int32) -> ProcessMemory? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
@@ -14,6 +14,6 @@ struct ProcessMemory: Codable, Sendable {
             return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         }
         guard let rss = field("VmRSS"), let peak = field("VmHWM") else { return nil }
-        return ProcessMemory(rssKiB: rss, peakRssKiB: peak)
+        return ProcessMemory(rssKib: rss, peakRssKib: peak)
     }
 }

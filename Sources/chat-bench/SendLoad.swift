@@ -67,7 +67,7 @@ final class SendLoad: Sendable {
         let end = plan.durationSeconds.map { start + UInt64($0 * 1e9) }
         let outcomes = await withTaskGroup(of: WorkerOutcome.self) { group in
             for index in 0..<plan.workers {
-                group.addTask { await worker(index: index, start: start, end: end, bodyPrefix: bodyPrefix) }
+                group.addTask { await self.worker(index: index, start: start, end: end, bodyPrefix: bodyPrefix) }
             }
             var all: [WorkerOutcome] = []
             for await outcome in group { all.append(outcome) }

@@ -60,10 +60,10 @@ struct ChatDaemon: ParsableCommand {
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
         options.clusterSecret = clusterSecret ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]
-        options.tickMilliseconds = tickMs
-        options.electionTicks = electionTicks
-        options.snapshotEveryEntries = snapshotEvery
-        options.retainedEntries = retainedEntries
+        options.raftTuning.tickMilliseconds = tickMs
+        options.raftTuning.electionTicks = electionTicks
+        options.raftTuning.snapshotEveryEntries = snapshotEvery
+        options.raftTuning.retainedEntries = retainedEntries
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in
