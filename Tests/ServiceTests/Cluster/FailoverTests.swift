@@ -69,6 +69,11 @@ extension ClusterTests {
             let bob = try await ChatUser.register("bob", at: leader.baseURL)
             _ = try await alice.send(to: "bob", "kept")
             let survivor = cluster.followers(of: leader)[0]
+            // A write is acknowledged once a majority has it; the survivor may be the one
+            // replica that had not received it yet. Stale reads serve what the survivor has,
+            // so let it catch up before its peers go.
+            let committed = try await leader.appliedIndex
+            _ = try await eventually(timeout: .seconds(5)) { try await survivor.appliedIndex >= committed ? true : nil }
             let downed = cluster.replicas.filter { $0.id != survivor.id }
             for replica in downed { replica.stop(signal: SIGKILL) }
 
