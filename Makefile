@@ -25,9 +25,10 @@ release: deps
 run: release
 	./scripts/run-cluster.sh
 
-## Builds everything and runs every test.
+## Builds everything and runs every test (and a smoke run of the benchmark tool).
 test: deps
 	$(SWIFT) build --build-tests
+	$(MAKE) bench-smoke
 	$(SWIFT) test --skip-build
 
 ## Raft core throughput in the in-memory cluster (issue 3): entries/s and allocations per entry.

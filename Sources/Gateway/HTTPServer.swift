@@ -17,6 +17,8 @@ public final class HTTPServer: Sendable {
         /// Per-connection memory pool; small, so thousands of woken long-polls stay cheap.
         public var connectionMemoryLimit: Int = 8 * 1024
         public var maxBodyBytes: Int = 256 * 1024
+        /// Peer traffic under `/internal/` carries batches of log entries and snapshot chunks.
+        public var maxInternalBodyBytes: Int = 64 * 1024 * 1024
 
         public init(bindAddress: String, port: UInt16) {
             self.bindAddress = bindAddress
@@ -153,9 +155,14 @@ final class SuspendedConnections: Sendable {
 
 /// The body and headers of one request while it arrives.
 private final class RequestInProgress {
+    let maxBodyBytes: Int
     var body: [UInt8] = []
     var isTooLarge = false
     var hasAnswered = false
+
+    init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = {
@@ -165,7 +172,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
 
     // First call: only allocate. Answering now would cost the connection its keep-alive.
     guard let existing = requestContext.pointee else {
-        requestContext.pointee = Unmanaged.passRetained(RequestInProgress()).toOpaque()
+        let isInternal = url.map { String(cString: $0).hasPrefix("/internal/") } ?? false
+        let limit = isInternal ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
+        requestContext.pointee = Unmanaged.passRetained(RequestInProgress(maxBodyBytes: limit)).toOpaque()
         return .YES
     }
     let progress = Unmanaged<RequestInProgress>.fromOpaque(existing).takeUnretainedValue()
@@ -175,7 +184,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     }
     if uploadDataSize.pointee > 0 {
         if !progress.isTooLarge, let uploadData {
-            if progress.body.count + uploadDataSize.pointee > server.configuration.maxBodyBytes {
+            if progress.body.count + uploadDataSize.pointee > progress.maxBodyBytes {
                 progress.isTooLarge = true
                 progress.body = []
             } else {
@@ -189,7 +198,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     }
     progress.hasAnswered = true
     if progress.isTooLarge {
-        HTTPServer.queue(APIError.payloadTooLarge(limit: server.configuration.maxBodyBytes).response, on: connection)
+        HTTPServer.queue(APIError.payloadTooLarge(limit: progress.maxBodyBytes).response, on: connection)
         return .YES
     }
     let request = makeRequest(

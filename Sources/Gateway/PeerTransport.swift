@@ -53,6 +53,9 @@ final class PeerTransport: Sendable {
 /// The outgoing queue to one peer.
 final class PeerLink: Sendable {
     static let maxQueuedMessages = 4096
+    /// Payload bytes in one request, well under the receiver's internal body limit even
+    /// after base64 (Raft bounds a single message's entries and snapshot chunks to about 1 MiB).
+    static let maxPayloadBytesPerRequest = 8 * 1024 * 1024
 
     let url: String
     let secret: String
@@ -85,18 +88,43 @@ final class PeerLink: Sendable {
     private func drain() async {
         while true {
             let batch = state.withLock { state -> [RaftMessage] in
-                defer { state.queue.removeAll(keepingCapacity: true) }
                 if state.queue.isEmpty { state.isSending = false }
-                return state.queue
+                let count = Self.countFitting(state.queue)
+                defer { state.queue.removeFirst(count) }
+                return Array(state.queue.prefix(count))
             }
             guard !batch.isEmpty else { return }
             do {
                 try await post(batch)
+            } catch PeerTransportError.refused(let status) {
+                // The peer is up but refuses our messages (wrong secret, a body too large):
+                // an operator must hear of it, unlike an unreachable peer.
+                logger.warning("\(url) refused Raft messages with status \(status)")
+                onFailure()
+                try? await Task.sleep(for: .milliseconds(200))
             } catch {
                 logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
                 onFailure()
                 try? await Task.sleep(for: .milliseconds(20))
             }
+        }
+    }
+
+    /// How many queued messages go in the next request: at least one, then as many as fit.
+    static func countFitting(_ queue: [RaftMessage]) -> Int {
+        var bytes = 0
+        for (position, message) in queue.enumerated() {
+            bytes += payloadBytes(message)
+            if position > 0 && bytes > maxPayloadBytesPerRequest { return position }
+        }
+        return queue.count
+    }
+
+    static func payloadBytes(_ message: RaftMessage) -> Int {
+        switch message.kind {
+        case .append(let append): append.entries.reduce(64) { $0 + $1.byteCount }
+        case .snapshotChunk(let chunk): 64 + chunk.data.count
+        default: 64
         }
     }
 

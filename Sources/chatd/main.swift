@@ -27,7 +27,7 @@ struct ChatDaemon: ParsableCommand {
     var clusterSecret: String?
 
     @Option(help: "Milliseconds per Raft tick.")
-    var tickMs: Int = 50
+    var tickMs: Int = 20
 
     @Option(help: "Ticks without a leader before an election (randomized up to twice this).")
     var electionTicks: Int = 10

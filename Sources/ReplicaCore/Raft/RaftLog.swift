@@ -185,7 +185,10 @@ struct RaftLog {
 
     mutating func commit(to index: LogIndex) {
         guard index > committed else { return }
-        precondition(index <= lastIndex(), "commit index beyond the last entry")
+        precondition(
+            index <= lastIndex(),
+            "commit index \(index) is beyond the last entry \(lastIndex()): this replica lost entries it had "
+                + "acknowledged (was its data directory wiped or truncated?). Restore its data or give it a new id.")
         committed = index
     }
 

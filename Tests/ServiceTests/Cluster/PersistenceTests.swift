@@ -34,5 +34,23 @@ extension ClusterTests {
             let metrics = try await TestClient.shared.get("\(laggard.baseURL)/metrics").text
             #expect(metrics.contains("chat_raft_snapshots_installed 1"), "the laggard caught up without a snapshot")
         }
+
+        /// Snapshot chunks and batches of large entries are far bigger than a client request
+        /// may be; peer traffic must not be held to the public body limit.
+        @Test func aLaggingReplicaCatchesUpWhenEntriesAndSnapshotsAreLarge() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let bob = try await ChatUser.register("bob", at: leader.baseURL)
+            let laggard = cluster.followers(of: leader)[0]
+            laggard.stop(signal: SIGKILL)
+            let body = String(repeating: "x", count: 60_000)
+            for index in 1...40 { #expect(try await alice.send(to: "bob", "\(index)\(body)").status == 201) }
+            try await laggard.start()
+            let leaderApplied = try await leader.appliedIndex
+            _ = try await eventually(timeout: .seconds(20)) { try await laggard.appliedIndex >= leaderApplied ? true : nil }
+            let stale = try await bob.at(laggard).inbox("consistency=stale&limit=1000")
+            #expect(stale.bodies.count == 40)
+        }
     }
 }
