@@ -83,10 +83,15 @@ final class ChatdProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` and waits for the process to exit.
+    ///
+    /// Not `waitUntilExit()`: Foundation on Linux sometimes misses a child's exit when many
+    /// children come and go, leaving a zombie and `waitUntilExit` spinning forever (seen in a
+    /// full run). If Foundation has not noticed the exit, the child is reaped here.
     func stop(signal: Int32 = SIGTERM) {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        kill(pid, signal)
+        waitForExit(process, timeout: .seconds(15))
         self.process = nil
     }
 
@@ -96,10 +101,21 @@ final class ChatdProcess: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if process != nil { stop(signal: SIGKILL) }
+    }
+}
+
+/// Waits for `process` to end. If Foundation has not noticed the exit after a grace period
+/// (see `ChatdProcess.stop`), the child is reaped here; only then, so the two never race.
+func waitForExit(_ process: Process, timeout: Duration) {
+    let pid = process.processIdentifier
+    let start = ContinuousClock.now
+    while process.isRunning && ContinuousClock.now - start < timeout {
+        if ContinuousClock.now - start > .seconds(3) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return }
         }
+        usleep(2_000)
     }
 }
 
