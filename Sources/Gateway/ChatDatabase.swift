@@ -41,20 +41,6 @@ public final class ChatDatabase: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)
     }
-
-    /// Applies `commands` in one transaction and records `appliedIndex` with them, so a crash
-    /// never applies a command twice or skips one.
-    func apply(_ commands: [ChatCommand], appliedIndex: Int64? = nil) throws -> [ChatResult] {
-        let machine = ChatStateMachine()
-        return try pool.write { db in
-            let store = SQLiteChatStore(db: db)
-            let results = try commands.map { try machine.apply($0, to: store) }
-            if let appliedIndex {
-                try ReplicaStateTable.set(.appliedIndex, to: appliedIndex, in: db)
-            }
-            return results
-        }
-    }
 }
 
 /// Small named integers kept beside the chat state.

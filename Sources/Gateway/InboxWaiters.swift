@@ -76,6 +76,8 @@ public final class InboxWaiters: AppliedListener {
         for key in keys { wakeAll(accountKey: key) }
     }
 
+    public func didReplaceState() { wakeEveryone() }
+
     public func wakeEveryone() {
         let keys = state.withLock { Array($0.byAccount.keys) }
         for key in keys { wakeAll(accountKey: key) }

@@ -176,7 +176,7 @@ final class RaftDriver: @unchecked Sendable {
             }
             send(ready.messages)
             answerProposals(outcomes)
-            if ready.snapshot != nil { (listener as? InboxWaiters)?.wakeEveryone() }
+            if ready.snapshot != nil { listener.didReplaceState() }
             listener.didApply(outcomes.compactMap { try? $0.result?.get() })
             for readState in ready.readStates { indexKnown(readState) }
             node.advance(ready)

@@ -71,4 +71,6 @@ public struct ClusterStatus: Sendable, Equatable {
 /// Told about every applied command's outcome, after its transaction has committed.
 public protocol AppliedListener: Sendable {
     func didApply(_ outcomes: [ChatOutcome])
+    /// The whole state was replaced by a snapshot from the leader: anything may have changed.
+    func didReplaceState()
 }
