@@ -73,11 +73,7 @@ extension ChatAPI {
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
             let command = ChatCommand.deleteAccount(.init(tokenHash: caller.tokenHash, username: username))
-            do throws(APIError) {
-                _ = try await submit(command, request: context.request)
-            } catch where error.code == "no_such_user" {
-                throw APIError.noSuchUser(username)
-            }
+            _ = try await submit(command, request: context.request, subject: username)
             return WireFormat.noContent()
         }
     }

@@ -28,12 +28,7 @@ extension ChatAPI {
                 tokenHash: caller.tokenHash, recipient: send.to, body: send.body,
                 messageID: UUID().uuidString.lowercased(), sentAtMillis: dependencies.clock(),
                 idempotencyKey: idempotencyKey, requestFingerprint: Self.fingerprint(send)))
-            let outcome: ChatOutcome
-            do throws(APIError) {
-                outcome = try await submit(command, request: request)
-            } catch where error.code == "no_such_user" {
-                throw APIError.noSuchUser(send.to)
-            }
+            let outcome = try await submit(command, request: request, subject: send.to)
             guard case .messageSent(let message, _) = outcome else {
                 throw APIError.internalError("Sending produced an unexpected outcome.")
             }

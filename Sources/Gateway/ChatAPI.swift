@@ -114,7 +114,8 @@ extension ChatAPI {
         }
     }
 
-    func submit(_ command: ChatCommand, request: HTTPRequest) async throws(APIError) -> ChatOutcome {
+    /// `subject` is the username the command is about, named in a `no_such_user` answer.
+    func submit(_ command: ChatCommand, request: HTTPRequest, subject: String? = nil) async throws(APIError) -> ChatOutcome {
         let result: ChatResult
         do {
             result = try await dependencies.replicator.submit(command)
@@ -123,7 +124,7 @@ extension ChatAPI {
         }
         switch result {
         case .success(let outcome): return outcome
-        case .failure(let rejection): throw apiError(for: rejection)
+        case .failure(let rejection): throw apiError(for: rejection, subject: subject)
         }
     }
 
@@ -137,13 +138,13 @@ extension ChatAPI {
         }
     }
 
-    func apiError(for rejection: ChatRejection) -> APIError {
+    func apiError(for rejection: ChatRejection, subject: String?) -> APIError {
         switch rejection {
         case .usernameTaken: APIError.usernameTaken
         case .invalidCredentials: APIError.invalidCredentials
         case .unauthorized: APIError.unauthorized
         case .forbidden: APIError.forbidden
-        case .noSuchUser: APIError(status: 404, code: "no_such_user", message: "There is no such user.")
+        case .noSuchUser: APIError.noSuchUser(subject ?? "by that name")
         case .idempotencyKeyReused: APIError.idempotencyKeyReused
         }
     }
