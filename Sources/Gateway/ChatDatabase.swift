@@ -6,8 +6,11 @@ import ReplicaCore
 /// serial driver) and concurrent readers (request handlers).
 public final class ChatDatabase: Sendable {
     let pool: DatabasePool
+    /// The replica's data directory: the database, and snapshot files in transit.
+    let directory: URL
 
     public init(directory: URL) throws {
+        self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -32,9 +35,18 @@ public final class ChatDatabase: Sendable {
         try pool.read(body)
     }
 
-    /// A read-only view of the state as it is now, kept while later writes go on.
-    func makeFrozenView() throws -> DatabaseSnapshot {
-        try pool.makeSnapshot()
+    /// Writes a compact copy of the database as it is now to `url` (`VACUUM INTO` reads one
+    /// consistent view page by page, so writers go on and memory stays small).
+    func copy(to url: URL) throws {
+        // VACUUM may not run inside a transaction, which `read` would open.
+        try pool.unsafeRead { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [url.path])
+        }
+    }
+
+    /// Runs `body` on the writer connection outside any transaction (ATTACH needs that).
+    func writeWithoutTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.writeWithoutTransaction(body)
     }
 
     /// Runs `body` in one write transaction; only the replica's driver calls this.

@@ -10,12 +10,16 @@ import Synchronization
 /// in order. Raft tolerates lost messages, so a failed request is dropped, not retried.
 final class PeerTransport: Sendable {
     static let path = "/internal/raft/messages"
+    static let stateFilePath = "/internal/raft/state-file"
     static let secretHeader = "X-Chat-Cluster-Secret"
 
     private let links: [NodeID: PeerLink]
     private let client: HTTPClient?
 
-    init(peers: [PeerAddress], selfID: Int, secret: String, logger: Logger, onUnreachable: @escaping @Sendable (NodeID) -> Void) {
+    init(
+        peers: [PeerAddress], selfID: Int, secret: String, stateFiles: OutgoingStateFiles, logger: Logger,
+        onUnreachable: @escaping @Sendable (NodeID) -> Void
+    ) {
         guard peers.contains(where: { $0.id != selfID }) else {
             links = [:]
             client = nil
@@ -32,7 +36,7 @@ final class PeerTransport: Sendable {
         for peer in peers where peer.id != selfID {
             let id = NodeID(UInt64(peer.id))
             links[id] = PeerLink(
-                url: peer.url + Self.path, secret: secret, client: client, logger: logger,
+                baseURL: peer.url, secret: secret, client: client, stateFiles: stateFiles, logger: logger,
                 onFailure: { onUnreachable(id) })
         }
         self.links = links
@@ -51,23 +55,45 @@ final class PeerTransport: Sendable {
 }
 
 /// The outgoing queue to one peer.
+///
+/// A snapshot message waits while the state file it stands for is copied and uploaded in
+/// pieces beside the queue (heartbeats keep flowing meanwhile, so the follower does not start
+/// an election); it is sent once the follower holds the whole file.
 final class PeerLink: Sendable {
     static let maxQueuedMessages = 4096
     /// Payload bytes in one request, well under the receiver's internal body limit even
-    /// after base64 (Raft bounds a single message's entries and snapshot chunks to about 1 MiB).
+    /// after base64 (Raft bounds a single message's entries to about 1 MiB).
     static let maxPayloadBytesPerRequest = 8 * 1024 * 1024
+    static let stateFilePieceBytes = 4 * 1024 * 1024
+    /// How long a delivered state file counts as still held by the follower: a repeated
+    /// snapshot message within this time is sent without uploading the file again.
+    static let stateFileReuseWindow = Duration.seconds(10)
 
+    private struct State {
+        var queue: [RaftMessage] = []
+        var isSending = false
+        var uploading: SnapshotMetadata?
+        var uploaded: (metadata: SnapshotMetadata, at: ContinuousClock.Instant)?
+    }
+
+    let baseURL: String
     let url: String
     let secret: String
     let client: HTTPClient
+    let stateFiles: OutgoingStateFiles
     let logger: Logger
     let onFailure: @Sendable () -> Void
-    private let state = Mutex<(queue: [RaftMessage], isSending: Bool)>(([], false))
+    private let state = Mutex(State())
 
-    init(url: String, secret: String, client: HTTPClient, logger: Logger, onFailure: @escaping @Sendable () -> Void) {
-        self.url = url
+    init(
+        baseURL: String, secret: String, client: HTTPClient, stateFiles: OutgoingStateFiles, logger: Logger,
+        onFailure: @escaping @Sendable () -> Void
+    ) {
+        self.baseURL = baseURL
+        url = baseURL + PeerTransport.path
         self.secret = secret
         self.client = client
+        self.stateFiles = stateFiles
         self.logger = logger
         self.onFailure = onFailure
     }
@@ -87,13 +113,32 @@ final class PeerLink: Sendable {
 
     private func drain() async {
         while true {
-            let batch = state.withLock { state -> [RaftMessage] in
-                if state.queue.isEmpty { state.isSending = false }
+            let (batch, upload, isDone) = state.withLock { state -> ([RaftMessage], RaftMessage?, Bool) in
+                if state.queue.isEmpty {
+                    state.isSending = false
+                    return ([], nil, true)
+                }
                 let count = Self.countFitting(state.queue)
                 defer { state.queue.removeFirst(count) }
-                return Array(state.queue.prefix(count))
+                var upload: RaftMessage?
+                let batch = state.queue.prefix(count).filter { message in
+                    guard case .snapshotChunk(let chunk) = message.kind else { return true }
+                    if let uploaded = state.uploaded, uploaded.metadata == chunk.metadata,
+                       ContinuousClock.now - uploaded.at < Self.stateFileReuseWindow {
+                        return true
+                    }
+                    // Raft repeats a snapshot message it got no answer to; one upload at a time.
+                    if state.uploading == nil {
+                        state.uploading = chunk.metadata
+                        upload = message
+                    }
+                    return false
+                }
+                return (batch, upload, false)
             }
-            guard !batch.isEmpty else { return }
+            if isDone { return }
+            if let upload { Task { await self.uploadStateFile(then: upload) } }
+            guard !batch.isEmpty else { continue }
             do {
                 try await post(batch)
             } catch PeerTransportError.refused(let status) {
@@ -128,6 +173,47 @@ final class PeerLink: Sendable {
         }
     }
 
+    /// Copies the state, uploads it to the follower in pieces, then sends `message`.
+    private func uploadStateFile(then message: RaftMessage) async {
+        guard case .snapshotChunk(let chunk) = message.kind else { return }
+        do {
+            let file = try await stateFiles.makeFile()
+            defer { try? FileManager.default.removeItem(at: file) }
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            let total = Int(try handle.seekToEnd())
+            try handle.seek(toOffset: 0)
+            var offset = 0
+            repeat {
+                let piece = try handle.read(upToCount: Self.stateFilePieceBytes) ?? Data()
+                guard !piece.isEmpty else { throw PeerTransportError.stateFileShrank }
+                try await postPiece(piece, at: offset, of: total, for: chunk.metadata)
+                offset += piece.count
+            } while offset < total
+            logger.info("sent a state file of \(total) bytes to \(baseURL) for the snapshot at index \(chunk.metadata.index)")
+            state.withLock { state in
+                state.uploading = nil
+                state.uploaded = (chunk.metadata, ContinuousClock.now)
+            }
+            enqueue([message])
+        } catch {
+            logger.warning("sending a state file to \(baseURL) failed", metadata: ["error": "\(error)"])
+            state.withLock { $0.uploading = nil }
+        }
+    }
+
+    private func postPiece(_ piece: Data, at offset: Int, of total: Int, for metadata: SnapshotMetadata) async throws {
+        let query = "term=\(metadata.term.rawValue)&index=\(metadata.index.rawValue)&offset=\(offset)&total=\(total)"
+        var request = HTTPClientRequest(url: baseURL + PeerTransport.stateFilePath + "?" + query)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.headers.add(name: PeerTransport.secretHeader, value: secret)
+        request.body = .bytes(ByteBuffer(bytes: piece))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 16)
+        guard response.status == .noContent else { throw PeerTransportError.refused(Int(response.status.code)) }
+    }
+
     private func post(_ batch: [RaftMessage]) async throws {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
@@ -142,31 +228,5 @@ final class PeerLink: Sendable {
 
 enum PeerTransportError: Error {
     case refused(Int)
-}
-
-/// Answers `POST /internal/raft/messages` from other replicas: checks the cluster secret,
-/// decodes the batch and hands it to the driver.
-struct InternalRaftAPI: HTTPRequestHandler {
-    let secret: String
-    let deliver: @Sendable ([RaftMessage]) -> Void
-
-    func handle(_ request: HTTPRequest) -> HTTPReply {
-        guard request.path == PeerTransport.path else { return .error(.notFound) }
-        guard request.method == "POST" else { return .error(.methodNotAllowed(allowed: ["POST"])) }
-        guard let given = request.header(PeerTransport.secretHeader), Self.constantTimeEquals(given, secret) else {
-            return .error(APIError(status: 401, code: "unauthorized", message: "The cluster secret is missing or wrong."))
-        }
-        guard let messages = try? JSONDecoder().decode([RaftMessage].self, from: Data(request.body)) else {
-            return .error(.invalidJSON("The body is not a list of Raft messages."))
-        }
-        deliver(messages)
-        return .now(HTTPResponse(status: 204))
-    }
-
-    static func constantTimeEquals(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8)
-        let b = Array(right.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
+    case stateFileShrank
 }

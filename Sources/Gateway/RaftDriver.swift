@@ -23,6 +23,7 @@ final class RaftDriver: @unchecked Sendable {
 
     let configuration: RaftReplicator.Configuration
     let database: ChatDatabase
+    let incomingSnapshots: IncomingSnapshots
     let storage: SQLiteRaftStorage
     let node: RaftNode
     let listener: any AppliedListener
@@ -32,6 +33,9 @@ final class RaftDriver: @unchecked Sendable {
     let requestTimeout: Duration
     let machine = ChatStateMachine()
 
+    /// The index the chat state in the database stands at. After a snapshot is installed it
+    /// can be ahead of the Raft log (the state file was copied later than the snapshot's
+    /// index); entries up to it are then skipped rather than applied twice.
     private var appliedIndex: LogIndex
     private var snapshotIndex: LogIndex
     private var proposals: [LogIndex: PendingProposal] = [:]
@@ -41,16 +45,14 @@ final class RaftDriver: @unchecked Sendable {
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
     private var nextReadContext: UInt64 = 1
     private var snapshotsInstalled = 0
-    /// Set while a snapshot is being exported off the driver thread.
-    private var isExportingSnapshot = false
-    private var mailbox: DriverMailbox?
 
     init(
-        configuration: RaftReplicator.Configuration, database: ChatDatabase, listener: any AppliedListener,
-        logger: Logger, send: @escaping @Sendable ([RaftMessage]) -> Void
+        configuration: RaftReplicator.Configuration, database: ChatDatabase, incomingSnapshots: IncomingSnapshots,
+        listener: any AppliedListener, logger: Logger, send: @escaping @Sendable ([RaftMessage]) -> Void
     ) throws {
         self.configuration = configuration
         self.database = database
+        self.incomingSnapshots = incomingSnapshots
         self.listener = listener
         self.logger = logger
         self.send = send
@@ -65,7 +67,7 @@ final class RaftDriver: @unchecked Sendable {
             randomSeed: UInt64.random(in: 0...UInt64.max))
         raftConfig.electionTick = configuration.tuning.electionTicks
         raftConfig.heartbeatTick = configuration.tuning.heartbeatTicks
-        raftConfig.appliedIndex = appliedIndex
+        raftConfig.appliedIndex = min(appliedIndex, storage.lastIndex())
         try raftConfig.validate()
         node = try RaftNode(config: raftConfig, storage: storage)
         // A lone replica is its own majority: no reason to wait out an election timeout.
@@ -73,7 +75,6 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     func run(mailbox: DriverMailbox, publish: (ClusterStatus) -> Void) {
-        self.mailbox = mailbox
         let tick = Duration.milliseconds(configuration.tuning.tickMilliseconds)
         var nextTick = ContinuousClock.now + tick
         while true {
@@ -90,7 +91,6 @@ final class RaftDriver: @unchecked Sendable {
                 node.tick()
                 nextTick = max(nextTick + tick, now)
                 expireRequests(now: now)
-                releaseSnapshotBytesWhenUnused()
             }
             processReadies()
             publish(clusterStatus())
@@ -106,7 +106,6 @@ final class RaftDriver: @unchecked Sendable {
         case .messages(let messages): for message in messages { node.step(message) }
         case .unreachable(let peer): node.reportUnreachable(peer)
         case .transferLeadership: transferLeadership()
-        case .snapshotTaken(let index, let data): saveSnapshot(at: index, data: data)
         }
     }
 
@@ -186,34 +185,54 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     private func persistAndApply(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
-        try database.write { db in
-            if let snapshot = ready.snapshot {
-                try storage.installSnapshot(snapshot, in: db)
-                try ChatStateSnapshot.restore(snapshot.data, into: db)
-                appliedIndex = snapshot.metadata.index
-                snapshotIndex = snapshot.metadata.index
-                snapshotsInstalled += 1
-                try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
-            }
-            try storage.append(ready.entries, in: db)
-            if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
-            var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
-            let chatStore = SQLiteChatStore(db: db)
-            for entry in ready.committedEntries where entry.index > appliedIndex {
-                precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
-                var result: ChatResult?
-                if !entry.isNoOp {
-                    let command = try JSONDecoder().decode(ChatCommand.self, from: Data(entry.data))
-                    result = try machine.apply(command, to: chatStore)
-                }
-                appliedIndex = entry.index
-                outcomes.append((entry.index, entry.term, result))
-            }
-            if !outcomes.isEmpty {
-                try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
-            }
-            return outcomes
+        guard let snapshot = ready.snapshot else {
+            return try database.write { db in try persistAndApply(ready, in: db) }
         }
+        guard let file = incomingSnapshots.completedFile(for: snapshot.metadata) else {
+            // The transport delivers a snapshot message only once its whole file is here.
+            fatalError("the state file for the snapshot at \(snapshot.metadata.index) is missing")
+        }
+        let outcomes = try database.writeWithoutTransaction { db in
+            try StateFile.withAttached(file, to: db) {
+                var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
+                try db.inTransaction {
+                    try storage.installSnapshot(snapshot.metadata, in: db)
+                    let fileApplied = LogIndex(UInt64(max(0, try StateFile.replaceChatState(in: db))))
+                    appliedIndex = max(snapshot.metadata.index, fileApplied)
+                    snapshotIndex = snapshot.metadata.index
+                    try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
+                    outcomes = try persistAndApply(ready, in: db)
+                    return .commit
+                }
+                return outcomes
+            }
+        }
+        snapshotsInstalled += 1
+        incomingSnapshots.removeCompleted(upTo: snapshot.metadata.index)
+        logger.info("installed a snapshot at index \(snapshot.metadata.index); the state stands at \(appliedIndex)")
+        return outcomes
+    }
+
+    /// Appends entries, records the hard state and applies committed entries in `db`'s transaction.
+    private func persistAndApply(_ ready: Ready, in db: Database) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
+        try storage.append(ready.entries, in: db)
+        if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
+        var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
+        let chatStore = SQLiteChatStore(db: db)
+        for entry in ready.committedEntries where entry.index > appliedIndex {
+            precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
+            var result: ChatResult?
+            if !entry.isNoOp {
+                let command = try JSONDecoder().decode(ChatCommand.self, from: Data(entry.data))
+                result = try machine.apply(command, to: chatStore)
+            }
+            appliedIndex = entry.index
+            outcomes.append((entry.index, entry.term, result))
+        }
+        if !outcomes.isEmpty {
+            try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
+        }
+        return outcomes
     }
 
     private func answerProposals(_ outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]) {
@@ -246,57 +265,25 @@ final class RaftDriver: @unchecked Sendable {
         readsAwaitingApply = stillWaiting
     }
 
-    /// Starts exporting the state at the applied index once enough entries were applied since
-    /// the last snapshot. The export reads a frozen view on another thread, so applying goes on;
-    /// the driver saves the result and compacts the log when it arrives (`saveSnapshot`).
+    /// Records a snapshot at the applied index once enough entries were applied since the last
+    /// one, and compacts the log behind it. The state is already in the database, so this is
+    /// only metadata and a delete; a follower that needs the state gets a copy (`StateFile`).
     private func takeSnapshotIfDue() {
-        guard !isExportingSnapshot, let mailbox,
-              appliedIndex.rawValue - snapshotIndex.rawValue >= configuration.tuning.snapshotEveryEntries
-        else { return }
-        let index = appliedIndex
-        let view: DatabaseSnapshot
-        do {
-            view = try database.makeFrozenView()
-        } catch {
-            logger.error("could not open a view for a snapshot", metadata: ["error": "\(error)"])
-            return
-        }
-        isExportingSnapshot = true
-        let logger = logger
-        Thread.detachNewThread {
-            do {
-                let data = try view.read { try ChatStateSnapshot.export(from: $0) }
-                mailbox.enqueue(.snapshotTaken(index, data))
-            } catch {
-                logger.error("exporting a snapshot failed", metadata: ["error": "\(error)"])
-                mailbox.enqueue(.snapshotTaken(index, []))
-            }
-        }
-    }
-
-    private func saveSnapshot(at index: LogIndex, data: [UInt8]) {
-        isExportingSnapshot = false
-        // A snapshot installed from the leader meanwhile may have overtaken this one.
-        guard !data.isEmpty, index > storage.latestSnapshotIndex, index > storage.compactedIndex,
-              index <= storage.lastIndex()
+        // Right after installing a snapshot the state can be ahead of the log.
+        let index = min(appliedIndex, storage.lastIndex())
+        guard index.rawValue >= snapshotIndex.rawValue + configuration.tuning.snapshotEveryEntries,
+              index > storage.latestSnapshotIndex
         else { return }
         do {
             try database.write { db in
-                try storage.createSnapshot(
-                    at: index, data: data, retainedEntries: configuration.tuning.retainedEntries, in: db)
+                try storage.createSnapshot(at: index, retainedEntries: configuration.tuning.retainedEntries, in: db)
             }
-            snapshotIndex = index
-            logger.info("took a snapshot at index \(index)")
         } catch {
             fatalError("saving a snapshot failed: \(error)")
         }
-    }
-
-    private func releaseSnapshotBytesWhenUnused() {
-        let status = node.status()
-        if status.role != .leader || !status.progress.values.contains(where: { $0.state == .snapshot }) {
-            storage.releaseSnapshotCache()
-        }
+        snapshotIndex = index
+        incomingSnapshots.removeCompleted(upTo: index)
+        logger.info("took a snapshot at index \(index)")
     }
 
     // MARK: Time-outs and status

@@ -43,8 +43,6 @@ public final class RaftReplicator: Replicator {
         case messages([RaftMessage])
         case unreachable(NodeID)
         case transferLeadership
-        /// A snapshot of the state at this index, exported off the driver thread.
-        case snapshotTaken(LogIndex, [UInt8])
     }
 
     let configuration: Configuration
@@ -52,6 +50,7 @@ public final class RaftReplicator: Replicator {
     private let currentStatus: Mutex<ClusterStatus>
     private let stopped = DispatchSemaphore(value: 0)
     private let transport: PeerTransport
+    private let incomingSnapshots: IncomingSnapshots
 
     public init(
         configuration: Configuration, database: ChatDatabase, listener: any AppliedListener, logger: Logger
@@ -61,12 +60,16 @@ public final class RaftReplicator: Replicator {
             id: configuration.id, role: "follower", term: 0, leader: nil, commitIndex: 0, appliedIndex: 0,
             members: configuration.peers.map { .init(address: $0) }, isReady: false))
         let transport = PeerTransport(
-            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret, logger: logger,
+            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret,
+            stateFiles: try OutgoingStateFiles(database: database), logger: logger,
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
         self.transport = transport
+        let incomingSnapshots = try IncomingSnapshots(
+            directory: database.directory.appendingPathComponent("incoming-snapshots"))
+        self.incomingSnapshots = incomingSnapshots
         let driver = try RaftDriver(
-            configuration: configuration, database: database, listener: listener, logger: logger,
-            send: transport.send)
+            configuration: configuration, database: database, incomingSnapshots: incomingSnapshots,
+            listener: listener, logger: logger, send: transport.send)
         let thread = Thread { [self] in
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()
@@ -78,7 +81,9 @@ public final class RaftReplicator: Replicator {
 
     /// Peer messages arriving over HTTP.
     public var messageHandler: any HTTPRequestHandler {
-        InternalRaftAPI(secret: configuration.clusterSecret) { [mailbox] in mailbox.enqueue(.messages($0)) }
+        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots) { [mailbox] in
+            mailbox.enqueue(.messages($0))
+        }
     }
 
     public func writeRoute() -> WriteRoute {

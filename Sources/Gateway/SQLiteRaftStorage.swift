@@ -5,6 +5,9 @@ import ReplicaCore
 /// The Raft log, hard state and latest snapshot in the replica's SQLite database, beside
 /// the chat state, so one transaction can persist entries and apply committed ones.
 ///
+/// A snapshot here is only its index and term: the chat state in the same database is the
+/// snapshot's content, copied into a file when a follower needs it (`StateFile`).
+///
 /// Raft reads through `RaftStorage`; only the replica's driver writes, inside its own
 /// transactions. Terms of the held entries are mirrored in memory (the log is compacted
 /// regularly, so the mirror stays small) because Raft asks for them on every append.
@@ -16,8 +19,6 @@ final class SQLiteRaftStorage: RaftStorage {
     private var logStart: SnapshotMetadata
     /// `terms[i]` is the term of the entry at `logStart.index + 1 + i`.
     private var terms: [Term]
-    /// The latest snapshot's bytes while a follower is being sent it (see `releaseSnapshotCache`).
-    private var cachedSnapshot: Snapshot?
 
     init(database: ChatDatabase) throws {
         self.database = database
@@ -82,15 +83,9 @@ final class SQLiteRaftStorage: RaftStorage {
     /// The index before the first entry held.
     var compactedIndex: LogIndex { logStart.index }
 
+    /// Only metadata: the state itself travels as a file beside the Raft message (`StateFile`).
     func snapshot() throws -> Snapshot {
-        if snapshotMetadata.index == 0 { return .empty }
-        if let cachedSnapshot, cachedSnapshot.metadata == snapshotMetadata { return cachedSnapshot }
-        let data = try database.read { db in
-            try Data.fetchOne(db, sql: "SELECT data FROM raft_snapshot WHERE id = 1") ?? Data()
-        }
-        let snapshot = Snapshot(metadata: snapshotMetadata, data: Array(data))
-        cachedSnapshot = snapshot
-        return snapshot
+        snapshotMetadata.index == 0 ? .empty : Snapshot(metadata: snapshotMetadata, data: [])
     }
 
     // MARK: Writes, by the driver inside its transaction
@@ -119,19 +114,19 @@ final class SQLiteRaftStorage: RaftStorage {
     }
 
     /// Replaces the whole log with a snapshot received from the leader.
-    func installSnapshot(_ snapshot: Snapshot, in db: Database) throws {
-        try saveSnapshot(snapshot, in: db)
+    func installSnapshot(_ metadata: SnapshotMetadata, in db: Database) throws {
+        try saveSnapshot(metadata, in: db)
         try db.execute(sql: "DELETE FROM raft_entry")
-        try setLogStart(snapshot.metadata, in: db)
+        try setLogStart(metadata, in: db)
         terms = []
     }
 
     /// Records the state at `index` (already applied) as the latest snapshot, then compacts
     /// the log up to `retainedEntries` before it, so followers that are only a little behind
     /// still catch up from the log rather than a whole snapshot.
-    func createSnapshot(at index: LogIndex, data: [UInt8], retainedEntries: UInt64, in db: Database) throws {
+    func createSnapshot(at index: LogIndex, retainedEntries: UInt64, in db: Database) throws {
         precondition(index > snapshotMetadata.index && index <= lastIndex(), "snapshot outside the log")
-        try saveSnapshot(Snapshot(metadata: SnapshotMetadata(index: index, term: try term(at: index)), data: data), in: db)
+        try saveSnapshot(SnapshotMetadata(index: index, term: try term(at: index)), in: db)
         let compactTo = LogIndex(index.rawValue - min(retainedEntries, index.rawValue))
         guard compactTo > logStart.index else { return }
         let newStart = SnapshotMetadata(index: compactTo, term: try term(at: compactTo))
@@ -146,17 +141,10 @@ final class SQLiteRaftStorage: RaftStorage {
         logStart = start
     }
 
-    private func saveSnapshot(_ snapshot: Snapshot, in db: Database) throws {
+    private func saveSnapshot(_ metadata: SnapshotMetadata, in db: Database) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data) VALUES (1, ?, ?, ?)",
-            arguments: [Int64(snapshot.metadata.index.rawValue), Int64(snapshot.metadata.term.rawValue), Data(snapshot.data)])
-        snapshotMetadata = snapshot.metadata
-        cachedSnapshot = nil
-    }
-
-    /// Forgets the snapshot bytes read for a follower. They are read back from SQLite once per
-    /// transfer; holding them between transfers would keep the whole state in memory twice.
-    func releaseSnapshotCache() {
-        cachedSnapshot = nil
+            sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data) VALUES (1, ?, ?, x'')",
+            arguments: [Int64(metadata.index.rawValue), Int64(metadata.term.rawValue)])
+        snapshotMetadata = metadata
     }
 }

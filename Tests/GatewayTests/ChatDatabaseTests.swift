@@ -43,18 +43,37 @@ import Testing
         #expect(inboxes == memory.accounts.keys.sorted().map { memory.inboxes[$0] ?? [] })
     }
 
-    @Test func aStateSnapshotRestoresExactlyTheSameState() throws {
-        let (source, _) = try makeDatabase()
-        _ = try source.apply(randomChatCommands(count: 300, seed: 11))
-        let exported = try source.read { try ChatStateSnapshot.export(from: $0) }
+    @Test func aStateFileInstallsExactlyTheSameStateAndItsAppliedIndex() throws {
+        let (source, sourceDirectory) = try makeDatabase()
+        _ = try source.apply(randomChatCommands(count: 300, seed: 11), appliedIndex: 42)
+        let file = sourceDirectory.appendingPathComponent("state-copy.sqlite")
+        try StateFile.export(source, to: file)
         let (target, _) = try makeDatabase()
         _ = try target.apply([.createAccount(.init(username: "stale", passwordHash: "h", createdAtMillis: 1))])
-        try target.write { try ChatStateSnapshot.restore(exported, into: $0) }
-        let reExported = try target.read { try ChatStateSnapshot.export(from: $0) }
-        let original = try JSONDecoder().decode(ChatStateSnapshot.self, from: Data(exported))
-        let restored = try JSONDecoder().decode(ChatStateSnapshot.self, from: Data(reExported))
-        #expect(restored == original)
+        let applied = try target.writeWithoutTransaction { db in
+            try StateFile.withAttached(file, to: db) {
+                var applied: Int64 = 0
+                try db.inTransaction {
+                    applied = try StateFile.replaceChatState(in: db)
+                    return .commit
+                }
+                return applied
+            }
+        }
+        let original = try source.read { try ChatStateDump.read(from: $0) }
+        #expect(try target.read { try ChatStateDump.read(from: $0) } == original)
+        #expect(applied == 42, "the file tells which index its state stands at")
         #expect(!original.messages.isEmpty && !original.accounts.isEmpty, "the sample state must not be empty")
+    }
+
+    @Test func aStateFileCopiesTheStateAsItWasWhenCopied() throws {
+        let (source, sourceDirectory) = try makeDatabase()
+        _ = try source.apply([.createAccount(.init(username: "ann", passwordHash: "h", createdAtMillis: 1))], appliedIndex: 1)
+        let file = sourceDirectory.appendingPathComponent("state-copy.sqlite")
+        try StateFile.export(source, to: file)
+        _ = try source.apply([.createAccount(.init(username: "bob", passwordHash: "h", createdAtMillis: 2))], appliedIndex: 2)
+        let copy = try DatabaseQueue(path: file.path)
+        #expect(try copy.read { try String.fetchAll($0, sql: "SELECT key FROM account") } == ["ann"])
     }
 
     @Test func theAppliedIndexCommitsWithTheCommands() throws {

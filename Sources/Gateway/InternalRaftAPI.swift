@@ -1,0 +1,64 @@
+import Foundation
+import ReplicaCore
+
+/// Answers other replicas: `POST /internal/raft/messages` (a batch of Raft messages for the
+/// driver) and `POST /internal/raft/state-file` (one piece of a state file for a snapshot).
+/// Every call must carry the cluster secret.
+struct InternalRaftAPI: HTTPRequestHandler {
+    let secret: String
+    let incoming: IncomingSnapshots
+    let deliver: @Sendable ([RaftMessage]) -> Void
+
+    func handle(_ request: HTTPRequest) -> HTTPReply {
+        guard request.path == PeerTransport.path || request.path == PeerTransport.stateFilePath else {
+            return .error(.notFound)
+        }
+        guard request.method == "POST" else { return .error(.methodNotAllowed(allowed: ["POST"])) }
+        guard let given = request.header(PeerTransport.secretHeader), Self.constantTimeEquals(given, secret) else {
+            return .error(APIError(status: 401, code: "unauthorized", message: "The cluster secret is missing or wrong."))
+        }
+        return request.path == PeerTransport.path ? receiveMessages(request) : receiveStateFilePiece(request)
+    }
+
+    private func receiveMessages(_ request: HTTPRequest) -> HTTPReply {
+        guard let messages = try? JSONDecoder().decode([RaftMessage].self, from: Data(request.body)) else {
+            return .error(.invalidJSON("The body is not a list of Raft messages."))
+        }
+        // A snapshot message stands for a state file uploaded before it; without the whole
+        // file it cannot be installed, so it is dropped and the leader sends both again.
+        deliver(messages.filter { message in
+            guard case .snapshotChunk(let chunk) = message.kind else { return true }
+            return incoming.completedFile(for: chunk.metadata) != nil
+        })
+        return .now(HTTPResponse(status: 204))
+    }
+
+    private func receiveStateFilePiece(_ request: HTTPRequest) -> HTTPReply {
+        let number = { (name: String) in request.queryValue(name).flatMap { UInt64($0) } }
+        guard let term = number("term"), let index = number("index"), let offset = number("offset"),
+              let total = number("total"), offset < Int.max, total < Int.max
+        else {
+            return .error(APIError(
+                status: 400, code: "invalid_request", message: "term, index, offset and total must be given as integers."))
+        }
+        let metadata = SnapshotMetadata(index: LogIndex(index), term: Term(term))
+        do {
+            switch try incoming.receive(request.body, at: Int(offset), of: Int(total), for: metadata) {
+            case .accepted, .complete:
+                return .now(HTTPResponse(status: 204))
+            case .outOfOrder(let expected):
+                return .error(APIError(
+                    status: 409, code: "out_of_order", message: "This piece does not continue the file; expected offset \(expected)."))
+            }
+        } catch {
+            return .error(APIError(status: 507, code: "storage_failed", message: "The state file could not be written: \(error)."))
+        }
+    }
+
+    static func constantTimeEquals(_ left: String, _ right: String) -> Bool {
+        let a = Array(left.utf8)
+        let b = Array(right.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
