@@ -21,8 +21,12 @@ struct InternalRaftAPI: HTTPRequestHandler {
     }
 
     private func receiveMessages(_ request: HTTPRequest) -> HTTPReply {
-        guard let messages = try? JSONDecoder().decode([RaftMessage].self, from: Data(request.body)) else {
-            return .error(.invalidJSON("The body is not a list of Raft messages."))
+        let messages: [RaftMessage]
+        do {
+            messages = try RaftWireCodec.decode(request.body)
+        } catch {
+            return .error(APIError(
+                status: 400, code: "invalid_body", message: "The body is not a batch of Raft messages (\(error))."))
         }
         // A snapshot message stands for a state file uploaded before it; without the whole
         // file it cannot be installed, so it is dropped and the leader sends both again.

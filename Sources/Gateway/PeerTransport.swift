@@ -61,8 +61,8 @@ final class PeerTransport: Sendable {
 /// an election); it is sent once the follower holds the whole file.
 final class PeerLink: Sendable {
     static let maxQueuedMessages = 4096
-    /// Payload bytes in one request, well under the receiver's internal body limit even
-    /// after base64 (Raft bounds a single message's entries to about 1 MiB).
+    /// Payload bytes in one request, well under the receiver's internal body limit (Raft
+    /// bounds a single message's entries to about 1 MiB).
     static let maxPayloadBytesPerRequest = 8 * 1024 * 1024
     static let stateFilePieceBytes = 4 * 1024 * 1024
     /// How long a delivered state file counts as still held by the follower: a repeated
@@ -217,9 +217,9 @@ final class PeerLink: Sendable {
     private func post(_ batch: [RaftMessage]) async throws {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: RaftWireCodec.contentType)
         request.headers.add(name: PeerTransport.secretHeader, value: secret)
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(batch)))
+        request.body = .bytes(ByteBuffer(bytes: RaftWireCodec.encode(batch)))
         let response = try await client.execute(request, timeout: .seconds(5))
         _ = try await response.body.collect(upTo: 1 << 16)
         guard response.status == .noContent else { throw PeerTransportError.refused(Int(response.status.code)) }
