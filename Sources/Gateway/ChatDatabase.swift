@@ -53,6 +53,29 @@ public final class ChatDatabase: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.write(body)
     }
+
+    /// Runs `body` in one write transaction that, unless `durably`, commits without waiting
+    /// for the disk (`synchronous=NORMAL` for this one commit). Such a commit is atomic and
+    /// ordered before every later one, but a crash may lose it.
+    func write<T>(durably: Bool, _ body: (Database) throws -> T) throws -> T {
+        guard !durably else { return try pool.write(body) }
+        return try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer {
+                do {
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                } catch {
+                    fatalError("could not restore synchronous=FULL: \(error)")
+                }
+            }
+            var result: T?
+            try db.inTransaction {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
 }
 
 /// Small named integers kept beside the chat state.

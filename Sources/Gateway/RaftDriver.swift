@@ -166,6 +166,13 @@ final class RaftDriver: @unchecked Sendable {
         if readsAwaitingIndex[nextReadContext] != nil { nextReadContext += 1 }
         while node.hasReady {
             let ready = node.ready()
+            // A leader's messages may go out while it writes (etcd's server does the same, Raft
+            // thesis §10.2.1): they are appends and heartbeats, and a commit index in them
+            // never counts the leader's copy of entries that are not yet durable, because
+            // followers can only acknowledge entries of an earlier Ready, persisted before
+            // its `advance`. Followers must persist before they answer.
+            let sendsFirst = node.status().role == .leader
+            if sendsFirst { send(ready.messages) }
             let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
             do {
                 outcomes = try persistAndApply(ready)
@@ -173,7 +180,7 @@ final class RaftDriver: @unchecked Sendable {
                 // A replica that cannot write its log must stop rather than guess (etcd does the same).
                 fatalError("persisting a Raft batch failed: \(error)")
             }
-            send(ready.messages)
+            if !sendsFirst { send(ready.messages) }
             answerProposals(outcomes)
             if ready.snapshot != nil { listener.didReplaceState() }
             listener.didApply(outcomes.compactMap { try? $0.result?.get() })
@@ -186,7 +193,10 @@ final class RaftDriver: @unchecked Sendable {
 
     private func persistAndApply(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
         guard let snapshot = ready.snapshot else {
-            return try database.write { db in try persistAndApply(ready, in: db) }
+            // Without new entries, term or vote there is nothing Raft needs on disk: applied
+            // state lost in a crash is applied again from the log (the applied index rolls
+            // back with it), so this commit need not wait for an fsync.
+            return try database.write(durably: ready.mustSync) { db in try persistAndApply(ready, in: db) }
         }
         guard let file = incomingSnapshots.completedFile(for: snapshot.metadata) else {
             // The transport delivers a snapshot message only once its whole file is here.

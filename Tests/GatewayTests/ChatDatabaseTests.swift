@@ -43,6 +43,13 @@ import Testing
         #expect(inboxes == memory.accounts.keys.sorted().map { memory.inboxes[$0] ?? [] })
     }
 
+    @Test func aCommitThatNeedNotWaitForTheDiskLeavesTheWriterAtSynchronousFull() throws {
+        let (database, directory) = try makeDatabase()
+        try database.write(durably: false) { try ReplicaStateTable.set(.appliedIndex, to: 3, in: $0) }
+        #expect(try database.synchronousMode() == 2, "only that one commit may skip the fsync")
+        #expect(try ChatDatabase(directory: directory).read { try ReplicaStateTable.get(.appliedIndex, in: $0) } == 3)
+    }
+
     @Test func aStateFileInstallsExactlyTheSameStateAndItsAppliedIndex() throws {
         let (source, sourceDirectory) = try makeDatabase()
         _ = try source.apply(randomChatCommands(count: 300, seed: 11), appliedIndex: 42)

@@ -36,9 +36,13 @@ public struct ReadState: Hashable, Sendable {
 ///    (overwriting stored entries from the first new index on), save
 ///    `hardState` if present — in one transaction, or at least in that order.
 ///    Flush to disk if `mustSync`.
-/// 2. Send every message in `messages`. The contract is simply "persist, then
-///    send all": a vote, an acknowledgement or a leader's own count towards a
-///    quorum is only safe once durable, and no message is exempted.
+/// 2. Send every message in `messages`. A vote or an acknowledgement is only
+///    safe once durable, so in general: persist, then send. The one exception
+///    (etcd's server makes it too) is a `Ready` taken while this node is the
+///    leader: its messages may be sent before or while persisting, provided
+///    the caller handles each `Ready` fully (persist, then `advance`) before
+///    stepping any answer to them. A commit index in them then never counts
+///    the leader's copy of entries that are not yet durable.
 /// 3. Apply: if `snapshot` is present, restore the state machine from it;
 ///    then apply `committedEntries` in order (skipping no-op entries). Applying
 ///    may happen in the same transaction as step 1.
