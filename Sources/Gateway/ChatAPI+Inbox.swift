@@ -16,30 +16,61 @@ extension ChatAPI {
             return .error(error)
         }
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
-        return later { () async throws(APIError) -> HTTPResponse in
-            if !isStale { try await awaitLinearizableRead(request) }
-            let caller = try await authenticate(request)
-            let start = after ?? caller.account.ackedSeq
-            let waiters = dependencies.waiters
-            let ticket = waiters.register(accountKey: caller.account.key)
-            var messages = try readMessages(caller.account.key, after: start, limit: limit, ticket: ticket)
-            if messages.isEmpty && waitSeconds > 0 {
-                await waiters.wait(ticket, seconds: Double(waitSeconds))
-                guard try lookUpCaller(caller.tokenHash) != nil else { throw APIError.unauthorized }
-                messages = try readMessages(caller.account.key, after: start, limit: limit, ticket: nil)
-            } else {
-                waiters.cancel(ticket)
+        return .deferred { responder in
+            Task {
+                do throws(APIError) {
+                    if !isStale { try await awaitLinearizableRead(request) }
+                    let caller = try await authenticate(request)
+                    let query = InboxQuery(
+                        accountKey: caller.account.key, tokenHash: caller.tokenHash,
+                        after: after ?? caller.account.ackedSeq, limit: limit)
+                    let waiters = dependencies.waiters
+                    let ticket = waiters.register(accountKey: query.accountKey)
+                    let messages = try readMessages(query, ticket: ticket)
+                    guard messages.isEmpty && waitSeconds > 0 else {
+                        waiters.cancel(ticket)
+                        responder.answer(Self.inboxResponse(messages, query: query))
+                        return
+                    }
+                    // The task ends here; the wait holds only the query and the responder.
+                    waiters.wait(ticket, seconds: Double(waitSeconds)) { [self] in
+                        responder.answer(answerAfterWait(query))
+                    }
+                } catch {
+                    responder.answer(error.response)
+                }
             }
-            return WireFormat.response(200, WireFormat.Inbox(
-                messages: messages.map(WireFormat.Message.init), nextAfter: messages.last?.seq ?? start))
         }
     }
 
-    private func readMessages(
-        _ accountKey: String, after: Int64, limit: Int64, ticket: InboxWaiters.Ticket?
-    ) throws(APIError) -> [StoredMessage] {
+    /// What a long-poll asks for, kept while it waits.
+    struct InboxQuery: Sendable {
+        var accountKey: String
+        var tokenHash: String
+        var after: Int64
+        var limit: Int64
+    }
+
+    private func answerAfterWait(_ query: InboxQuery) -> HTTPResponse {
         do throws(APIError) {
-            return try readState { try ChatQueries.messages(forAccount: accountKey, after: after, limit: Int(limit), in: $0) }
+            // The session may have been closed, or the account deleted, while it waited.
+            guard try lookUpCaller(query.tokenHash) != nil else { throw APIError.unauthorized }
+            return Self.inboxResponse(try readMessages(query, ticket: nil), query: query)
+        } catch {
+            return error.response
+        }
+    }
+
+    private static func inboxResponse(_ messages: [StoredMessage], query: InboxQuery) -> HTTPResponse {
+        WireFormat.response(200, WireFormat.Inbox(
+            messages: messages.map(WireFormat.Message.init), nextAfter: messages.last?.seq ?? query.after))
+    }
+
+    private func readMessages(_ query: InboxQuery, ticket: InboxWaiters.Ticket?) throws(APIError) -> [StoredMessage] {
+        do throws(APIError) {
+            return try readState {
+                try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: $0)
+            }
         } catch {
             if let ticket { dependencies.waiters.cancel(ticket) }
             throw error

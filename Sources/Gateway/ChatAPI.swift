@@ -78,6 +78,10 @@ public struct ChatAPI: HTTPRequestHandler {
                 return .now(metrics.recorded(response, route: route.name, since: started))
             case .later(let work):
                 return .later { metrics.recorded(await work(), route: route.name, since: started) }
+            case .deferred(let start):
+                return .deferred { responder in
+                    start(HTTPResponder { responder.answer(metrics.recorded($0, route: route.name, since: started)) })
+                }
             }
         }
     }

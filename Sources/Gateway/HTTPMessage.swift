@@ -52,6 +52,20 @@ public struct HTTPResponse: Sendable {
 public enum HTTPReply: Sendable {
     case now(HTTPResponse)
     case later(@Sendable () async -> HTTPResponse)
+    /// Called at once with the responder of the suspended connection, which someone must
+    /// answer exactly once. Unlike `later`, nothing (no task) need be held while waiting.
+    case deferred(@Sendable (HTTPResponder) -> Void)
+}
+
+/// Answers one suspended request; only the first answer counts.
+public struct HTTPResponder: Sendable {
+    let answerOnce: @Sendable (HTTPResponse) -> Void
+
+    public init(_ answerOnce: @escaping @Sendable (HTTPResponse) -> Void) {
+        self.answerOnce = answerOnce
+    }
+
+    public func answer(_ response: HTTPResponse) { answerOnce(response) }
 }
 
 public protocol HTTPRequestHandler: Sendable {

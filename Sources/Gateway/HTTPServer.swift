@@ -14,8 +14,10 @@ public final class HTTPServer: Sendable {
         public var connectionLimit: Int = 15_000
         /// Idle keep-alive connections are closed after this many seconds.
         public var idleTimeoutSeconds: Int = 90
-        /// Per-connection memory pool; small, so thousands of woken long-polls stay cheap.
-        public var connectionMemoryLimit: Int = 8 * 1024
+        /// Per-connection memory pool, which holds the request line and headers (a request whose
+        /// headers do not fit is refused) and the response headers. Small, so thousands of
+        /// woken long-polls stay cheap: 8 KiB measured 14.1 KiB per long-poll at peak, 4 KiB 10.1.
+        public var connectionMemoryLimit: Int = 4 * 1024
         public var maxBodyBytes: Int = 256 * 1024
         /// Peer traffic under `/internal/` carries batches of log entries and snapshot chunks.
         public var maxInternalBodyBytes: Int = 64 * 1024 * 1024
@@ -84,6 +86,10 @@ public final class HTTPServer: Sendable {
                 let response = await work()
                 self.suspended.resume(ticket, with: response)
             }
+        case .deferred(let start):
+            MHD_suspend_connection(connection)
+            let ticket = suspended.add(SuspendedConnection(pointer: connection))
+            start(HTTPResponder { [suspended] in suspended.resume(ticket, with: $0) })
         }
     }
 

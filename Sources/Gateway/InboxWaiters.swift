@@ -6,24 +6,39 @@ import Synchronization
 /// that inbox (or deletes the account), or when their own deadline passes.
 ///
 /// A waiter is registered before the inbox is read, so a message applied between the read and
-/// the wait still wakes it.
+/// the wait still wakes it. A waiting long-poll is only an entry here holding what answers it
+/// (no task, no continuation), which keeps ten thousand of them cheap; woken ones are answered
+/// on the concurrency pool in small groups, never on the thread that applied the message.
 public final class InboxWaiters: AppliedListener {
     public struct Ticket: Sendable, Hashable {
         let id: Int
         let accountKey: String
     }
 
+    public typealias Wake = @Sendable () -> Void
+
     private enum Waiter {
         case armed
         case fired
-        case waiting(CheckedContinuation<Void, Never>)
+        case waiting(Wake)
     }
 
     private struct State {
         var nextID = 0
         var byAccount: [String: [Int: Waiter]] = [:]
         var count = 0
+
+        /// Removes the ticket's entry; returns whether it was there.
+        mutating func remove(_ ticket: Ticket) -> Waiter? {
+            guard let waiter = byAccount[ticket.accountKey]?.removeValue(forKey: ticket.id) else { return nil }
+            count -= 1
+            if byAccount[ticket.accountKey]?.isEmpty == true { byAccount[ticket.accountKey] = nil }
+            return waiter
+        }
     }
+
+    /// Woken long-polls answered one after another by one task.
+    static let wakesPerTask = 64
 
     private let state = Mutex(State())
     private let timerQueue = DispatchQueue(label: "inbox-waiters.timeouts")
@@ -41,27 +56,26 @@ public final class InboxWaiters: AppliedListener {
         }
     }
 
-    /// Suspends until the inbox changes or `seconds` pass; then the ticket is spent.
-    public func wait(_ ticket: Ticket, seconds: Double) async {
-        timerQueue.asyncAfter(deadline: .now() + seconds) { [self] in fire(ticket) }
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state -> Bool in
-                guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id] else { return true }
-                state.byAccount[ticket.accountKey]?[ticket.id] = .waiting(continuation)
-                return false
+    /// Calls `wake` once, when the inbox changes or `seconds` pass; the ticket is then spent.
+    public func wait(_ ticket: Ticket, seconds: Double, then wake: @escaping Wake) {
+        let hasFired = state.withLock { state -> Bool in
+            guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id] else {
+                _ = state.remove(ticket)
+                return true
             }
-            if fired { continuation.resume() }
+            state.byAccount[ticket.accountKey]?[ticket.id] = .waiting(wake)
+            return false
         }
-        cancel(ticket)
+        if hasFired {
+            Self.run([wake])
+            return
+        }
+        timerQueue.asyncAfter(deadline: .now() + seconds) { [self] in fire(ticket) }
     }
 
     /// Forgets a ticket that will not be waited on.
     public func cancel(_ ticket: Ticket) {
-        state.withLock { state in
-            guard state.byAccount[ticket.accountKey]?.removeValue(forKey: ticket.id) != nil else { return }
-            state.count -= 1
-            if state.byAccount[ticket.accountKey]?.isEmpty == true { state.byAccount[ticket.accountKey] = nil }
-        }
+        state.withLock { _ = $0.remove(ticket) }
     }
 
     public func didApply(_ outcomes: [ChatOutcome]) {
@@ -84,26 +98,43 @@ public final class InboxWaiters: AppliedListener {
     }
 
     private func wakeAll(accountKey: String) {
-        let continuations = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard var waiters = state.byAccount[accountKey] else { return [] }
-            var woken: [CheckedContinuation<Void, Never>] = []
+        let woken = state.withLock { state -> [Wake] in
+            guard let waiters = state.byAccount[accountKey] else { return [] }
+            var woken: [Wake] = []
+            var armed: [Int: Waiter] = [:]
             for (id, waiter) in waiters {
-                if case .waiting(let continuation) = waiter { woken.append(continuation) }
-                waiters[id] = .fired
+                switch waiter {
+                case .waiting(let wake): woken.append(wake)
+                // Registered but not yet waiting: its wait will return at once.
+                case .armed, .fired: armed[id] = .fired
+                }
             }
-            state.byAccount[accountKey] = waiters
+            state.count -= waiters.count - armed.count
+            state.byAccount[accountKey] = armed.isEmpty ? nil : armed
             return woken
         }
-        for continuation in continuations { continuation.resume() }
+        Self.run(woken)
     }
 
     private func fire(_ ticket: Ticket) {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let wake = state.withLock { state -> Wake? in
             guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id] else { return nil }
-            state.byAccount[ticket.accountKey]?[ticket.id] = .fired
-            if case .waiting(let continuation) = waiter { return continuation }
-            return nil
+            guard case .waiting(let wake) = waiter else {
+                state.byAccount[ticket.accountKey]?[ticket.id] = .fired
+                return nil
+            }
+            _ = state.remove(ticket)
+            return wake
         }
-        continuation?.resume()
+        if let wake { Self.run([wake]) }
+    }
+
+    private static func run(_ wakes: [Wake]) {
+        var start = 0
+        while start < wakes.count {
+            let group = wakes[start..<min(start + wakesPerTask, wakes.count)]
+            Task { for wake in group { wake() } }
+            start += wakesPerTask
+        }
     }
 }

@@ -34,6 +34,17 @@ import Testing
         #expect((response.json["error"] as? [String: Any])?["message"] is String)
     }
 
+    /// The per-connection memory pool is 4 KiB (what keeps long-polls cheap); request headers
+    /// that do not fit are refused by libmicrohttpd itself, and the replica keeps serving.
+    @Test func headersTooLargeForTheConnectionPoolAre431AndTheReplicaKeepsServing() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let large = String(repeating: "x", count: 8 * 1024)
+        let refused = try await TestClient.shared.request(.GET, "\(base)/healthz", headers: [("X-Large", large)])
+        #expect(refused.status == 431)
+        let ordinary = try await TestClient.shared.request(.GET, "\(base)/healthz", headers: [("X-Ordinary", String(large.prefix(2_000)))])
+        #expect(ordinary.status == 200, "2 KB of headers must still fit")
+    }
+
     @Test func aBodyOver256KiBIs413() async throws {
         let base = try await SharedReplica.instance.baseURL()
         let alice = try await ChatUser.register(uniqueName("big"), at: base)
