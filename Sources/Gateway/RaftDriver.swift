@@ -110,15 +110,8 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     private func propose(_ command: ChatCommand, _ continuation: CheckedContinuation<ChatResult, any Error>) {
-        let data: [UInt8]
         do {
-            data = Array(try JSONEncoder().encode(command))
-        } catch {
-            continuation.resume(throwing: ReplicationError.timedOut)
-            return
-        }
-        do {
-            let (index, term) = try node.propose(data)
+            let (index, term) = try node.propose(ChatCommandCodec.encode(command))
             proposals[index] = PendingProposal(term: term, continuation: continuation, deadline: .now + requestTimeout)
         } catch {
             continuation.resume(throwing: replicationError(for: error))
@@ -233,7 +226,9 @@ final class RaftDriver: @unchecked Sendable {
             precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
             var result: ChatResult?
             if !entry.isNoOp {
-                let command = try JSONDecoder().decode(ChatCommand.self, from: Data(entry.data))
+                let command = try ChatCommandCodec.decode(entry.data) {
+                    try JSONDecoder().decode(ChatCommand.self, from: Data($0))
+                }
                 result = try machine.apply(command, to: chatStore)
             }
             appliedIndex = entry.index
