@@ -276,9 +276,13 @@ final class RaftDriver: @unchecked Sendable {
     private func takeSnapshotIfDue() {
         // Right after installing a snapshot the state can be ahead of the log.
         let index = min(appliedIndex, storage.lastIndex())
-        guard index.rawValue >= snapshotIndex.rawValue + configuration.tuning.snapshotEveryEntries,
-              index > storage.latestSnapshotIndex
-        else { return }
+        let every = configuration.tuning.snapshotEveryEntries
+        guard index.rawValue >= snapshotIndex.rawValue + every, index > storage.latestSnapshotIndex else { return }
+        // A follower receiving a state file will next need the entries after the snapshot's
+        // index; compacting them now (or replacing the snapshot) would send it round again.
+        // The deferral is bounded, so a follower that never finishes cannot grow the log forever.
+        let isSendingSnapshot = node.status().progress.values.contains { $0.state == .snapshot && $0.isRecentlyActive }
+        if isSendingSnapshot && index.rawValue < snapshotIndex.rawValue + 5 * every { return }
         do {
             try database.write { db in
                 try storage.createSnapshot(at: index, retainedEntries: configuration.tuning.retainedEntries, in: db)
