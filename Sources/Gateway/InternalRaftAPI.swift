@@ -2,12 +2,14 @@ import Foundation
 import ReplicaCore
 
 /// Answers other replicas: `POST /internal/raft/messages` (a batch of Raft messages for the
-/// driver) and `POST /internal/raft/state-file` (one piece of a state file for a snapshot).
+/// driver, answered with the driver's replies once it has handled and persisted them) and
+/// `POST /internal/raft/state-file` (one piece of a state file for a snapshot).
 /// Every call must carry the cluster secret.
 struct InternalRaftAPI: HTTPRequestHandler {
     let secret: String
     let incoming: IncomingSnapshots
-    let deliver: @Sendable ([RaftMessage]) -> Void
+    /// Hands a batch to the driver, which answers the responder with its replies to the sender.
+    let deliver: @Sendable ([RaftMessage], HTTPResponder) -> Void
 
     func handle(_ request: HTTPRequest) -> HTTPReply {
         guard request.path == PeerTransport.path || request.path == PeerTransport.stateFilePath else {
@@ -28,13 +30,18 @@ struct InternalRaftAPI: HTTPRequestHandler {
             return .error(APIError(
                 status: 400, code: "invalid_body", message: "The body is not a batch of Raft messages (\(error))."))
         }
+        guard let sender = messages.first?.from, messages.allSatisfy({ $0.from == sender }) else {
+            return messages.isEmpty
+                ? .now(PeerTransport.replyResponse([]))
+                : .error(APIError(status: 400, code: "invalid_body", message: "A batch comes from one replica."))
+        }
         // A snapshot message stands for a state file uploaded before it; without the whole
         // file it cannot be installed, so it is dropped and the leader sends both again.
-        deliver(messages.filter { message in
+        let deliverable = messages.filter { message in
             guard case .snapshotChunk(let chunk) = message.kind else { return true }
             return incoming.completedFile(for: chunk.metadata) != nil
-        })
-        return .now(HTTPResponse(status: 204))
+        }
+        return .deferred { responder in deliver(deliverable, responder) }
     }
 
     private func receiveStateFilePiece(_ request: HTTPRequest) -> HTTPReply {

@@ -8,6 +8,10 @@ import Synchronization
 /// Sends Raft messages to the other replicas over HTTP with keep-alive connections: one
 /// request in flight per peer, and whatever queued up meanwhile goes in the next request,
 /// in order. Raft tolerates lost messages, so a failed request is dropped, not retried.
+///
+/// The receiver answers a batch with its own replies to it (append and heartbeat answers),
+/// once it has handled and persisted it, so replies need no request of their own: half the
+/// peer requests, and a follower's answers never wait behind its own queue.
 final class PeerTransport: Sendable {
     static let path = "/internal/raft/messages"
     static let stateFilePath = "/internal/raft/state-file"
@@ -18,7 +22,7 @@ final class PeerTransport: Sendable {
 
     init(
         peers: [PeerAddress], selfID: Int, secret: String, stateFiles: OutgoingStateFiles, logger: Logger,
-        onUnreachable: @escaping @Sendable (NodeID) -> Void
+        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onUnreachable: @escaping @Sendable (NodeID) -> Void
     ) {
         guard peers.contains(where: { $0.id != selfID }) else {
             links = [:]
@@ -37,7 +41,7 @@ final class PeerTransport: Sendable {
             let id = NodeID(UInt64(peer.id))
             links[id] = PeerLink(
                 baseURL: peer.url, secret: secret, client: client, stateFiles: stateFiles, logger: logger,
-                onFailure: { onUnreachable(id) })
+                deliver: deliver, onFailure: { onUnreachable(id) })
         }
         self.links = links
         self.client = client
@@ -45,6 +49,12 @@ final class PeerTransport: Sendable {
 
     func shutdown() {
         try? client?.syncShutdown()
+    }
+
+    /// The answer to a batch: the receiver's replies to its sender.
+    static func replyResponse(_ messages: [RaftMessage]) -> HTTPResponse {
+        HTTPResponse(
+            status: 200, headers: [("Content-Type", RaftWireCodec.contentType)], body: RaftWireCodec.encode(messages))
     }
 
     func send(_ messages: [RaftMessage]) {
@@ -65,6 +75,8 @@ final class PeerLink: Sendable {
     /// bounds a single message's entries to about 1 MiB).
     static let maxPayloadBytesPerRequest = 8 * 1024 * 1024
     static let stateFilePieceBytes = 4 * 1024 * 1024
+    /// Replies are usually a few answers, but may carry appends when the receiver leads.
+    static let maxReplyBytes = 64 * 1024 * 1024
     /// How long a delivered state file counts as still held by the follower: a repeated
     /// snapshot message within this time is sent without uploading the file again.
     static let stateFileReuseWindow = Duration.seconds(10)
@@ -82,12 +94,13 @@ final class PeerLink: Sendable {
     let client: HTTPClient
     let stateFiles: OutgoingStateFiles
     let logger: Logger
+    let deliver: @Sendable ([RaftMessage]) -> Void
     let onFailure: @Sendable () -> Void
     private let state = Mutex(State())
 
     init(
         baseURL: String, secret: String, client: HTTPClient, stateFiles: OutgoingStateFiles, logger: Logger,
-        onFailure: @escaping @Sendable () -> Void
+        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void
     ) {
         self.baseURL = baseURL
         url = baseURL + PeerTransport.path
@@ -95,6 +108,7 @@ final class PeerLink: Sendable {
         self.client = client
         self.stateFiles = stateFiles
         self.logger = logger
+        self.deliver = deliver
         self.onFailure = onFailure
     }
 
@@ -221,8 +235,10 @@ final class PeerLink: Sendable {
         request.headers.add(name: PeerTransport.secretHeader, value: secret)
         request.body = .bytes(ByteBuffer(bytes: RaftWireCodec.encode(batch)))
         let response = try await client.execute(request, timeout: .seconds(5))
-        _ = try await response.body.collect(upTo: 1 << 16)
-        guard response.status == .noContent else { throw PeerTransportError.refused(Int(response.status.code)) }
+        let body = try await response.body.collect(upTo: Self.maxReplyBytes)
+        guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
+        let replies = try RaftWireCodec.decode(Array(body.readableBytesView))
+        if !replies.isEmpty { deliver(replies) }
     }
 }
 

@@ -45,6 +45,9 @@ final class RaftDriver: @unchecked Sendable {
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
     private var nextReadContext: UInt64 = 1
     private var snapshotsInstalled = 0
+    /// Peers whose request is waiting for this turn's replies, and those replies.
+    private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
+    private var replies: [NodeID: [RaftMessage]] = [:]
 
     init(
         configuration: RaftReplicator.Configuration, database: ChatDatabase, incomingSnapshots: IncomingSnapshots,
@@ -93,6 +96,7 @@ final class RaftDriver: @unchecked Sendable {
                 expireRequests(now: now)
             }
             processReadies()
+            answerPeers()
             publish(clusterStatus())
         }
     }
@@ -103,7 +107,15 @@ final class RaftDriver: @unchecked Sendable {
         switch input {
         case .propose(let command, let continuation): propose(command, continuation)
         case .read(let continuation): read(continuation)
-        case .messages(let messages): for message in messages { node.step(message) }
+        case .messages(let messages, let responder):
+            for message in messages { node.step(message) }
+            if let responder {
+                if let sender = messages.first?.from {
+                    pendingReplies[sender, default: []].append(responder)
+                } else {
+                    responder.answer(PeerTransport.replyResponse([]))
+                }
+            }
         case .unreachable(let peer): node.reportUnreachable(peer)
         case .transferLeadership: transferLeadership()
         }
@@ -165,7 +177,7 @@ final class RaftDriver: @unchecked Sendable {
             // followers can only acknowledge entries of an earlier Ready, persisted before
             // its `advance`. Followers must persist before they answer.
             let sendsFirst = node.status().role == .leader
-            if sendsFirst { send(ready.messages) }
+            if sendsFirst { route(ready.messages) }
             let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
             do {
                 outcomes = try persistAndApply(ready)
@@ -173,7 +185,7 @@ final class RaftDriver: @unchecked Sendable {
                 // A replica that cannot write its log must stop rather than guess (etcd does the same).
                 fatalError("persisting a Raft batch failed: \(error)")
             }
-            if !sendsFirst { send(ready.messages) }
+            if !sendsFirst { route(ready.messages) }
             answerProposals(outcomes)
             if ready.snapshot != nil { listener.didReplaceState() }
             listener.didApply(outcomes.compactMap { try? $0.result?.get() })
@@ -182,6 +194,30 @@ final class RaftDriver: @unchecked Sendable {
             answerReads()
             takeSnapshotIfDue()
         }
+    }
+
+    /// Messages to a peer whose request awaits this turn's answer go in that answer.
+    private func route(_ messages: [RaftMessage]) {
+        guard !pendingReplies.isEmpty else { return send(messages) }
+        var outgoing: [RaftMessage] = []
+        for message in messages {
+            if pendingReplies[message.to] != nil {
+                replies[message.to, default: []].append(message)
+            } else {
+                outgoing.append(message)
+            }
+        }
+        if !outgoing.isEmpty { send(outgoing) }
+    }
+
+    /// Answers the peers' requests of this turn, after everything they caused was persisted.
+    private func answerPeers() {
+        for (peer, responders) in pendingReplies {
+            responders.first?.answer(PeerTransport.replyResponse(replies[peer] ?? []))
+            for extra in responders.dropFirst() { extra.answer(PeerTransport.replyResponse([])) }
+        }
+        pendingReplies = [:]
+        replies = [:]
     }
 
     private func persistAndApply(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
@@ -319,9 +355,14 @@ final class RaftDriver: @unchecked Sendable {
             switch input {
             case .propose(_, let continuation): continuation.resume(throwing: error)
             case .read(let continuation): continuation.resume(throwing: error)
+            case .messages(_, let responder?): responder.answer(APIError.unavailable("The replica is shutting down.").response)
             default: break
             }
         }
+        for responder in pendingReplies.values.joined() {
+            responder.answer(APIError.unavailable("The replica is shutting down.").response)
+        }
+        pendingReplies = [:]
         for pending in proposals.values { pending.continuation.resume(throwing: error) }
         for pending in readsAwaitingIndex.values { for continuation in pending.continuations { continuation.resume(throwing: error) } }
         for waiting in readsAwaitingApply { for continuation in waiting.read.continuations { continuation.resume(throwing: error) } }

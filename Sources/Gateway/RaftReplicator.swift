@@ -40,7 +40,9 @@ public final class RaftReplicator: Replicator {
     enum Input {
         case propose(ChatCommand, CheckedContinuation<ChatResult, any Error>)
         case read(CheckedContinuation<Void, any Error>)
-        case messages([RaftMessage])
+        /// Messages from one peer; what this replica has to say back to that peer after
+        /// handling them goes in the answer to `replyTo` (see `PeerTransport`).
+        case messages([RaftMessage], replyTo: HTTPResponder?)
         case unreachable(NodeID)
         case transferLeadership
     }
@@ -62,6 +64,7 @@ public final class RaftReplicator: Replicator {
         let transport = PeerTransport(
             peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret,
             stateFiles: try OutgoingStateFiles(database: database), logger: logger,
+            deliver: { [mailbox] messages in mailbox.enqueue(.messages(messages, replyTo: nil)) },
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
         self.transport = transport
         let incomingSnapshots = try IncomingSnapshots(
@@ -81,8 +84,10 @@ public final class RaftReplicator: Replicator {
 
     /// Peer messages arriving over HTTP.
     public var messageHandler: any HTTPRequestHandler {
-        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots) { [mailbox] in
-            mailbox.enqueue(.messages($0))
+        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots) { [mailbox] messages, responder in
+            mailbox.enqueue(.messages(messages, replyTo: responder)) {
+                responder.answer(APIError.unavailable("The replica is shutting down.").response)
+            }
         }
     }
 
