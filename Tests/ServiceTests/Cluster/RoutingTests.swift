@@ -77,5 +77,29 @@ extension ClusterTests {
             }
             #expect(try await replica.clusterView["term"] as? Int == termBefore)
         }
+
+        /// Peer batches are binary (`RaftWireCodec`); anything else is refused before Raft sees it.
+        @Test func aMalformedPeerBatchIs400AndChangesNothing() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            let replica = cluster.replicas[0]
+            let termBefore = try await replica.clusterView["term"] as? Int
+            let headers = [("X-Chat-Cluster-Secret", TestCluster.secret)]
+            for body in [Array(#"[{"version":1,"from":2,"to":1,"term":999}]"#.utf8), [1, 0, 0, 0, 1], [255, 255, 255, 255]] {
+                let response = try await TestClient.shared.request(
+                    .POST, "\(replica.baseURL)/internal/raft/messages", rawBody: body, headers: headers)
+                #expect(response.status == 400, "a malformed batch answered \(response.status)")
+                #expect(response.errorCode == "invalid_body")
+            }
+            #expect(try await replica.clusterView["term"] as? Int == termBefore)
+        }
+
+        @Test func anEmptyPeerBatchIsAnsweredWithNoReplies() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            let response = try await TestClient.shared.request(
+                .POST, "\(cluster.replicas[0].baseURL)/internal/raft/messages", rawBody: [0, 0, 0, 0],
+                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+            #expect(response.status == 200)
+            #expect(Array(response.body) == [0, 0, 0, 0], "an empty batch of replies")
+        }
     }
 }
