@@ -75,8 +75,6 @@ final class PeerLink: Sendable {
     /// bounds a single message's entries to about 1 MiB).
     static let maxPayloadBytesPerRequest = 8 * 1024 * 1024
     static let stateFilePieceBytes = 4 * 1024 * 1024
-    /// Replies are usually a few answers, but may carry appends when the receiver leads.
-    static let maxReplyBytes = 64 * 1024 * 1024
     /// How long a delivered state file counts as still held by the follower: a repeated
     /// snapshot message within this time is sent without uploading the file again.
     static let stateFileReuseWindow = Duration.seconds(10)
@@ -122,10 +120,13 @@ final class PeerLink: Sendable {
             state.isSending = true
             return true
         }
-        if startSending { Task { await drain() } }
+        if startSending { sendNext() }
     }
 
-    private func drain() async {
+    /// Sends the next batch, and again from the request's completion until the queue is empty.
+    /// Callbacks on the client's event loop, not tasks: at low load every hop between threads
+    /// costs as much as the work it carries.
+    private func sendNext() {
         while true {
             let (batch, upload, isDone) = state.withLock { state -> ([RaftMessage], RaftMessage?, Bool) in
                 if state.queue.isEmpty {
@@ -153,19 +154,22 @@ final class PeerLink: Sendable {
             if isDone { return }
             if let upload { Task { await self.uploadStateFile(then: upload) } }
             guard !batch.isEmpty else { continue }
-            do {
-                try await post(batch)
-            } catch PeerTransportError.refused(let status) {
-                // The peer is up but refuses our messages (wrong secret, a body too large):
-                // an operator must hear of it, unlike an unreachable peer.
-                logger.warning("\(url) refused Raft messages with status \(status)")
+            post(batch).whenComplete { [self] result in
+                guard case .failure(let error) = result else { return sendNext() }
+                let pause: TimeAmount
+                if case PeerTransportError.refused(let status) = error {
+                    // The peer is up but refuses our messages (wrong secret, a body too large):
+                    // an operator must hear of it, unlike an unreachable peer.
+                    logger.warning("\(url) refused Raft messages with status \(status)")
+                    pause = .milliseconds(200)
+                } else {
+                    logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
+                    pause = .milliseconds(20)
+                }
                 onFailure()
-                try? await Task.sleep(for: .milliseconds(200))
-            } catch {
-                logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
-                onFailure()
-                try? await Task.sleep(for: .milliseconds(20))
+                client.eventLoopGroup.next().scheduleTask(in: pause) { self.sendNext() }
             }
+            return
         }
     }
 
@@ -228,17 +232,21 @@ final class PeerLink: Sendable {
         guard response.status == .noContent else { throw PeerTransportError.refused(Int(response.status.code)) }
     }
 
-    private func post(_ batch: [RaftMessage]) async throws {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: RaftWireCodec.contentType)
-        request.headers.add(name: PeerTransport.secretHeader, value: secret)
-        request.body = .bytes(ByteBuffer(bytes: RaftWireCodec.encode(batch)))
-        let response = try await client.execute(request, timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: Self.maxReplyBytes)
-        guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
-        let replies = try RaftWireCodec.decode(Array(body.readableBytesView))
-        if !replies.isEmpty { deliver(replies) }
+    private func post(_ batch: [RaftMessage]) -> EventLoopFuture<Void> {
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(
+                url: url, method: .POST,
+                headers: ["Content-Type": RaftWireCodec.contentType, PeerTransport.secretHeader: secret],
+                body: .bytes(RaftWireCodec.encode(batch)))
+        } catch {
+            return client.eventLoopGroup.next().makeFailedFuture(error)
+        }
+        return client.execute(request: request, deadline: .now() + .seconds(5)).flatMapThrowing { [deliver] response in
+            guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
+            let replies = try RaftWireCodec.decode(response.body.map { Array($0.readableBytesView) } ?? [])
+            if !replies.isEmpty { deliver(replies) }
+        }
     }
 }
 
