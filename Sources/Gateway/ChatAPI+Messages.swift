@@ -26,7 +26,7 @@ extension ChatAPI {
             let caller = try await authenticate(request)
             let command = ChatCommand.sendMessage(.init(
                 tokenHash: caller.tokenHash, recipient: send.to, body: send.body,
-                messageID: UUID().uuidString.lowercased(), sentAtMillis: dependencies.clock(),
+                messageID: MessageID.generate(), sentAtMillis: dependencies.clock(),
                 idempotencyKey: idempotencyKey, requestFingerprint: Self.fingerprint(send)))
             let outcome = try await submit(command, request: request, subject: send.to)
             guard case .messageSent(let message, _) = outcome else {
