@@ -185,10 +185,12 @@ struct RaftLog {
 
     mutating func commit(to index: LogIndex) {
         guard index > committed else { return }
-        precondition(
-            index <= lastIndex(),
-            "commit index \(index) is beyond the last entry \(lastIndex()): this replica lost entries it had "
-                + "acknowledged (was its data directory wiped or truncated?). Restore its data or give it a new id.")
+        // fatalError, not precondition: an operator must read this even in a release build.
+        guard index <= lastIndex() else {
+            fatalError(
+                "commit index \(index) is beyond the last entry \(lastIndex()): this replica lost entries it had "
+                    + "acknowledged (was its data directory wiped or truncated?). Restore its data or give it a new id.")
+        }
         committed = index
     }
 

@@ -17,7 +17,12 @@ extension RaftNode {
         // has not answered recently; heartbeats will tell when it is back.
         guard progress[peer]?.isRecentlyActive == true else { return false }
         let snapshot = log.snapshot()
-        precondition(!snapshot.isEmpty, "entries were compacted but there is no snapshot")
+        guard !snapshot.isEmpty else {
+            // Only a follower claiming entries this leader never had gets here: one of them lost its log.
+            fatalError(
+                "\(peer) needs entries this leader does not hold and there is no snapshot: a replica lost "
+                    + "acknowledged entries (was a data directory wiped under an old id?).")
+        }
         progress[peer]?.becomeSnapshot(snapshot.metadata)
         sendSnapshotChunks(to: peer)
         return true
