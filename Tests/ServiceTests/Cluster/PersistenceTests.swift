@@ -18,59 +18,62 @@ extension ClusterTests {
             #expect((accounts.json["accounts"] as? [[String: Any]])?.count == 2)
         }
 
+        /// A cluster that compacts its log every 20 entries, and a follower that was down while
+        /// alice sent bob the given bodies, started again: it must catch up through a snapshot.
+        struct Laggard {
+            var cluster: TestCluster
+            var leader: ChatdProcess
+            var replica: ChatdProcess
+            var alice: ChatUser
+            var bob: ChatUser
+
+            static func started(missing bodies: [String]) async throws -> Laggard {
+                let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
+                let leader = try await cluster.waitForLeader()
+                let alice = try await ChatUser.register("alice", at: leader.baseURL)
+                let bob = try await ChatUser.register("bob", at: leader.baseURL)
+                let replica = cluster.followers(of: leader)[0]
+                replica.stop(signal: SIGKILL)
+                for body in bodies { #expect(try await alice.send(to: "bob", body).status == 201) }
+                try await replica.start()
+                return Laggard(cluster: cluster, leader: leader, replica: replica, alice: alice, bob: bob)
+            }
+
+            /// Waits until the laggard has applied everything the leader has, then reads bob's inbox there.
+            func caughtUpInbox(timeout: Duration = .seconds(10)) async throws -> [String] {
+                let leaderApplied = try await leader.appliedIndex
+                _ = try await eventually(timeout: timeout) { try await replica.appliedIndex >= leaderApplied ? true : nil }
+                return try await bob.at(replica).inbox("consistency=stale&limit=1000").bodies
+            }
+
+            var metrics: String {
+                get async throws { try await TestClient.shared.get("\(replica.baseURL)/metrics").text }
+            }
+        }
+
         @Test func aReplicaThatMissedACompactionCatchesUpThroughASnapshot() async throws {
-            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
-            let leader = try await cluster.waitForLeader()
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let bob = try await ChatUser.register("bob", at: leader.baseURL)
-            let laggard = cluster.followers(of: leader)[0]
-            laggard.stop(signal: SIGKILL)
-            for index in 1...60 { _ = try await alice.send(to: "bob", "m\(index)") }
-            try await laggard.start()
-            let leaderApplied = try await leader.appliedIndex
-            _ = try await eventually(timeout: .seconds(10)) { try await laggard.appliedIndex >= leaderApplied ? true : nil }
-            let stale = try await bob.at(laggard).inbox("consistency=stale&limit=1000")
-            #expect(stale.bodies == (1...60).map { "m\($0)" })
-            let metrics = try await TestClient.shared.get("\(laggard.baseURL)/metrics").text
-            #expect(metrics.contains("chat_raft_snapshots_installed 1"), "the laggard caught up without a snapshot")
+            let laggard = try await Laggard.started(missing: (1...60).map { "m\($0)" })
+            #expect(try await laggard.caughtUpInbox() == (1...60).map { "m\($0)" })
+            #expect(try await laggard.metrics.contains("chat_raft_snapshots_installed 1"),
+                    "the laggard caught up without a snapshot")
         }
 
         /// The state file is copied after the snapshot's index while writes go on, so it covers
         /// entries the laggard then receives from the log as well: each must count once.
         @Test func aLaggardCatchingUpWhileWritesGoOnGetsEveryMessageExactlyOnce() async throws {
-            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
-            let leader = try await cluster.waitForLeader()
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let bob = try await ChatUser.register("bob", at: leader.baseURL)
-            let laggard = cluster.followers(of: leader)[0]
-            laggard.stop(signal: SIGKILL)
-            for index in 1...60 { _ = try await alice.send(to: "bob", "m\(index)") }
-            try await laggard.start()
-            for index in 61...200 { _ = try await alice.send(to: "bob", "m\(index)") }
-            let leaderApplied = try await leader.appliedIndex
-            _ = try await eventually(timeout: .seconds(10)) { try await laggard.appliedIndex >= leaderApplied ? true : nil }
-            let stale = try await bob.at(laggard).inbox("consistency=stale&limit=1000")
-            #expect(stale.bodies == (1...200).map { "m\($0)" }, "every message once, in order")
-            let metrics = try await TestClient.shared.get("\(laggard.baseURL)/metrics").text
-            #expect(metrics.contains("chat_raft_snapshots_installed 1"), "the laggard caught up without a snapshot")
+            let laggard = try await Laggard.started(missing: (1...60).map { "m\($0)" })
+            for index in 61...200 { _ = try await laggard.alice.send(to: "bob", "m\(index)") }
+            #expect(try await laggard.caughtUpInbox() == (1...200).map { "m\($0)" }, "every message once, in order")
+            #expect(try await laggard.metrics.contains("chat_raft_snapshots_installed 1"),
+                    "the laggard caught up without a snapshot")
         }
 
         /// State files and batches of large entries are far bigger than a client request may
         /// be; peer traffic must not be held to the public body limit.
         @Test func aLaggingReplicaCatchesUpWhenEntriesAndSnapshotsAreLarge() async throws {
-            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
-            let leader = try await cluster.waitForLeader()
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let bob = try await ChatUser.register("bob", at: leader.baseURL)
-            let laggard = cluster.followers(of: leader)[0]
-            laggard.stop(signal: SIGKILL)
             let body = String(repeating: "x", count: 60_000)
-            for index in 1...40 { #expect(try await alice.send(to: "bob", "\(index)\(body)").status == 201) }
-            try await laggard.start()
-            let leaderApplied = try await leader.appliedIndex
-            _ = try await eventually(timeout: .seconds(20)) { try await laggard.appliedIndex >= leaderApplied ? true : nil }
-            let stale = try await bob.at(laggard).inbox("consistency=stale&limit=1000")
-            #expect(stale.bodies.count == 40)
+            let laggard = try await Laggard.started(missing: (1...40).map { "\($0)\(body)" })
+            #expect(try await laggard.caughtUpInbox(timeout: .seconds(20)).count == 40)
         }
     }
 }
