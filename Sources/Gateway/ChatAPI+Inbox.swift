@@ -53,9 +53,14 @@ extension ChatAPI {
 
     private func answerAfterWait(_ query: InboxQuery) -> HTTPResponse {
         do throws(APIError) {
-            // The session may have been closed, or the account deleted, while it waited.
-            guard try lookUpCaller(query.tokenHash) != nil else { throw APIError.unauthorized }
-            return Self.inboxResponse(try readMessages(query, ticket: nil), query: query)
+            // The session may have been closed, or the account deleted, while it waited: check
+            // it in the same read as the messages.
+            let messages = try readState { db -> [StoredMessage]? in
+                guard try ChatQueries.account(forTokenHash: query.tokenHash, in: db) != nil else { return nil }
+                return try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: db)
+            }
+            guard let messages else { throw APIError.unauthorized }
+            return Self.inboxResponse(messages, query: query)
         } catch {
             return error.response
         }
@@ -66,13 +71,14 @@ extension ChatAPI {
             messages: messages.map(WireFormat.Message.init), nextAfter: messages.last?.seq ?? query.after))
     }
 
-    private func readMessages(_ query: InboxQuery, ticket: InboxWaiters.Ticket?) throws(APIError) -> [StoredMessage] {
+    /// The first read of a long-poll; a failed read spends the ticket registered before it.
+    private func readMessages(_ query: InboxQuery, ticket: InboxWaiters.Ticket) throws(APIError) -> [StoredMessage] {
         do throws(APIError) {
             return try readState {
                 try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: $0)
             }
         } catch {
-            if let ticket { dependencies.waiters.cancel(ticket) }
+            dependencies.waiters.cancel(ticket)
             throw error
         }
     }

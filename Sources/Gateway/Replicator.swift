@@ -1,8 +1,8 @@
 import ReplicaCore
 
 /// The one interface handlers use to change state: submit a command, get the state machine's
-/// result once it is durable and applied. The single-replica implementation applies locally;
-/// the Raft implementation replicates first.
+/// result once it is durable and applied. A lone replica is a one-voter Raft cluster, so
+/// `RaftReplicator` serves every size.
 public protocol Replicator: Sendable {
     /// Where writes must go right now, checked before a handler does any expensive work.
     func writeRoute() -> WriteRoute

@@ -42,6 +42,29 @@ import Testing
         }
     }
 
+    @Test func aLongPollWhoseAccountIsDeletedWhileItWaitsIsAnswered401AtOnce() async throws {
+        let replica = try await ChatdProcess.single()
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { try await bob.inbox("wait=30") }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        let started = ContinuousClock.now
+        let deleted = try await TestClient.shared.request(.DELETE, "\(replica.baseURL)/v1/accounts/bob", token: bob.token)
+        #expect(deleted.status == 204)
+        let response = try await poll.value
+        #expect(response.status == 401, "a deleted account's long-poll answered \(response.status)")
+        #expect(ContinuousClock.now - started < .seconds(5), "the long-poll waited out its deadline instead of waking")
+    }
+
+    @Test func aLongPollWhoseSessionEndsWhileItWaitsIsAnswered401AtItsDeadline() async throws {
+        let replica = try await ChatdProcess.single()
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { try await bob.inbox("wait=1") }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        let loggedOut = try await TestClient.shared.request(.DELETE, "\(replica.baseURL)/v1/sessions/current", token: bob.token)
+        #expect(loggedOut.status == 204)
+        #expect(try await poll.value.status == 401, "a revoked session must not read the inbox after its wait")
+    }
+
     func waitForWaitingLongPolls(atLeast count: Int, base: String) async throws {
         let deadline = ContinuousClock.now + .seconds(25)
         while ContinuousClock.now < deadline {
