@@ -32,6 +32,14 @@ final class IncomingSnapshots: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
+    /// Whether `message` may be handed to the driver: a snapshot message stands for a state file
+    /// uploaded before it, and without the whole file it could not be installed. Such a message
+    /// is dropped; the leader sends file and message again.
+    func isDeliverable(_ message: RaftMessage) -> Bool {
+        guard case .snapshotChunk(let chunk) = message.kind else { return true }
+        return completedFile(for: chunk.metadata) != nil
+    }
+
     func completedFile(for metadata: SnapshotMetadata) -> URL? {
         let url = completeURL(metadata)
         return FileManager.default.fileExists(atPath: url.path) ? url : nil

@@ -35,12 +35,7 @@ struct InternalRaftAPI: HTTPRequestHandler {
                 ? .now(PeerTransport.replyResponse([]))
                 : .error(APIError(status: 400, code: "invalid_body", message: "A batch comes from one replica."))
         }
-        // A snapshot message stands for a state file uploaded before it; without the whole
-        // file it cannot be installed, so it is dropped and the leader sends both again.
-        let deliverable = messages.filter { message in
-            guard case .snapshotChunk(let chunk) = message.kind else { return true }
-            return incoming.completedFile(for: chunk.metadata) != nil
-        }
+        let deliverable = messages.filter(incoming.isDeliverable)
         return .deferred { responder in deliver(deliverable, responder) }
     }
 

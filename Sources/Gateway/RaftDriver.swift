@@ -196,12 +196,15 @@ final class RaftDriver: @unchecked Sendable {
         }
     }
 
-    /// Messages to a peer whose request awaits this turn's answer go in that answer.
+    /// Messages to a peer whose request awaits this turn's answer go in that answer, except
+    /// snapshot messages: only the peer link uploads the state file they stand for.
     private func route(_ messages: [RaftMessage]) {
         guard !pendingReplies.isEmpty else { return send(messages) }
         var outgoing: [RaftMessage] = []
         for message in messages {
-            if pendingReplies[message.to] != nil {
+            if case .snapshotChunk = message.kind {
+                outgoing.append(message)
+            } else if pendingReplies[message.to] != nil {
                 replies[message.to, default: []].append(message)
             } else {
                 outgoing.append(message)

@@ -61,15 +61,17 @@ public final class RaftReplicator: Replicator {
         currentStatus = Mutex(ClusterStatus(
             id: configuration.id, role: "follower", term: 0, leader: nil, commitIndex: 0, appliedIndex: 0,
             members: configuration.peers.map { .init(address: $0) }, isReady: false))
-        let transport = PeerTransport(
-            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret,
-            stateFiles: try OutgoingStateFiles(database: database), logger: logger,
-            deliver: { [mailbox] messages in mailbox.enqueue(.messages(messages, replyTo: nil)) },
-            onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
-        self.transport = transport
         let incomingSnapshots = try IncomingSnapshots(
             directory: database.directory.appendingPathComponent("incoming-snapshots"))
         self.incomingSnapshots = incomingSnapshots
+        let transport = PeerTransport(
+            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret,
+            stateFiles: try OutgoingStateFiles(database: database), logger: logger,
+            deliver: { [mailbox] replies in
+                mailbox.enqueue(.messages(replies.filter(incomingSnapshots.isDeliverable), replyTo: nil))
+            },
+            onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
+        self.transport = transport
         let driver = try RaftDriver(
             configuration: configuration, database: database, incomingSnapshots: incomingSnapshots,
             listener: listener, logger: logger, send: transport.send)

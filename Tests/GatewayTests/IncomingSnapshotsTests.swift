@@ -37,6 +37,19 @@ import ReplicaCore
         #expect(Array(try Data(contentsOf: file)) == [9, 9, 9, 9])
     }
 
+    @Test func aSnapshotMessageIsDeliverableOnlyOnceItsWholeFileIsHere() throws {
+        let incoming = try makeIncoming()
+        let snapshot = RaftMessage(from: 1, to: 2, term: 3, kind: .snapshotChunk(SnapshotChunk(
+            metadata: metadata, offset: 0, totalByteCount: 0, data: [], isLast: true)))
+        let heartbeat = RaftMessage(from: 1, to: 2, term: 3, kind: .heartbeat(Heartbeat(commit: 5)))
+        #expect(incoming.isDeliverable(heartbeat))
+        #expect(!incoming.isDeliverable(snapshot), "no file yet")
+        _ = try incoming.receive([1, 2], at: 0, of: 3, for: metadata)
+        #expect(!incoming.isDeliverable(snapshot), "a partial file")
+        _ = try incoming.receive([3], at: 2, of: 3, for: metadata)
+        #expect(incoming.isDeliverable(snapshot))
+    }
+
     @Test func installedAndOvertakenFilesAreRemoved() throws {
         let incoming = try makeIncoming()
         let later = SnapshotMetadata(index: 200, term: 4)
