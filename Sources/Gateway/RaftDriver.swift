@@ -37,7 +37,6 @@ final class RaftDriver: @unchecked Sendable {
     /// can be ahead of the Raft log (the state file was copied later than the snapshot's
     /// index); entries up to it are then skipped rather than applied twice.
     private var appliedIndex: LogIndex
-    private var snapshotIndex: LogIndex
     private var proposals: [LogIndex: PendingProposal] = [:]
     /// Reads waiting for the leader to confirm a read index, by request context.
     private var readsAwaitingIndex: [UInt64: PendingRead] = [:]
@@ -64,7 +63,6 @@ final class RaftDriver: @unchecked Sendable {
         storage = try SQLiteRaftStorage(database: database)
         let applied = try database.read { try ReplicaStateTable.get(.appliedIndex, in: $0) } ?? 0
         appliedIndex = LogIndex(UInt64(applied))
-        snapshotIndex = try storage.snapshot().metadata.index
         var raftConfig = RaftConfig(
             id: NodeID(UInt64(configuration.id)), voters: configuration.peers.map { NodeID(UInt64($0.id)) },
             randomSeed: UInt64.random(in: 0...UInt64.max))
@@ -176,7 +174,7 @@ final class RaftDriver: @unchecked Sendable {
             // never counts the leader's copy of entries that are not yet durable, because
             // followers can only acknowledge entries of an earlier Ready, persisted before
             // its `advance`. Followers must persist before they answer.
-            let sendsFirst = node.status().role == .leader
+            let sendsFirst = node.role == .leader
             if sendsFirst { route(ready.messages) }
             let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
             do {
@@ -241,7 +239,6 @@ final class RaftDriver: @unchecked Sendable {
                     try storage.installSnapshot(snapshot.metadata, in: db)
                     let fileApplied = LogIndex(UInt64(max(0, try StateFile.replaceChatState(in: db))))
                     appliedIndex = max(snapshot.metadata.index, fileApplied)
-                    snapshotIndex = snapshot.metadata.index
                     try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
                     outcomes = try persistAndApply(ready, in: db)
                     return .commit
@@ -316,7 +313,8 @@ final class RaftDriver: @unchecked Sendable {
         // Right after installing a snapshot the state can be ahead of the log.
         let index = min(appliedIndex, storage.lastIndex())
         let every = configuration.tuning.snapshotEveryEntries
-        guard index.rawValue >= snapshotIndex.rawValue + every, index > storage.latestSnapshotIndex else { return }
+        let snapshotIndex = storage.latestSnapshotIndex
+        guard index > snapshotIndex, index.rawValue >= snapshotIndex.rawValue + every else { return }
         // A follower receiving a state file will next need the entries after the snapshot's
         // index; compacting them now (or replacing the snapshot) would send it round again.
         // The deferral is bounded, so a follower that never finishes cannot grow the log forever.
@@ -329,7 +327,6 @@ final class RaftDriver: @unchecked Sendable {
         } catch {
             fatalError("saving a snapshot failed: \(error)")
         }
-        snapshotIndex = index
         incomingSnapshots.removeCompleted(upTo: index)
         logger.info("took a snapshot at index \(index)")
     }
@@ -341,7 +338,7 @@ final class RaftDriver: @unchecked Sendable {
             proposals[index] = nil
             pending.continuation.resume(throwing: ReplicationError.timedOut)
         }
-        let noLeader: ReplicationError = node.status().leader == nil ? .noLeader : .timedOut
+        let noLeader: ReplicationError = node.leader == nil ? .noLeader : .timedOut
         for (context, pending) in readsAwaitingIndex where pending.deadline <= now {
             readsAwaitingIndex[context] = nil
             for continuation in pending.continuations { continuation.resume(throwing: noLeader) }
@@ -358,12 +355,12 @@ final class RaftDriver: @unchecked Sendable {
             switch input {
             case .propose(_, let continuation): continuation.resume(throwing: error)
             case .read(let continuation): continuation.resume(throwing: error)
-            case .messages(_, let responder?): responder.answer(APIError.unavailable("The replica is shutting down.").response)
+            case .messages(_, let responder?): responder.answer(APIError.shuttingDown.response)
             default: break
             }
         }
         for responder in pendingReplies.values.joined() {
-            responder.answer(APIError.unavailable("The replica is shutting down.").response)
+            responder.answer(APIError.shuttingDown.response)
         }
         pendingReplies = [:]
         for pending in proposals.values { pending.continuation.resume(throwing: error) }

@@ -80,9 +80,6 @@ final class SQLiteRaftStorage: RaftStorage {
 
     var latestSnapshotIndex: LogIndex { snapshotMetadata.index }
 
-    /// The index before the first entry held.
-    var compactedIndex: LogIndex { logStart.index }
-
     /// Only metadata: the state itself travels as a file beside the Raft message (`StateFile`).
     func snapshot() throws -> Snapshot {
         snapshotMetadata.index == 0 ? .empty : Snapshot(metadata: snapshotMetadata, data: [])
