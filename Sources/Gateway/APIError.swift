@@ -63,6 +63,7 @@ extension APIError {
         status: 403, code: "forbidden", message: "Only the owner of an account may delete it.")
 
     static let notFound = APIError(status: 404, code: "not_found", message: "There is nothing at this path.")
+    static let shuttingDown = APIError.unavailable("The replica is shutting down.")
 
     static func noSuchUser(_ username: String) -> APIError {
         APIError(status: 404, code: "no_such_user", message: "There is no user named \(username).")

@@ -138,7 +138,7 @@ extension ChatAPI {
         case .noLeader: APIError.noLeader
         case .timedOut:
             APIError.unavailable("The write was not confirmed in time; it may still take effect. Retry with the same Idempotency-Key.")
-        case .shuttingDown: APIError.unavailable("The replica is shutting down.")
+        case .shuttingDown: APIError.shuttingDown
         }
     }
 

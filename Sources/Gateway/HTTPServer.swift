@@ -66,7 +66,7 @@ public final class HTTPServer: Sendable {
 
     /// Answers every suspended request with 503, then stops the daemon.
     public func stop() {
-        suspended.resumeAll(with: APIError.unavailable("The replica is shutting down.").response)
+        suspended.resumeAll(with: APIError.shuttingDown.response)
         guard let running = daemon.withLock({ current -> DaemonHandle? in
             defer { current = nil }
             return current

@@ -88,7 +88,7 @@ public final class RaftReplicator: Replicator {
     public var messageHandler: any HTTPRequestHandler {
         InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots) { [mailbox] messages, responder in
             mailbox.enqueue(.messages(messages, replyTo: responder)) {
-                responder.answer(APIError.unavailable("The replica is shutting down.").response)
+                responder.answer(APIError.shuttingDown.response)
             }
         }
     }
