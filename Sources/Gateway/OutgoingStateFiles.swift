@@ -22,7 +22,7 @@ struct OutgoingStateFiles: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread.detachNewThread {
                 do {
-                    try StateFile.export(database, to: url)
+                    try database.copy(to: url)
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)

@@ -13,13 +13,9 @@ enum StateFile {
     static let chatTables = ["account", "session", "message", "idempotency"]
     private static let attachedName = "incoming_state"
 
-    /// Writes a compact, consistent copy of `database` to `url`, which must not exist yet.
-    static func export(_ database: ChatDatabase, to url: URL) throws {
-        try database.copy(to: url)
-    }
-
-    /// Runs `body` in one transaction of `db` (the writer, outside any transaction) with the
-    /// file at `url` attached, so the body can call `replaceChatState(in:)`.
+    /// Runs `body` with the state file at `url` attached to `db`, so that a transaction the
+    /// body opens can call `replaceChatState(in:)`. `db` must be the writer, outside any
+    /// transaction (SQLite cannot attach inside one). The file is made by `ChatDatabase.copy(to:)`.
     static func withAttached<T>(_ url: URL, to db: Database, _ body: () throws -> T) throws -> T {
         try db.execute(sql: "ATTACH DATABASE ? AS \(attachedName)", arguments: [url.path])
         defer { try? db.execute(sql: "DETACH DATABASE \(attachedName)") }
@@ -35,6 +31,7 @@ enum StateFile {
             try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM \(attachedName).\(table)")
         }
         return try Int64.fetchOne(
-            db, sql: "SELECT value FROM \(attachedName).replica_state WHERE name = 'applied_index'") ?? 0
+            db, sql: "SELECT value FROM \(attachedName).replica_state WHERE name = ?",
+            arguments: [ReplicaStateTable.Name.appliedIndex.rawValue]) ?? 0
     }
 }

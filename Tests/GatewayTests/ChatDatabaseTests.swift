@@ -54,7 +54,7 @@ import Testing
         let (source, sourceDirectory) = try makeDatabase()
         _ = try source.apply(randomChatCommands(count: 300, seed: 11), appliedIndex: 42)
         let file = sourceDirectory.appendingPathComponent("state-copy.sqlite")
-        try StateFile.export(source, to: file)
+        try source.copy(to: file)
         let (target, _) = try makeDatabase()
         _ = try target.apply([.createAccount(.init(username: "stale", passwordHash: "h", createdAtMillis: 1))])
         let applied = try target.writeWithoutTransaction { db in
@@ -77,7 +77,7 @@ import Testing
         let (source, sourceDirectory) = try makeDatabase()
         _ = try source.apply([.createAccount(.init(username: "ann", passwordHash: "h", createdAtMillis: 1))], appliedIndex: 1)
         let file = sourceDirectory.appendingPathComponent("state-copy.sqlite")
-        try StateFile.export(source, to: file)
+        try source.copy(to: file)
         _ = try source.apply([.createAccount(.init(username: "bob", passwordHash: "h", createdAtMillis: 2))], appliedIndex: 2)
         let copy = try DatabaseQueue(path: file.path)
         #expect(try copy.read { try String.fetchAll($0, sql: "SELECT key FROM account") } == ["ann"])
