@@ -356,6 +356,11 @@ class Reference:
 # ---------------------------------------------------------------------------------------------
 # Scenarios. Each returns a dict that goes into results.json under its name.
 
+def median_run(runs, key):
+    """The run in the middle when ordered by `key` (the upper middle of an even count)."""
+    return sorted(runs, key=key)[len(runs) // 2]
+
+
 def scenario_sends(bin_dir, reference):
     seconds = CONFIG["BENCH_SECONDS"]
     references = [reference.measure(seconds)]
@@ -370,7 +375,7 @@ def scenario_sends(bin_dir, reference):
             wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
             # The machine is noisy: several runs, and the median one stands for the replica count.
             repeats = [wrk(leader.url, seconds, token, recipient) for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
-            result = sorted(repeats, key=lambda run: run["ok_per_second"])[len(repeats) // 2]
+            result = median_run(repeats, key=lambda run: run["ok_per_second"])
             result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
             result["leader_rss_kib"] = rss_kib(leader.pid)
             runs[str(size)] = result
@@ -398,7 +403,7 @@ def scenario_delivery(bin_dir, reference):
             "delivery", "--send-url", leader.url, "--poll-url", follower.url,
             "--rate", CONFIG["BENCH_DELIVERY_RATE"], "--duration", CONFIG["BENCH_DELIVERY_SECONDS"],
         ], timeout=CONFIG["BENCH_DELIVERY_SECONDS"] + 180) for _ in range(max(1, CONFIG["BENCH_DELIVERY_REPEATS"]))]
-        result = sorted(repeats, key=lambda run: run["delivery_latency_us"]["p50"])[len(repeats) // 2]
+        result = median_run(repeats, key=lambda run: run["delivery_latency_us"]["p50"])
         result["repeats_latency_us"] = [
             {"p50": run["delivery_latency_us"]["p50"], "p99": run["delivery_latency_us"]["p99"]} for run in repeats]
         latency = result["delivery_latency_us"]
