@@ -65,7 +65,7 @@ import ReplicaCore
     @Test func anUnknownKindIsRejected() {
         var bytes = RaftWireCodec.encode([RaftMessage(from: 1, to: 2, term: 1, kind: .timeoutNow)])
         bytes[bytes.count - 1] = 200
-        #expect(throws: RaftWireCodec.DecodingError.unknownKind(200)) { try RaftWireCodec.decode(bytes) }
+        #expect(throws: RaftWireCodec.DecodingError.unknownTag(200)) { try RaftWireCodec.decode(bytes) }
     }
 
     @Test func anAbsurdCountIsRejectedWithoutAllocatingForIt() {

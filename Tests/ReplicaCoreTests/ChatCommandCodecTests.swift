@@ -50,7 +50,7 @@ import Testing
         #expect(throws: ChatCommandCodec.DecodingError.trailingBytes) { try Self.decode(bytes + [0]) }
         var unknown = bytes
         unknown[1] = 99
-        #expect(throws: ChatCommandCodec.DecodingError.unknownCommand(99)) { try Self.decode(unknown) }
+        #expect(throws: ChatCommandCodec.DecodingError.unknownTag(99)) { try Self.decode(unknown) }
         var invalid = bytes
         invalid[invalid.count - 1] = 0xFF
         #expect(throws: ChatCommandCodec.DecodingError.invalidUTF8) { try Self.decode(invalid) }
