@@ -3,7 +3,7 @@ import Testing
 @testable import ReplicaCore
 
 /// Wire format and configuration validation.
-@Suite struct CodingAndConfigTests {
+@Suite(.recordsCoreInvariants) struct CodingAndConfigTests {
     static let everyKind: [RaftMessage.Kind] = [
         .voteRequest(VoteRequest(lastLogIndex: 3, lastLogTerm: 2, isLeadershipTransfer: true)),
         .voteResponse(VoteResponse(granted: true)),
@@ -66,7 +66,7 @@ import Testing
     }
 }
 
-@Suite struct PayloadEncodingTests {
+@Suite(.recordsCoreInvariants) struct PayloadEncodingTests {
     @Test(arguments: [0, 1, 2, 3, 4, 5, 64, 1000])
     func payloadBytesRoundTripThroughBase64(count: Int) {
         let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }

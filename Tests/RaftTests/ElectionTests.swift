@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// Leader election rules of the Raft paper (§5.1, §5.2, §5.4.1), one test per rule.
-@Suite struct ElectionTests {
+@Suite(.recordsCoreInvariants) struct ElectionTests {
     @Test func replicaStartsAsFollower() {
         let node = makeNode(1)
         #expect(node.role == .follower)

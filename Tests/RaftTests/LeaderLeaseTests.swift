@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// CheckQuorum and PreVote (Raft thesis §6.2, §9.6).
-@Suite struct LeaderLeaseTests {
+@Suite(.recordsCoreInvariants) struct LeaderLeaseTests {
     @Test func leaderWithoutQuorumStepsDownWithinAnElectionTimeout() {
         let node = makeNode(1)
         node.becomeLeaderForTest()

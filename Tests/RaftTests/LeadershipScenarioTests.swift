@@ -3,7 +3,7 @@ import Testing
 
 /// Scenarios about who leads: PreVote against a flapping replica, leadership
 /// transfer, and reads served through ReadIndex.
-@Suite struct LeadershipScenarioTests {
+@Suite(.recordsCoreInvariants) struct LeadershipScenarioTests {
     /// Isolates `id` for three election timeouts, then heals, `times` times.
     private func flap(_ id: NodeID, in cluster: SimulatedCluster, times: Int) {
         for _ in 0..<times {

@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// Leadership transfer (Raft thesis §3.10).
-@Suite struct LeadershipTransferTests {
+@Suite(.recordsCoreInvariants) struct LeadershipTransferTests {
     @Test func upToDateTargetReceivesTimeoutNow() throws {
         let node = makeNode(1)
         node.becomeLeaderForTest()

@@ -3,7 +3,7 @@ import Testing
 
 /// The building blocks under `RaftNode`: the unstable tail, the inflight ring
 /// and a follower's progress.
-@Suite struct LogStructureTests {
+@Suite(.recordsCoreInvariants) struct LogStructureTests {
     @Test func unstableTailTruncatesAndAppends() {
         var unstable = UnstableLog(offset: 5)
         unstable.truncateAndAppend(entries([(5, 1), (6, 1), (7, 1)]))

@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// Linearizable reads through ReadIndex (Raft thesis §6.4).
-@Suite struct ReadIndexTests {
+@Suite(.recordsCoreInvariants) struct ReadIndexTests {
     @Test func leaderAnswersReadAfterQuorumConfirmsLeadership() {
         let node = makeNode(1)
         node.becomeLeaderForTest()

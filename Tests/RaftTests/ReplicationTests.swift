@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// Log replication rules of the Raft paper (§5.3, §5.4.2), one test per rule.
-@Suite struct ReplicationTests {
+@Suite(.recordsCoreInvariants) struct ReplicationTests {
     private func appendRequests(_ messages: [RaftMessage]) -> [(to: NodeID, request: AppendRequest)] {
         messages.compactMap { message in
             if case .append(let request) = message.kind { return (message.to, request) }

@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// The leader's side of chunked InstallSnapshot.
-@Suite struct SnapshotTransferTests {
+@Suite(.recordsCoreInvariants) struct SnapshotTransferTests {
     /// A leader of term 2 whose log was compacted up to index 20, with a
     /// 40-byte snapshot, talking to follower 2 which has nothing.
     private func makeLeaderNeedingSnapshot(chunkBytes: Int = 8, window: Int = 2) throws -> RaftNode {

@@ -2,7 +2,7 @@ import Testing
 @testable import ReplicaCore
 
 /// `MemoryRaftStorage` semantics and restarting a replica from storage.
-@Suite struct StorageAndRestartTests {
+@Suite(.recordsCoreInvariants) struct StorageAndRestartTests {
     @Test func entriesRespectByteLimitButReturnAtLeastOne() throws {
         let storage = MemoryRaftStorage()
         storage.append((1...5).map { Entry(term: 1, index: LogIndex($0), data: [UInt8](repeating: 0, count: 10)) })

@@ -20,7 +20,7 @@ public struct ChatStateMachine: Sendable {
     }
 
     func createAccount(_ command: ChatCommand.CreateAccount, in store: some ChatStore) throws -> ChatResult {
-        precondition(Username.isValid(command.username), "an invalid username reached the state machine")
+        invariant(Username.isValid(command.username), "an invalid username reached the state machine")
         let key = Username.key(command.username)
         if try store.account(forKey: key) != nil { return .failure(.usernameTaken) }
         let account = AccountRecord(
@@ -87,7 +87,7 @@ public struct ChatStateMachine: Sendable {
     }
 
     func acknowledge(_ command: ChatCommand.Acknowledge, in store: some ChatStore) throws -> ChatResult {
-        precondition(command.upTo >= 0, "a negative ack reached the state machine")
+        invariant(command.upTo >= 0, "a negative ack reached the state machine")
         guard let caller = try authenticate(command.tokenHash, in: store) else { return .failure(.unauthorized) }
         let newAck = max(caller.ackedSeq, min(command.upTo, caller.lastSeq))
         if newAck > caller.ackedSeq {

@@ -11,12 +11,12 @@ public final class InMemoryChatStore: ChatStore {
     public func account(forKey key: String) -> AccountRecord? { accounts[key] }
 
     public func insertAccount(_ account: AccountRecord) {
-        precondition(accounts[account.key] == nil, "account inserted twice")
+        invariant(accounts[account.key] == nil, "account inserted twice")
         accounts[account.key] = account
     }
 
     public func updateInbox(ofAccount key: String, lastSeq: Int64, ackedSeq: Int64) {
-        precondition(accounts[key] != nil, "inbox update for a missing account")
+        invariant(accounts[key] != nil, "inbox update for a missing account")
         accounts[key]?.lastSeq = lastSeq
         accounts[key]?.ackedSeq = ackedSeq
     }
@@ -34,7 +34,7 @@ public final class InMemoryChatStore: ChatStore {
     }
 
     public func insertMessage(_ message: StoredMessage, recipientKey: String) {
-        precondition((inboxes[recipientKey]?.last?.seq ?? 0) < message.seq, "seq must increase")
+        invariant((inboxes[recipientKey]?.last?.seq ?? 0) < message.seq, "seq must increase")
         inboxes[recipientKey, default: []].append(message)
     }
 

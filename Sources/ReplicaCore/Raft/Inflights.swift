@@ -11,7 +11,7 @@ struct Inflights {
     let maxBytes: Int
 
     init(capacity: Int, maxBytes: Int) {
-        precondition(capacity > 0, "inflight capacity must be positive")
+        invariant(capacity > 0, "inflight capacity must be positive")
         self.capacity = capacity
         self.maxBytes = maxBytes
         lastIndices = []
@@ -21,7 +21,7 @@ struct Inflights {
     var isFull: Bool { count == capacity || byteCount >= maxBytes }
 
     mutating func add(lastIndex: LogIndex, bytes: Int) {
-        precondition(!isFull, "adding to full inflights")
+        guard !isFull else { return invariantFailure("adding to full inflights") }
         if lastIndices.isEmpty {
             lastIndices = Array(repeating: 0, count: capacity)
             byteCounts = Array(repeating: 0, count: capacity)

@@ -60,7 +60,7 @@ public final class MemoryRaftStorage: RaftStorage {
     /// or after the first new index: a new leader may have overwritten them.
     public func append(_ entries: [Entry]) {
         guard let first = entries.first else { return }
-        precondition(first.index <= lastIndex() + 1, "append would leave a gap in the log")
+        guard first.index <= lastIndex() + 1 else { return invariantFailure("append would leave a gap in the log") }
         let kept = entries.drop { $0.index <= offset }
         guard let firstKept = kept.first else { return }
         log.removeSubrange(offset.distance(to: firstKept.index)...)

@@ -108,7 +108,7 @@ final class Progress {
         case .probe:
             isProbeSent = true
         case .snapshot:
-            preconditionFailure("appending to a follower receiving a snapshot")
+            invariantFailure("appending to a follower receiving a snapshot")
         }
     }
 

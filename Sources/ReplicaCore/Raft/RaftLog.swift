@@ -5,7 +5,7 @@ struct RaftLog {
     var unstable: UnstableLog
     /// The highest index known to be stored on a quorum. Never decreases.
     private(set) var committed: LogIndex {
-        didSet { precondition(committed >= oldValue, "commit index went back") }
+        didSet { invariant(committed >= oldValue, "commit index went back") }
     }
     /// The highest index the application has applied. Never above `committed`.
     private(set) var applied: LogIndex
@@ -27,7 +27,7 @@ struct RaftLog {
         do {
             return try body()
         } catch {
-            preconditionFailure("Raft storage read failed: \(error)")
+            fatalError("Raft storage read failed: \(error)")
         }
     }
 
@@ -51,13 +51,14 @@ struct RaftLog {
         } catch RaftStorageError.compacted, RaftStorageError.unavailable {
             return nil
         } catch {
-            preconditionFailure("Raft storage read failed: \(error)")
+            fatalError("Raft storage read failed: \(error)")
         }
     }
 
     func lastTerm() -> Term {
         guard let term = term(at: lastIndex()) else {
-            preconditionFailure("term of the last index must be known")
+            invariantFailure("term of the last index must be known")
+            return 0
         }
         return term
     }
@@ -79,14 +80,17 @@ struct RaftLog {
     @discardableResult
     mutating func append(_ entries: [Entry]) -> LogIndex {
         guard let first = entries.first else { return lastIndex() }
-        precondition(first.index > committed, "a committed entry would be overwritten")
+        invariant(first.index > committed, "a committed entry would be overwritten")
         unstable.truncateAndAppend(entries)
         return lastIndex()
     }
 
     /// Appends one entry right after the last one (the leader's path).
     mutating func appendAtEnd(_ entry: Entry) -> LogIndex {
-        precondition(entry.index == lastIndex() + 1, "appending with a gap or over existing entries")
+        guard entry.index == lastIndex() + 1 else {
+            invariantFailure("appending with a gap or over existing entries")
+            return lastIndex()
+        }
         unstable.appendAtEnd(entry)
         return entry.index
     }
@@ -99,7 +103,7 @@ struct RaftLog {
         guard matchesTerm(at: previousIndex, previousTerm) else { return nil }
         let lastNewIndex = previousIndex + UInt64(entries.count)
         if let conflict = firstConflict(in: entries) {
-            precondition(conflict > committed, "entry conflicts with a committed entry")
+            invariant(conflict > committed, "entry conflicts with a committed entry")
             let start = previousIndex.distance(to: conflict) - 1
             append(Array(entries[start...]))
         }
@@ -137,7 +141,10 @@ struct RaftLog {
     func entries(in range: Range<LogIndex>, maxBytes: Int, maxCount: Int = .max) -> [Entry]? {
         guard !range.isEmpty else { return [] }
         guard range.lowerBound >= firstIndex() else { return nil }
-        precondition(range.upperBound <= lastIndex() + 1, "entries requested beyond the log")
+        guard range.upperBound <= lastIndex() + 1 else {
+            invariantFailure("entries requested beyond the log")
+            return []
+        }
         let upper = min(range.upperBound, range.lowerBound + UInt64(maxCount))
         var result: [Entry] = []
         if range.lowerBound < unstable.offset {
@@ -147,7 +154,7 @@ struct RaftLog {
             } catch RaftStorageError.compacted {
                 return nil
             } catch {
-                preconditionFailure("Raft storage read failed: \(error)")
+                fatalError("Raft storage read failed: \(error)")
             }
             if result.count < range.lowerBound.distance(to: storedUpper) { return result }
         }
@@ -185,9 +192,9 @@ struct RaftLog {
 
     mutating func commit(to index: LogIndex) {
         guard index > committed else { return }
-        // fatalError, not precondition: an operator must read this even in a release build.
+        // An operator must read this even in a release build (the hook traps with the message).
         guard index <= lastIndex() else {
-            fatalError(
+            return invariantFailure(
                 "commit index \(index) is beyond the last entry \(lastIndex()): this replica lost entries it had "
                     + "acknowledged (was its data directory wiped or truncated?). Restore its data or give it a new id.")
         }
@@ -206,18 +213,19 @@ struct RaftLog {
         let start = max(applying + 1, firstIndex())
         guard start <= committed else { return [] }
         guard let result = entries(in: start..<(committed + 1), maxBytes: maxBytes) else {
-            preconditionFailure("committed entries to apply were compacted")
+            invariantFailure("committed entries to apply were compacted")
+            return []
         }
         return result
     }
 
     mutating func markApplying(upTo index: LogIndex) {
-        precondition(index <= committed, "handing out uncommitted entries")
+        invariant(index <= committed, "handing out uncommitted entries")
         applying = max(applying, index)
     }
 
     mutating func markApplied(upTo index: LogIndex) {
-        precondition(index <= committed, "applied index above commit index")
+        invariant(index <= committed, "applied index above commit index")
         guard index > applied else { return }
         applied = index
         applying = max(applying, index)
@@ -225,7 +233,7 @@ struct RaftLog {
 
     /// The restart path: the hard state's commit, then the application's applied index.
     mutating func restoreCommit(_ index: LogIndex) {
-        precondition(index <= lastIndex(), "stored commit index beyond the stored log")
+        invariant(index <= lastIndex(), "stored commit index beyond the stored log")
         commit(to: index)
     }
 
@@ -233,7 +241,7 @@ struct RaftLog {
 
     /// Replaces the log with a snapshot from the leader.
     mutating func restore(_ snapshot: Snapshot) {
-        precondition(snapshot.metadata.index > committed, "restoring an older snapshot")
+        invariant(snapshot.metadata.index > committed, "restoring an older snapshot")
         unstable.restore(snapshot)
         committed = snapshot.metadata.index
     }

@@ -87,7 +87,7 @@ extension RaftNode {
         let responseTerm = granted ? requestTerm : term
         send(isPreVote ? .preVoteResponse(response) : .voteResponse(response), to: candidate, term: responseTerm)
         if granted && !isPreVote {
-            precondition(vote == nil || vote == candidate, "voting twice in one term")
+            invariant(vote == nil || vote == candidate, "voting twice in one term")
             electionElapsed = 0
             vote = candidate
         }

@@ -18,7 +18,7 @@ extension RaftNode {
     /// `Ready` describes, then call `advance(_:)` before the next `ready()`.
     /// Other inputs (`step`, `tick`, `propose`) may be called in between.
     public func ready() -> Ready {
-        precondition(!isAwaitingAdvance, "ready() called again before advance(_:)")
+        invariant(!isAwaitingAdvance, "ready() called again before advance(_:)")
         if needsBroadcast && role == .leader {
             broadcastAppend()
         }
@@ -53,7 +53,7 @@ extension RaftNode {
 
     /// Acknowledges that `ready` was persisted, sent and applied.
     public func advance(_ ready: Ready) {
-        precondition(isAwaitingAdvance, "advance(_:) without a matching ready()")
+        invariant(isAwaitingAdvance, "advance(_:) without a matching ready()")
         isAwaitingAdvance = false
         if let snapshot = ready.snapshot {
             log.markSnapshotStable(at: snapshot.metadata.index)

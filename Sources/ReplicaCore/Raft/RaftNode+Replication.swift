@@ -259,7 +259,7 @@ extension RaftNode {
     }
 
     func handleAppend(_ request: AppendRequest, from sender: NodeID) {
-        precondition(role == .follower, "only a follower accepts entries from a leader")
+        invariant(role == .follower, "only a follower accepts entries from a leader")
         if request.previousLogIndex < log.committed {
             // Everything up to the commit index already matches: say so.
             send(.appendResponse(AppendResponse(index: log.committed)), to: sender)

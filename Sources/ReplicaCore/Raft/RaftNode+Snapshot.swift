@@ -19,9 +19,10 @@ extension RaftNode {
         let snapshot = log.snapshot()
         guard !snapshot.isEmpty else {
             // Only a follower claiming entries this leader never had gets here: one of them lost its log.
-            fatalError(
+            invariantFailure(
                 "\(peer) needs entries this leader does not hold and there is no snapshot: a replica lost "
                     + "acknowledged entries (was a data directory wiped under an old id?).")
+            return false
         }
         progress[peer]?.becomeSnapshot(snapshot.metadata)
         sendSnapshotChunks(to: peer)

@@ -33,7 +33,7 @@ public final class RaftNode {
     var log: RaftLog
     /// The current term. Never decreases (checked on every change).
     public private(set) var term: Term {
-        didSet { precondition(term >= oldValue, "term went back") }
+        didSet { invariant(term >= oldValue, "term went back") }
     }
     /// The candidate this replica voted for in `term`, if any.
     var vote: NodeID?
@@ -212,7 +212,7 @@ public final class RaftNode {
     }
 
     func becomePreCandidate() {
-        precondition(role != .leader, "a leader cannot become a pre-candidate")
+        invariant(role != .leader, "a leader cannot become a pre-candidate")
         // A pre-election changes neither term nor vote.
         votes = [:]
         role = .preCandidate
@@ -220,14 +220,14 @@ public final class RaftNode {
     }
 
     func becomeCandidate() {
-        precondition(role != .leader, "a leader cannot become a candidate")
+        invariant(role != .leader, "a leader cannot become a candidate")
         reset(term: term.next)
         vote = id
         role = .candidate
     }
 
     func becomeLeader() {
-        precondition(role == .candidate, "only a candidate becomes leader")
+        invariant(role == .candidate, "only a candidate becomes leader")
         reset(term: term)
         role = .leader
         leader = id

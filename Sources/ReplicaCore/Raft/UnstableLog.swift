@@ -71,16 +71,20 @@ struct UnstableLog {
     }
 
     mutating func appendAtEnd(_ entry: Entry) {
-        precondition(entry.index == offset + UInt64(entries.count), "unstable append out of order")
+        guard entry.index == offset + UInt64(entries.count) else {
+            return invariantFailure("unstable append out of order")
+        }
         entries.append(entry)
     }
 
     /// Entries in `range`, which must lie within `offset ... last + 1`.
     func slice(_ range: Range<LogIndex>) -> ArraySlice<Entry> {
-        precondition(range.lowerBound >= offset, "unstable slice below offset")
+        guard range.lowerBound >= offset, offset.distance(to: range.upperBound) <= entries.count else {
+            invariantFailure("unstable slice \(range) outside \(offset) ..< \(offset + UInt64(entries.count))")
+            return entries[0..<0]
+        }
         let start = offset.distance(to: range.lowerBound)
         let end = offset.distance(to: range.upperBound)
-        precondition(end <= entries.count, "unstable slice beyond last entry")
         return entries[start..<end]
     }
 }
