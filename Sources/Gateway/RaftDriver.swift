@@ -174,7 +174,7 @@ final class RaftDriver: @unchecked Sendable {
             // never counts the leader's copy of entries that are not yet durable, because
             // followers can only acknowledge entries of an earlier Ready, persisted before
             // its `advance`. Followers must persist before they answer.
-            let sendsFirst = node.role == .leader
+            let sendsFirst = ready.canSendBeforePersisting
             if sendsFirst { route(ready.messages) }
             let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
             do {

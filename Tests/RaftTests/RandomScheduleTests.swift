@@ -2,40 +2,73 @@ import Foundation
 import Testing
 @testable import ReplicaCore
 
-/// The number of seeded schedules a full test run executes, split into
-/// batches that Swift Testing runs in parallel.
-private let scheduleBatches = 40
-/// 50 per batch, 2,000 in all; `RAFT_SIM_SCHEDULES_PER_BATCH` raises it for a soak run.
-private let schedulesPerBatch =
-    ProcessInfo.processInfo.environment["RAFT_SIM_SCHEDULES_PER_BATCH"].flatMap(Int.init) ?? 50
-
-/// Randomized safety + liveness schedules across 3 and 5 replicas.
+/// Randomized safety + liveness schedules across 3 and 5 replicas, on fresh seeds every run.
 ///
-/// A failure names its seed. Replay one seed, printing every event:
+/// The run's base seed comes from the clock (or `RAFT_SIM_BASE_SEED`) and is printed at the
+/// start; schedule i runs seed base + i. A failure names its seed. Replay one seed, printing
+/// every event:
 ///     RAFT_SIM_SEED=1234 swift test --filter RaftTests.randomSchedules
-/// Soak run with 40 × 1,000 seeds:
-///     RAFT_SIM_SCHEDULES_PER_BATCH=1000 swift test --filter RaftTests.randomSchedules
-@Test(arguments: 0..<scheduleBatches)
+/// Soak run with 100,000 schedules:
+///     RAFT_SIM_SCHEDULES=100000 swift test --filter RaftTests.randomSchedules
+@Test(arguments: 0..<SimulationRun.batches)
 func randomSchedules(batch: Int) {
-    if let replaySeed = ProcessInfo.processInfo.environment["RAFT_SIM_SEED"].flatMap(UInt64.init) {
+    if let replaySeed = SimulationRun.replaySeed {
         guard batch == 0 else { return }
-        let violations = RandomSchedule(seed: replaySeed, isVerbose: true).run()
-        for violation in violations {
-            Issue.record("seed \(replaySeed): \(violation)")
-        }
+        report(RandomSchedule(seed: replaySeed, isVerbose: true).run(), seed: replaySeed)
         return
     }
-    for offset in 0..<schedulesPerBatch {
-        let seed = UInt64(batch * schedulesPerBatch + offset)
+    for seed in SimulationRun.seeds(ofBatch: batch) {
         let violations = RandomSchedule(seed: seed, isVerbose: false).run()
         guard violations.isEmpty else {
-            Issue.record(
-                """
-                Raft simulation failed for seed \(seed):
-                \(violations.joined(separator: "\n"))
-                Replay: RAFT_SIM_SEED=\(seed) swift test --filter RaftTests.randomSchedules
-                """)
+            report(violations, seed: seed)
             return
         }
+    }
+}
+
+/// Seeds that once failed, run on every test run (see `RegressionSeeds`).
+@Test(arguments: RegressionSeeds.all)
+func regressionSeed(_ seed: UInt64) {
+    report(RandomSchedule(seed: seed, isVerbose: false).run(), seed: seed)
+}
+
+private func report(_ violations: [String], seed: UInt64) {
+    guard !violations.isEmpty else { return }
+    Issue.record(
+        """
+        Raft simulation failed for seed \(seed):
+        \(violations.joined(separator: "\n"))
+        Replay: RAFT_SIM_SEED=\(seed) swift test --filter RaftTests.randomSchedules
+        """)
+}
+
+/// Which seeds this test run explores.
+enum SimulationRun {
+    static let batches = 40
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// How many schedules a run executes: `RAFT_SIM_SCHEDULES`, 2,000 by default.
+    static let scheduleCount = environment["RAFT_SIM_SCHEDULES"].flatMap(Int.init) ?? 2_000
+
+    static let replaySeed = environment["RAFT_SIM_SEED"].flatMap(UInt64.init)
+
+    /// Fresh every run unless `RAFT_SIM_BASE_SEED` fixes it; printed once, so that a whole
+    /// run can be repeated.
+    static let baseSeed: UInt64 = {
+        let seed =
+            environment["RAFT_SIM_BASE_SEED"].flatMap(UInt64.init)
+            ?? UInt64(Date().timeIntervalSince1970 * 1_000_000) % 1_000_000_000_000
+        print(
+            "Raft simulation: \(scheduleCount) schedules, seeds \(seed) ..< \(seed + UInt64(scheduleCount)) "
+                + "(RAFT_SIM_BASE_SEED=\(seed) repeats this run)")
+        return seed
+    }()
+
+    static func seeds(ofBatch batch: Int) -> [UInt64] {
+        let perBatch = (scheduleCount + batches - 1) / batches
+        let start = batch * perBatch
+        let end = min(scheduleCount, start + perBatch)
+        guard start < end else { return [] }
+        return (start..<end).map { baseSeed &+ UInt64($0) }
     }
 }

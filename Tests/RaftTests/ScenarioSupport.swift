@@ -11,6 +11,19 @@ extension SimulatedCluster {
         }
     }
 
+    /// Runs until one of `members` leads them all in one term; returns it.
+    func waitForLeader(among members: [NodeID], maxSteps: Int = 400) -> NodeID? {
+        var found: NodeID?
+        run(upTo: maxSteps) {
+            guard let leader = members.first(where: { isUp($0) && node($0).role == .leader }) else { return false }
+            let term = node(leader).term
+            let followed = members.allSatisfy { !isUp($0) || (node($0).term == term && node($0).leader == leader) }
+            if followed { found = leader }
+            return followed
+        }
+        return found
+    }
+
     /// The proposal identifiers a replica has applied.
     func appliedProposals(of id: NodeID) -> [UInt64] {
         replica(id).stateMachine.proposalIDs

@@ -3,69 +3,7 @@ import Testing
 
 /// Named fault scenarios run in the simulator, each checking the safety
 /// invariants at every step as well as its own outcome.
-@Suite struct ScenarioTests {
-    /// Raft paper Figure 8: an entry from an old term that reaches a majority
-    /// is not committed by the new leader until an entry of its own term is,
-    /// and may legitimately be overwritten.
-    @Test func figureEightOldTermEntryIsNotCommittedByCounting() {
-        let cluster = SimulatedCluster(size: 5, seed: 8, traceCapacity: 300) {
-            $0.preVote = false
-            $0.checkQuorum = false
-            $0.maxEntriesPerMessage = 1
-        }
-        // (a) n1 leads term 1 and commits its no-op everywhere.
-        cluster.campaignUntilLeader(1)
-        #expect(cluster.node(1).log.committed == 1)
-        // (b) n1 replicates X at index 2 to n2 only, then crashes.
-        cluster.partition([1, 2])
-        guard let x = cluster.proposeOrFail(at: 1) else { return }
-        cluster.settle()
-        #expect(cluster.node(2).log.term(at: 2) == x.term)
-        cluster.crash(1)
-        // (c) n5 wins term 2 with votes from n3 and n4 and appends its no-op
-        //     at index 2, but is cut off before replicating it, then crashes.
-        cluster.heal()
-        cluster.isolate(2)
-        cluster.node(5).campaign()
-        cluster.processAllReadies()
-        cluster.run(upTo: 5, ticking: false) { cluster.node(5).role == .leader }
-        #expect(cluster.node(5).role == .leader)
-        cluster.isolate(5)
-        cluster.settle()
-        #expect(cluster.node(5).log.term(at: 2) == cluster.node(5).term)
-        cluster.crash(5)
-        // (d) n1 restarts, leads term 3 with n3 and n4 and copies X to both:
-        //     X is now on a majority (n1, n3, n4) but must not be committed.
-        cluster.restart(1)
-        cluster.heal()
-        cluster.isolate(2)
-        cluster.campaignUntilLeaderWithoutSettling(1)
-        let reachedMajority = cluster.run(upTo: 50, ticking: false) {
-            [3, 4].allSatisfy { cluster.node($0).log.term(at: 2) == x.term }
-        }
-        #expect(reachedMajority)
-        // Let the acknowledgements reach n1, but nothing more leave it.
-        cluster.partition([1], oneWay: true)
-        let acknowledged = cluster.run(upTo: 10, ticking: false) {
-            [3, 4].allSatisfy { (cluster.node(1).status().progress[$0]?.match ?? 0) >= 2 }
-        }
-        #expect(acknowledged)
-        #expect(cluster.node(1).log.committed == 1, "an old-term entry on a majority is not committed")
-        cluster.crash(1)
-        // (e) n5 restarts and wins with n2, n3, n4: its index-2 entry overwrites X.
-        cluster.restart(5)
-        cluster.heal()
-        cluster.campaignUntilLeader(5)
-        #expect(cluster.node(5).role == .leader)
-        cluster.restart(1)
-        #expect(cluster.run(upTo: 200) { cluster.isConverged && cluster.node(1).log.term(at: 2) != x.term })
-        for id in cluster.ids {
-            #expect(!cluster.appliedProposals(of: id).contains(x.proposalID))
-            #expect(cluster.node(id).log.term(at: 2) != x.term)
-        }
-        cluster.expectNoViolations()
-    }
-
+@Suite(.recordsCoreInvariants) struct ScenarioTests {
     @Test func partitionedLeaderStepsDownAndItsUncommittedEntriesAreOverwritten() {
         let cluster = SimulatedCluster(size: 5, seed: 21, traceCapacity: 300)
         guard let oldLeader = cluster.waitForConvergedLeader() else {

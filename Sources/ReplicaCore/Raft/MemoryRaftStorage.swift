@@ -17,6 +17,15 @@ public final class MemoryRaftStorage: RaftStorage {
 
     private var offset: LogIndex { log[0].index }
 
+    /// An independent copy: what a disk holds at one instant, for the simulator's crashes.
+    public func copy() -> MemoryRaftStorage {
+        let copy = MemoryRaftStorage()
+        copy.hardState = hardState
+        copy.currentSnapshot = currentSnapshot
+        copy.log = log
+        return copy
+    }
+
     // MARK: Reads (used by Raft)
 
     public func initialState() -> HardState { hardState }

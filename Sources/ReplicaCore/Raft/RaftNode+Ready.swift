@@ -36,12 +36,15 @@ extension RaftNode {
             lastReadySoftState = currentSoftState
         }
         let currentHardState = hardState
+        var termOrVoteChanged = false
         if currentHardState != lastReadyHardState {
             result.hardState = currentHardState
-            result.mustSync =
+            termOrVoteChanged =
                 currentHardState.term != lastReadyHardState.term || currentHardState.vote != lastReadyHardState.vote
+            result.mustSync = termOrVoteChanged
             lastReadyHardState = currentHardState
         }
+        result.canSendBeforePersisting = role == .leader && !termOrVoteChanged
         result.mustSync = result.mustSync || !result.entries.isEmpty || result.snapshot != nil
         result.messages = outbox
         outbox = []

@@ -38,8 +38,8 @@ public struct ReadState: Hashable, Sendable {
 ///    Flush to disk if `mustSync`.
 /// 2. Send every message in `messages`. A vote or an acknowledgement is only
 ///    safe once durable, so in general: persist, then send. The one exception
-///    (etcd's server makes it too) is a `Ready` taken while this node is the
-///    leader: its messages may be sent before or while persisting, provided
+///    (etcd's server makes it too) is a `Ready` whose `canSendBeforePersisting`
+///    is set: its messages may be sent before or while persisting, provided
 ///    the caller handles each `Ready` fully (persist, then `advance`) before
 ///    stepping any answer to them. A commit index in them then never counts
 ///    the leader's copy of entries that are not yet durable.
@@ -70,6 +70,12 @@ public struct Ready: Sendable {
     /// term or vote changed). A commit-only change may be written lazily:
     /// a lost commit index is relearned from the leader.
     public var mustSync: Bool
+
+    /// Whether `messages` may be sent before or while the rest is persisted: set only for a
+    /// `Ready` taken while this node leads and whose term and vote did not change, so its
+    /// messages are appends and heartbeats, never a vote or an acknowledgement. The Gateway's
+    /// driver and the simulator both take the order from here.
+    public var canSendBeforePersisting: Bool = false
 
     public init(
         softState: SoftState? = nil, hardState: HardState? = nil, snapshot: Snapshot? = nil,

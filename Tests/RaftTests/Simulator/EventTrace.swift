@@ -5,7 +5,7 @@
 enum SimulationEvent {
     case delivered(RaftMessage)
     case dropped(RaftMessage)
-    case crashed(NodeID, beforePersisting: Bool)
+    case crashed(NodeID, point: SimulatedCluster.CrashPoint, lostWrites: Int)
     case restarted(NodeID)
     case partitioned(side: [NodeID], other: [NodeID], oneWay: Bool)
     case healed
@@ -54,6 +54,8 @@ struct EventTrace {
             "deliver \(message.from)->\(message.to) \(message.term) \(message.kind.tag)"
         case .dropped(let message):
             "drop \(message.from)->\(message.to) \(message.term) \(message.kind.tag)"
+        case .crashed(let id, let point, let lostWrites):
+            "crash \(id) \(point), \(lostWrites) unflushed writes lost"
         default:
             "\(event)"
         }

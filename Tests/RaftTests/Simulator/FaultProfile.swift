@@ -17,15 +17,18 @@ struct FaultProfile: Sendable {
     /// Chance per step to crash a random live replica (if a majority stays up
     /// unless `allowMajorityDown`).
     var crashProbability = 0.0
-    /// Chance that a crash happens after `ready()` but before anything of it was persisted.
-    var crashBeforePersistShare = 0.0
+    /// Of the crashes, the share at a replica's next `Ready` while its writes are unflushed,
+    /// and the share after it was flushed but before its messages left; the rest happen
+    /// between two `Ready`s.
+    var crashWhilePersistingShare = 0.0
+    var crashBeforeSendingShare = 0.0
     var restartProbability = 0.0
     var allowMajorityDown = false
     /// Each replica ticks at a rate in 1 ± maxTickSkew.
     var maxTickSkew = 0.0
-    /// A crash loses hard-state writes of `Ready`s whose `mustSync` was false
-    /// (the caller may write those without flushing).
-    var losesUnsyncedWrites = false
+    /// What a crash keeps of the writes not yet flushed (all of them: a process crash;
+    /// fewer: a power cut).
+    var crashLoss = SimulatedDisk.CrashLoss.nothing
 
     static let none = FaultProfile()
 
@@ -39,11 +42,12 @@ struct FaultProfile: Sendable {
         profile.oneWayPartitionShare = 0.3
         profile.healProbability = 0.05
         profile.crashProbability = Double.random(in: 0...0.03, using: &generator)
-        profile.crashBeforePersistShare = 0.3
+        profile.crashWhilePersistingShare = 0.35
+        profile.crashBeforeSendingShare = 0.2
         profile.restartProbability = Double.random(in: 0.03...0.15, using: &generator)
         profile.allowMajorityDown = Bool.random(using: &generator) && Bool.random(using: &generator)
         profile.maxTickSkew = Double.random(in: 0...0.5, using: &generator)
-        profile.losesUnsyncedWrites = Bool.random(using: &generator)
+        profile.crashLoss = [.nothing, .allUnflushed, .randomSuffix, .randomSuffix].randomElement(using: &generator)!
         return profile
     }
 }

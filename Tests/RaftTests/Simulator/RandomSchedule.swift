@@ -10,12 +10,19 @@ struct RandomSchedule {
 
     let seed: UInt64
     let isVerbose: Bool
+    /// Called after every step of the safety phase: lets a test plant a bug in the run.
+    var sabotage: ((SimulatedCluster, _ step: Int) -> Void)?
 
     /// The replica count for `seed`: both 3 and 5 replicas are covered.
     var size: Int { seed.isMultiple(of: 2) ? 3 : 5 }
 
-    /// Runs the schedule; returns the violations found, with the trace.
+    /// Runs the schedule; returns the violations found, with the trace. A broken invariant
+    /// inside the core is one of them: it is recorded, not trapped (see `CoreInvariant`).
     func run() -> [String] {
+        CoreInvariant.$recorder.withValue(CoreInvariant.Recorder()) { runRecordingCoreInvariants() }
+    }
+
+    private func runRecordingCoreInvariants() -> [String] {
         var generator = SeededGenerator(seed: seed)
         let faults = FaultProfile.random(using: &generator)
         let entriesPerMessage = Int.random(in: 1...8, using: &generator)
@@ -33,10 +40,12 @@ struct RandomSchedule {
             cluster.entriesKeptAfterCompaction = Int.random(in: 0...3, using: &generator)
         }
         cluster.trace.record(SimulationEvent.phase("safety: \(size) replicas, \(faults)"), step: cluster.now)
-        for _ in 0..<Self.safetySteps where !cluster.checker.isViolated {
+        for step in 0..<Self.safetySteps where !cluster.checker.isViolated {
             cluster.step()
             actAsClients(on: cluster, using: &generator)
             injectFaults(into: cluster, using: &generator)
+            sabotage?(cluster, step)
+            cluster.collectCoreInvariantFailures()
         }
         if !cluster.checker.isViolated {
             checkLiveness(of: cluster)
@@ -72,11 +81,16 @@ struct RandomSchedule {
         if chance(faults.healProbability, &generator) {
             cluster.heal()
         }
-        if chance(faults.crashProbability, &generator), let victim = cluster.liveIDs.randomElement(using: &generator) {
+        if chance(faults.crashProbability, &generator), let victim = cluster.survivingIDs.randomElement(using: &generator) {
             let quorum = cluster.size / 2 + 1
-            if faults.allowMajorityDown || cluster.liveIDs.count - 1 >= quorum {
-                let beforePersist = chance(faults.crashBeforePersistShare, &generator)
-                cluster.crash(victim, at: beforePersist ? .betweenReadies : .afterPersistingBeforeSending)
+            if faults.allowMajorityDown || cluster.survivingIDs.count - 1 >= quorum {
+                let roll = Double.random(in: 0..<1, using: &generator)
+                let point: SimulatedCluster.CrashPoint =
+                    roll < faults.crashWhilePersistingShare
+                    ? .whilePersisting
+                    : roll < faults.crashWhilePersistingShare + faults.crashBeforeSendingShare
+                        ? .afterPersistingBeforeSending : .betweenReadies
+                cluster.crash(victim, at: point)
             }
         }
         if chance(faults.restartProbability, &generator),
@@ -95,6 +109,7 @@ struct RandomSchedule {
     private func checkLiveness(of cluster: SimulatedCluster) {
         cluster.trace.record(SimulationEvent.phase("liveness"), step: cluster.now)
         cluster.faults = .none
+        cluster.disarmCrashes()
         cluster.heal()
         for id in cluster.ids where !cluster.isUp(id) {
             cluster.restart(id)

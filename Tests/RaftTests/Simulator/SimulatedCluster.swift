@@ -2,18 +2,18 @@
 
 /// N replicas on a simulated network, driven step by step from one seed.
 ///
-/// Each replica runs the loop production will run: take a `Ready`, persist
-/// its snapshot, entries and hard state to storage, send its messages, apply
-/// its snapshot and committed entries to the state machine, then `advance`.
-/// A crash throws away everything but the storage; a restart rebuilds the
-/// replica from that storage alone.
+/// Each replica runs the loop the Gateway's `RaftDriver` runs, step for step (see
+/// `processReadies`): take a `Ready`; if `canSendBeforePersisting`, send its messages first;
+/// write its snapshot, entries and hard state to the disk and flush if `mustSync`; otherwise
+/// send now; apply its snapshot and committed entries, then `advance`. A crash throws away
+/// everything but the disk, and the disk keeps only what the storage contract promises
+/// (`SimulatedDisk`); a restart rebuilds the replica from that alone.
 final class SimulatedCluster {
     struct Replica {
         let id: NodeID
         var node: RaftNode?
-        var storage = MemoryRaftStorage()
-        /// The hard state as of the last flushed (`mustSync`) write: what survives a crash.
-        var syncedHardState = HardState()
+        var disk = SimulatedDisk()
+        var storage: MemoryRaftStorage { disk.storage }
         var stateMachine = SimulatedStateMachine()
         var tickRate = 1.0
         var tickCredit = 0.0
@@ -22,9 +22,13 @@ final class SimulatedCluster {
     }
 
     enum CrashPoint {
-        /// Between two `Ready`s: whatever was not yet persisted is lost.
+        /// Now, between two `Ready`s.
         case betweenReadies
-        /// After persisting a `Ready` but before sending its messages.
+        /// At the replica's next `Ready`, once its writes are made but before they are
+        /// flushed: after its messages left if it may send before persisting, else before.
+        case whilePersisting
+        /// At the replica's next `Ready`, after persisting and flushing it but before
+        /// sending its messages.
         case afterPersistingBeforeSending
     }
 
@@ -42,7 +46,10 @@ final class SimulatedCluster {
     /// Entries kept in the log behind a snapshot when compacting.
     var entriesKeptAfterCompaction = 0
     private let configure: (inout RaftConfig) -> Void
-    private var pendingCrash: (NodeID, CrashPoint)?
+    /// A crash's loss of unflushed writes set for one replica, overriding the fault profile's.
+    private var crashLoss: [NodeID: SimulatedDisk.CrashLoss] = [:]
+    /// Crashes that fire at a replica's next `Ready`.
+    private var armedCrashes: [NodeID: CrashPoint] = [:]
     private var nextProposalID: UInt64 = 1
     /// Each replica numbers its reads from 1, as production does, so the
     /// leader sees the same context from several replicas.
@@ -87,6 +94,14 @@ final class SimulatedCluster {
     func replica(_ id: NodeID) -> Replica { replicas[position(of: id)] }
     func isUp(_ id: NodeID) -> Bool { replicas[position(of: id)].isUp }
     var liveIDs: [NodeID] { replicas.filter(\.isUp).map(\.id) }
+    /// Live replicas with no crash armed.
+    var survivingIDs: [NodeID] { liveIDs.filter { armedCrashes[$0] == nil } }
+
+    /// Cancels the crashes armed for a replica's next `Ready`.
+    func disarmCrashes() {
+        armedCrashes = [:]
+        crashLoss = [:]
+    }
 
     // MARK: Driving
 
@@ -159,43 +174,62 @@ final class SimulatedCluster {
 
     // MARK: The production loop
 
+    /// The same steps, in the same order, as `RaftDriver.processReadies` in the Gateway.
     private func processReadies(_ position: Int) {
-        for _ in 0..<100 {
+        let id = replicas[position].id
+        for _ in 0..<100 where !checker.isViolated {
             guard let node = replicas[position].node, node.hasReady else { return }
             let ready = node.ready()
-            persist(ready, at: position)
-            if let (id, point) = pendingCrash, id == replicas[position].id, point == .afterPersistingBeforeSending {
-                pendingCrash = nil
-                crash(id)
-                return
+            if ready.canSendBeforePersisting {
+                ready.messages.forEach(send)
             }
-            for message in ready.messages {
-                send(message)
+            write(ready, at: position)
+            if armedCrashes[id] == .whilePersisting {
+                return crash(id)
+            }
+            if ready.mustSync {
+                replicas[position].disk.flush()
+            }
+            if armedCrashes[id] == .afterPersistingBeforeSending {
+                return crash(id)
+            }
+            if !ready.canSendBeforePersisting {
+                ready.messages.forEach(send)
             }
             apply(ready, at: position)
             node.advance(ready)
             snapshotIfDue(at: position)
+            collectCoreInvariantFailures()
         }
-        preconditionFailure("a replica produced more than 100 Readies in a row")
+        if !checker.isViolated {
+            checker.fail("\(id) produced more than 100 Readies in a row")
+        }
     }
 
-    private func persist(_ ready: Ready, at position: Int) {
+    /// Broken invariants the core recorded (see `CoreInvariant`) fail the run.
+    func collectCoreInvariantFailures() {
+        for failure in CoreInvariant.recorder?.takeFailures() ?? [] {
+            checker.fail("Core invariant: \(failure)")
+        }
+    }
+
+    /// Writes a `Ready` in the order its contract names: snapshot, entries, hard state.
+    private func write(_ ready: Ready, at position: Int) {
         let id = replicas[position].id
+        do {
+            if let snapshot = ready.snapshot {
+                try replicas[position].disk.write(.installSnapshot(snapshot))
+            }
+            if !ready.entries.isEmpty {
+                try replicas[position].disk.write(.append(ready.entries))
+            }
+            if let hardState = ready.hardState {
+                try replicas[position].disk.write(.setHardState(hardState))
+            }
+        } catch {
+            checker.fail("\(id) could not persist a Ready: \(error)")
+        }
         let storage = replicas[position].storage
-        if let snapshot = ready.snapshot {
-            do {
-                try storage.applySnapshot(snapshot)
-            } catch {
-                checker.fail("\(id) could not install snapshot \(snapshot.metadata): \(error)")
-            }
-        }
-        storage.append(ready.entries)
-        if let hardState = ready.hardState {
-            storage.setHardState(hardState)
-            if ready.mustSync || !faults.losesUnsyncedWrites {
-                replicas[position].syncedHardState = hardState
-            }
-        }
         checker.observePersisted(ready.entries, on: id, storage: storage)
         if let softState = ready.softState, let node = replicas[position].node {
             trace.record(.roleChanged(id, role: softState.role, term: node.term), step: now)
@@ -215,11 +249,18 @@ final class SimulatedCluster {
     private func apply(_ ready: Ready, at position: Int) {
         let id = replicas[position].id
         if let snapshot = ready.snapshot {
+            guard SimulatedStateMachine.isWellFormed(snapshot) else {
+                return checker.fail("\(id) was handed a corrupt snapshot at \(snapshot.metadata.index)")
+            }
             replicas[position].stateMachine = SimulatedStateMachine(snapshot: snapshot)
             trace.record(.snapshotInstalled(id, index: snapshot.metadata.index), step: now)
             checker.observeSnapshotInstalled(snapshot, on: id, digest: replicas[position].stateMachine.digest)
         }
         for entry in ready.committedEntries {
+            guard entry.index == replicas[position].stateMachine.appliedIndex + 1 else {
+                return checker.fail(
+                    "\(id) was handed \(entry.index) to apply after \(replicas[position].stateMachine.appliedIndex)")
+            }
             replicas[position].stateMachine.apply(entry)
             checker.observeApplied(entry, on: id, digest: replicas[position].stateMachine.digest)
         }
@@ -237,9 +278,10 @@ final class SimulatedCluster {
         let snapshotIndex = storage.snapshot().metadata.index
         guard applied > snapshotIndex, snapshotIndex.distance(to: applied) >= interval else { return }
         do {
-            try storage.createSnapshot(at: applied, data: replicas[position].stateMachine.snapshotData())
+            let data = replicas[position].stateMachine.snapshotData()
+            try replicas[position].disk.write(.createSnapshot(at: applied, data: data))
             let compactIndex = applied - UInt64(min(entriesKeptAfterCompaction, Int(applied.rawValue)))
-            try storage.compact(upTo: compactIndex)
+            try replicas[position].disk.write(.compact(upTo: compactIndex))
             trace.record(.snapshotCreated(replicas[position].id, index: applied), step: now)
         } catch {
             checker.fail("\(replicas[position].id) could not snapshot at \(applied): \(error)")
@@ -248,21 +290,22 @@ final class SimulatedCluster {
 
     // MARK: Crashes
 
-    func crash(_ id: NodeID, at point: CrashPoint = .betweenReadies) {
-        if point == .afterPersistingBeforeSending {
-            pendingCrash = (id, point)
-            processReadies(position(of: id))
-            if pendingCrash == nil { return }
-            pendingCrash = nil
+    /// Crashes `id` now, or arms a crash at its next `Ready`. What the crash keeps of the
+    /// writes not yet flushed is `loss`, by default the fault profile's.
+    func crash(_ id: NodeID, at point: CrashPoint = .betweenReadies, losing loss: SimulatedDisk.CrashLoss? = nil) {
+        guard isUp(id) else { return }
+        if let loss { crashLoss[id] = loss }
+        guard point == .betweenReadies else {
+            armedCrashes[id] = point
+            return
         }
-        trace.record(.crashed(id, beforePersisting: point == .betweenReadies), step: now)
-        let replica = replicas[position(of: id)]
-        if replica.storage.initialState() != replica.syncedHardState {
-            // The lazily written commit index did not reach the disk.
-            replica.storage.setHardState(replica.syncedHardState)
-        }
-        replicas[position(of: id)].node = nil
-        replicas[position(of: id)].stateMachine = SimulatedStateMachine()
+        let position = position(of: id)
+        let lost = replicas[position].disk.crash(losing: crashLoss[id] ?? faults.crashLoss, using: &random)
+        trace.record(.crashed(id, point: armedCrashes[id] ?? .betweenReadies, lostWrites: lost), step: now)
+        armedCrashes[id] = nil
+        crashLoss[id] = nil
+        replicas[position].node = nil
+        replicas[position].stateMachine = SimulatedStateMachine()
     }
 
     /// Starts (or restarts) a replica from its storage alone.
@@ -282,8 +325,9 @@ final class SimulatedCluster {
         do {
             replicas[position].node = try RaftNode(config: config, storage: storage)
         } catch {
-            preconditionFailure("restart failed: \(error)")
+            checker.fail("\(replicas[position].id) could not restart from its disk: \(error)")
         }
+        collectCoreInvariantFailures()
     }
 
     // MARK: Network faults
@@ -357,12 +401,13 @@ final class SimulatedCluster {
     }
 
     private func checkEachStep() {
+        collectCoreInvariantFailures()
         for replica in replicas {
             guard let node = replica.node else { continue }
             if node.role == .leader {
                 checker.observeLeader(replica.id, term: node.term)
             }
-            let durable = replica.syncedHardState
+            let durable = replica.disk.durableHardState
             checker.observeDurableState(of: replica.id, term: durable.term, commit: durable.commit)
         }
     }

@@ -42,6 +42,11 @@ struct SimulatedStateMachine {
 
     init() {}
 
+    /// Whether `snapshot` holds what `snapshotData()` writes.
+    static func isWellFormed(_ snapshot: Snapshot) -> Bool {
+        snapshot.data.isEmpty || (snapshot.data.count % 8 == 0)
+    }
+
     /// Rebuilds the state from a snapshot, as a restarted or lagging replica does.
     init(snapshot: Snapshot) {
         appliedIndex = snapshot.metadata.index
