@@ -11,10 +11,11 @@ struct AsyncHTTPTransportTests {
         let start = ContinuousClock.now
 
         await #expect(throws: TransportError.self) {
-            _ = try await transport.execute(request, timeout: .seconds(5))
+            _ = try await transport.execute(request, timeout: .seconds(60))
         }
 
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Well below the timeout, with room for a loaded machine: the refusal was not waited out.
+        #expect(ContinuousClock.now - start < .seconds(20))
         try await transport.shutdown()
     }
 }
