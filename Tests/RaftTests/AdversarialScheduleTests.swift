@@ -139,11 +139,7 @@ import Testing
         #expect(cluster.run(upTo: 50) { cluster.isConverged })
         let others = cluster.ids.filter { $0 != oldLeader }
         let tailHolder = others[0]
-        // The tail reaches `tailHolder` only, and its acknowledgements never come back.
-        cluster.partition([oldLeader, tailHolder])
-        cluster.network.partition([tailHolder], from: [oldLeader], oneWay: true)
-        let tail = (0..<3).compactMap { _ in cluster.proposeOrFail(at: oldLeader) }
-        cluster.settle()
+        let tail = cluster.replicateUncommittedTail(from: oldLeader, to: tailHolder)
         #expect(cluster.node(tailHolder).log.lastIndex() == tail.last?.index, "the tail reached one follower")
         #expect(cluster.node(oldLeader).log.committed < tail[0].index, "the tail is not committed")
         cluster.crash(oldLeader, at: .betweenReadies, losing: .nothing)
@@ -185,10 +181,7 @@ import Testing
         }
         let others = cluster.ids.filter { $0 != oldLeader }
         let follower = others[0]
-        cluster.partition([oldLeader, follower])
-        cluster.network.partition([follower], from: [oldLeader], oneWay: true)
-        let staleTail = (0..<3).compactMap { _ in cluster.proposeOrFail(at: oldLeader) }
-        cluster.settle()
+        let staleTail = cluster.replicateUncommittedTail(from: oldLeader, to: follower)
         let staleTerm = cluster.node(oldLeader).term
         cluster.crash(oldLeader, at: .betweenReadies, losing: .nothing)
         cluster.heal()

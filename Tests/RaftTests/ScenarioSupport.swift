@@ -24,6 +24,18 @@ extension SimulatedCluster {
         return found
     }
 
+    /// Proposes `count` entries at `leader` that reach `follower` only, whose acknowledgements
+    /// never come back, so they stay uncommitted. Leaves the network partitioned.
+    func replicateUncommittedTail(
+        from leader: NodeID, to follower: NodeID, count: Int = 3
+    ) -> [(proposalID: UInt64, index: LogIndex, term: Term)] {
+        partition([leader, follower])
+        network.partition([follower], from: [leader], oneWay: true)
+        let tail = (0..<count).compactMap { _ in proposeOrFail(at: leader) }
+        settle()
+        return tail
+    }
+
     /// The proposal identifiers a replica has applied.
     func appliedProposals(of id: NodeID) -> [UInt64] {
         replica(id).stateMachine.proposalIDs
