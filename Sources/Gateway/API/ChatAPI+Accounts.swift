@@ -30,21 +30,16 @@ extension ChatAPI {
 
     func listAccounts(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        let pattern: String
-        let limit: Int64
-        let isStale: Bool
-        do throws(APIError) {
-            isStale = try Self.isStale(request)
-            pattern = try Self.accountPattern(request.queryValue("pattern") ?? "*")
-            limit = try RequestDecoding.integer("limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
-        } catch {
-            return .error(error)
-        }
-        let afterKey = request.queryValue("after").map(Username.key)
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
         return later { () async throws(APIError) -> HTTPResponse in
-            if !isStale { try await awaitLinearizableRead(request) }
+            // Authentication comes before validation, so a bad query with a bad token is a 401.
             _ = try await authenticate(request)
+            let isStale = try Self.isStale(request)
+            let pattern = try Self.accountPattern(request.queryValue("pattern") ?? "*")
+            let limit = try RequestDecoding.integer(
+                "limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
+            let afterKey = request.queryValue("after").map(Username.key)
+            if !isStale { try await awaitLinearizableRead(request) }
             let page = try readState {
                 try ChatQueries.accounts(matching: pattern, afterKey: afterKey, limit: Int(limit) + 1, in: $0)
             }
@@ -69,9 +64,9 @@ extension ChatAPI {
 
     func deleteAccount(_ context: RouteContext) -> HTTPReply {
         let username = context.parameters["username"] ?? ""
-        if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
+            if let redirect = routeWrite(context.request) { throw redirect }
             let command = ChatCommand.deleteAccount(.init(tokenHash: caller.tokenHash, username: username))
             _ = try await submit(command, request: context.request, subject: username)
             return WireFormat.noContent()

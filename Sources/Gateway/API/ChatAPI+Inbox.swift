@@ -3,23 +3,19 @@ import ReplicaCore
 extension ChatAPI {
     func readInbox(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        let after: Int64?
-        let waitSeconds: Int64
-        let limit: Int64
-        let isStale: Bool
-        do throws(APIError) {
-            after = try RequestDecoding.integer("after", in: request, range: 0...Int64.max, default: nil)
-            waitSeconds = try RequestDecoding.integer("wait", in: request, range: 0...Self.maxWaitSeconds, default: 0)!
-            limit = try RequestDecoding.integer("limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
-            isStale = try Self.isStale(request)
-        } catch {
-            return .error(error)
-        }
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
         return .deferred { responder in
             Task {
                 do throws(APIError) {
-                    if !isStale { try await awaitLinearizableRead(request) }
+                    // Authentication comes before validation, so a bad query with a bad token is a 401.
+                    _ = try await authenticate(request)
+                    let after = try RequestDecoding.integer("after", in: request, range: 0...Int64.max, default: nil)
+                    let waitSeconds = try RequestDecoding.integer(
+                        "wait", in: request, range: 0...Self.maxWaitSeconds, default: 0)!
+                    let limit = try RequestDecoding.integer(
+                        "limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
+                    if !(try Self.isStale(request)) { try await awaitLinearizableRead(request) }
+                    // Again, after the read index: the account's acknowledged position as of now.
                     let caller = try await authenticate(request)
                     let query = InboxQuery(
                         accountKey: caller.account.key, tokenHash: caller.tokenHash,
@@ -93,16 +89,11 @@ extension ChatAPI {
 
     func acknowledge(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        let body: RequestBodies.Acknowledge
-        do throws(APIError) {
-            body = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
-        } catch {
-            return .error(error)
-        }
-        guard body.upTo >= 0 else { return .error(.invalidRequest("up_to must be 0 or more.")) }
-        if let redirect = routeWrite(request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
+            let body = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
+            guard body.upTo >= 0 else { throw .invalidRequest("up_to must be 0 or more.") }
+            if let redirect = routeWrite(request) { throw redirect }
             let outcome = try await submit(.acknowledge(.init(tokenHash: caller.tokenHash, upTo: body.upTo)), request: request)
             guard case .acknowledged(let upTo) = outcome else {
                 throw APIError.internalError("Acknowledging produced an unexpected outcome.")

@@ -8,22 +8,17 @@ extension ChatAPI {
 
     func sendMessage(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        let send: RequestBodies.Send
-        do throws(APIError) {
-            send = try RequestDecoding.body(RequestBodies.Send.self, from: request)
-        } catch {
-            return .error(error)
-        }
-        guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
-            return .error(.invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8."))
-        }
-        let idempotencyKey = request.header("Idempotency-Key")
-        if let idempotencyKey, !(1...Self.maxIdempotencyKeyLength).contains(idempotencyKey.count) {
-            return .error(.invalidIdempotencyKey)
-        }
-        if let redirect = routeWrite(request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
+            let send = try RequestDecoding.body(RequestBodies.Send.self, from: request)
+            guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
+                throw .invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8.")
+            }
+            let idempotencyKey = request.header("Idempotency-Key")
+            if let idempotencyKey, !(1...Self.maxIdempotencyKeyLength).contains(idempotencyKey.count) {
+                throw .invalidIdempotencyKey
+            }
+            if let redirect = routeWrite(request) { throw redirect }
             let command = ChatCommand.sendMessage(.init(
                 tokenHash: caller.tokenHash, recipient: send.to, body: send.body,
                 messageID: MessageID.generate(), sentAtMillis: dependencies.clock(),

@@ -37,9 +37,9 @@ extension ChatAPI {
     }
 
     func logOut(_ context: RouteContext) -> HTTPReply {
-        if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
+            if let redirect = routeWrite(context.request) { throw redirect }
             _ = try await submit(.closeSession(.init(tokenHash: caller.tokenHash)), request: context.request)
             return WireFormat.noContent()
         }

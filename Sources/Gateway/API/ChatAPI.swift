@@ -47,14 +47,27 @@ public struct ChatAPI: HTTPRequestHandler {
         router.add("GET", "/metrics", ChatAPI.metricsText)
         router.add("GET", "/v1/cluster", ChatAPI.cluster)
         router.add("POST", "/v1/accounts", ChatAPI.createAccount)
-        router.add("GET", "/v1/accounts", ChatAPI.listAccounts)
-        router.add("DELETE", "/v1/accounts/{username}", ChatAPI.deleteAccount)
+        router.add("GET", "/v1/accounts", requiresToken: true, ChatAPI.listAccounts)
+        router.add("DELETE", "/v1/accounts/{username}", requiresToken: true, ChatAPI.deleteAccount)
         router.add("POST", "/v1/sessions", ChatAPI.logIn)
-        router.add("DELETE", "/v1/sessions/current", ChatAPI.logOut)
-        router.add("POST", "/v1/messages", ChatAPI.sendMessage)
-        router.add("GET", "/v1/inbox", ChatAPI.readInbox)
-        router.add("POST", "/v1/inbox/ack", ChatAPI.acknowledge)
+        router.add("DELETE", "/v1/sessions/current", requiresToken: true, ChatAPI.logOut)
+        router.add("POST", "/v1/messages", requiresToken: true, ChatAPI.sendMessage)
+        router.add("GET", "/v1/inbox", requiresToken: true, ChatAPI.readInbox)
+        router.add("POST", "/v1/inbox/ack", requiresToken: true, ChatAPI.acknowledge)
         self.router = router
+    }
+
+    /// Authentication comes before validation: a call that needs a token and has none is
+    /// refused before its body is read. Peer calls prove the cluster secret the same way.
+    public func screen(_ head: HTTPRequest) -> HTTPResponse? {
+        if head.path.hasPrefix("/internal/") {
+            guard let internalHandler = dependencies.internalHandler else { return APIError.notFound.response }
+            return internalHandler.screen(head)
+        }
+        guard case .found(let route, _) = router.match(method: head.method, path: head.path), route.requiresToken,
+            Self.bearerToken(head) == nil
+        else { return nil }
+        return dependencies.metrics.recorded(APIError.unauthorized.response, route: route.name, since: .now)
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPReply {

@@ -70,6 +70,14 @@ public struct HTTPResponder: Sendable {
 
 public protocol HTTPRequestHandler: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPReply
+    /// Refuses a request from its method, path, query and headers alone, before a byte of its
+    /// body is read (`head.body` is empty), or returns nil to let it through. It runs on the
+    /// epoll thread, so it does no I/O.
+    func screen(_ head: HTTPRequest) -> HTTPResponse?
+}
+
+extension HTTPRequestHandler {
+    public func screen(_ head: HTTPRequest) -> HTTPResponse? { nil }
 }
 
 func percentEncoded(_ text: String) -> String {

@@ -176,11 +176,19 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     guard let context, let connection, let requestContext, let uploadDataSize else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
 
-    // First call: only allocate. Answering now would cost the connection its keep-alive.
+    // First call: the headers are in, no byte of the body is read. Allocate, and answer only a
+    // refusal now: answering on this call costs the connection its keep-alive, and MHD accepts a
+    // response during an upload only before the body begins.
     guard let existing = requestContext.pointee else {
-        let isInternal = url.map { String(cString: $0).hasPrefix("/internal/") } ?? false
-        let limit = isInternal ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
-        requestContext.pointee = Unmanaged.passRetained(RequestInProgress(maxBodyBytes: limit)).toOpaque()
+        let path = url.map { String(cString: $0) } ?? "/"
+        let limit = path.hasPrefix("/internal/") ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
+        let progress = RequestInProgress(maxBodyBytes: limit)
+        requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
+        let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
+        if let refusal = server.handler.screen(head) {
+            progress.hasAnswered = true
+            HTTPServer.queue(refusal, on: connection)
+        }
         return .YES
     }
     let progress = Unmanaged<RequestInProgress>.fromOpaque(existing).takeUnretainedValue()

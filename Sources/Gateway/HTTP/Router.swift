@@ -4,6 +4,9 @@ struct Router<Target>: Sendable {
         var name: String
         var segments: [Substring]
         var method: String
+        /// Whether the route needs a bearer token: a request without one is refused with 401
+        /// before anything else about it is looked at.
+        var requiresToken: Bool
         var handler: @Sendable (Target) -> (RouteContext) -> HTTPReply
     }
 
@@ -16,9 +19,11 @@ struct Router<Target>: Sendable {
     private var routes: [Route] = []
 
     mutating func add(
-        _ method: String, _ pattern: String, _ handler: @escaping @Sendable (Target) -> (RouteContext) -> HTTPReply
+        _ method: String, _ pattern: String, requiresToken: Bool = false,
+        _ handler: @escaping @Sendable (Target) -> (RouteContext) -> HTTPReply
     ) {
-        routes.append(Route(name: pattern, segments: Self.segments(pattern), method: method, handler: handler))
+        routes.append(Route(
+            name: pattern, segments: Self.segments(pattern), method: method, requiresToken: requiresToken, handler: handler))
     }
 
     func match(method: String, path: String) -> Match {

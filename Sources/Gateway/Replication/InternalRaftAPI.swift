@@ -11,14 +11,21 @@ struct InternalRaftAPI: HTTPRequestHandler {
     /// Hands a batch to the driver, which answers the responder with its replies to the sender.
     let deliver: @Sendable ([RaftMessage], HTTPResponder) -> Void
 
+    /// A peer proves the cluster secret before a byte of its body is read, so a stranger
+    /// cannot make this replica buffer up to the 64 MiB peer body limit.
+    func screen(_ head: HTTPRequest) -> HTTPResponse? {
+        guard head.path == PeerTransport.path || head.path == PeerTransport.stateFilePath else {
+            return APIError.notFound.response
+        }
+        guard head.method == "POST" else { return APIError.methodNotAllowed(allowed: ["POST"]).response }
+        guard let given = head.header(PeerTransport.secretHeader), Self.constantTimeEquals(given, secret) else {
+            return APIError(status: 401, code: "unauthorized", message: "The cluster secret is missing or wrong.").response
+        }
+        return nil
+    }
+
     func handle(_ request: HTTPRequest) -> HTTPReply {
-        guard request.path == PeerTransport.path || request.path == PeerTransport.stateFilePath else {
-            return .error(.notFound)
-        }
-        guard request.method == "POST" else { return .error(.methodNotAllowed(allowed: ["POST"])) }
-        guard let given = request.header(PeerTransport.secretHeader), Self.constantTimeEquals(given, secret) else {
-            return .error(APIError(status: 401, code: "unauthorized", message: "The cluster secret is missing or wrong."))
-        }
+        if let refusal = screen(request) { return .now(refusal) }
         return request.path == PeerTransport.path ? receiveMessages(request) : receiveStateFilePiece(request)
     }
 

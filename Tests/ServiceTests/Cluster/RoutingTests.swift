@@ -78,6 +78,20 @@ extension ClusterTests {
             #expect(try await replica.clusterView["term"] as? Int == termBefore)
         }
 
+        /// A stranger cannot make a replica buffer up to the 64 MiB peer body limit.
+        @Test func aPeerCallWithoutTheClusterSecretIsRefusedBeforeItsBodyIsRead() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            for secret in [nil, "wrong"] as [String?] {
+                let connection = try RawHTTPConnection(port: cluster.replicas[0].port)
+                let secretHeader = secret.map { "X-Chat-Cluster-Secret: \($0)\r\n" } ?? ""
+                connection.send(
+                    "POST /internal/raft/messages HTTP/1.1\r\nHost: test\r\n\(secretHeader)"
+                        + "Content-Length: 60000000\r\n\r\n" + String(repeating: "x", count: 1024))
+                #expect(connection.readStatus() == 401, "secret \(secret ?? "none")")
+            }
+        }
+
         /// Peer batches are binary (`RaftWireCodec`); anything else is refused before Raft sees it.
         @Test func aMalformedPeerBatchIs400AndChangesNothing() async throws {
             let cluster = try await TestCluster.started(size: 3)
