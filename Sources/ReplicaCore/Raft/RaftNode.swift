@@ -244,6 +244,9 @@ public final class RaftNode {
         if newTerm != term {
             term = newTerm
             vote = nil
+            // A partial snapshot belongs to the leader that sent it; another leader's snapshot
+            // at the same index may hold other bytes, so pieces of the two must never be joined.
+            snapshotAssembly = nil
         }
         leader = nil
         electionElapsed = 0
