@@ -14,10 +14,7 @@ extension ChatAPI {
             guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
                 throw .invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8.")
             }
-            let idempotencyKey = request.header("Idempotency-Key")
-            if let idempotencyKey, !(1...Self.maxIdempotencyKeyLength).contains(idempotencyKey.count) {
-                throw .invalidIdempotencyKey
-            }
+            let idempotencyKey = try Self.idempotencyKey(of: request)
             if let redirect = routeWrite(request) { throw redirect }
             let command = ChatCommand.sendMessage(.init(
                 tokenHash: caller.tokenHash, recipient: send.to, body: send.body,
@@ -29,6 +26,17 @@ extension ChatAPI {
             }
             return WireFormat.response(201, WireFormat.Message(message))
         }
+    }
+
+    /// The request's Idempotency-Key, if it has one. A key that is not UTF-8 text of 1 to 128
+    /// characters without control characters is refused: ignoring it would drop the deduplication
+    /// the client asked for.
+    static func idempotencyKey(of request: HTTPRequest) throws(APIError) -> String? {
+        if request.malformedHeaderNames.contains("idempotency-key") { throw .invalidIdempotencyKey }
+        guard let key = request.header("Idempotency-Key") else { return nil }
+        let hasControl = key.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        guard (1...maxIdempotencyKeyLength).contains(key.count), !hasControl else { throw .invalidIdempotencyKey }
+        return key
     }
 
     /// Identifies a send's content: a reused idempotency key must come with the same request.

@@ -50,7 +50,7 @@ extension APIError {
 
     static let invalidIdempotencyKey = APIError(
         status: 400, code: "invalid_idempotency_key",
-        message: "An Idempotency-Key is 1 to 128 characters long.")
+        message: "An Idempotency-Key is 1 to 128 characters of UTF-8 text without control characters.")
 
     static let unauthorized = APIError(
         status: 401, code: "unauthorized", message: "A valid session token is required: Authorization: Bearer <token>.",

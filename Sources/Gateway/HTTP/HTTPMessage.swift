@@ -10,11 +10,15 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// True when a query parameter was not valid UTF-8.
     public var hasMalformedQuery: Bool
+    /// Lowercased names of headers whose value was not valid UTF-8; they are not in `headers`.
+    public var malformedHeaderNames: Set<String>
 
     public init(
         method: String, path: String, query: [(name: String, value: String)] = [],
-        headers: [String: String] = [:], body: [UInt8] = [], hasMalformedQuery: Bool = false
+        headers: [String: String] = [:], body: [UInt8] = [], hasMalformedQuery: Bool = false,
+        malformedHeaderNames: Set<String> = []
     ) {
+        self.malformedHeaderNames = malformedHeaderNames
         self.method = method
         self.path = path
         self.query = query

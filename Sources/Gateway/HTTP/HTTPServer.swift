@@ -233,6 +233,8 @@ private let requestCompleted: MHD_RequestCompletedCallback = { _, _, requestCont
 private final class PairCollector {
     var pairs: [(name: String, value: String)] = []
     var hasMalformedValue = false
+    /// Names whose value was not valid UTF-8 (the pair itself is left out of `pairs`).
+    var malformedNames: [String] = []
 }
 
 private let collectPair: MHD_KeyValueIterator = { context, _, key, value in
@@ -245,6 +247,7 @@ private let collectPair: MHD_KeyValueIterator = { context, _, key, value in
     if let value {
         guard let text = String(validatingCString: value) else {
             collector.hasMalformedValue = true
+            collector.malformedNames.append(name)
             return .YES
         }
         collector.pairs.append((name, text))
@@ -271,5 +274,5 @@ private func makeRequest(connection: OpaquePointer, url: String, method: String,
     }
     return HTTPRequest(
         method: method, path: url, query: query.pairs, headers: headerTable, body: body,
-        hasMalformedQuery: query.hasMalformedValue)
+        hasMalformedQuery: query.hasMalformedValue, malformedHeaderNames: Set(headers.malformedNames.map { $0.lowercased() }))
 }
