@@ -41,6 +41,16 @@ import Testing
         #expect(try chat.send(from: bob, to: "alice").sentMessage?.seq == 4)
     }
 
+    @Test func aNewMessageKeepsWhatWasAcknowledged() throws {
+        let chat = ChatFixture()
+        let alice = try aliceWithThreeMessages(chat)
+        try chat.acknowledge(alice, upTo: 2)
+        let bob = "token-bob-\(chat.clock - 3)"
+        try chat.send(from: bob, to: "alice")
+        #expect(chat.store.account(forKey: "alice")?.ackedSeq == 2, "the acknowledgement survived a delivery")
+        #expect(try chat.acknowledge(alice, upTo: 0) == .success(.acknowledged(upTo: 2)))
+    }
+
     @Test func ackingWithoutASessionIsUnauthorized() throws {
         let chat = ChatFixture()
         #expect(try chat.acknowledge("nope", upTo: 1).rejection == .unauthorized)

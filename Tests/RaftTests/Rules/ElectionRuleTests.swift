@@ -125,6 +125,12 @@ import Testing
         TallyCase(voterCount: 3, answers: [(2, false), (3, true)], outcome: .won),
         TallyCase(voterCount: 3, answers: [(2, false), (3, false)], outcome: .lost),
         TallyCase(voterCount: 3, answers: [(2, false), (2, true)], outcome: .pending),
+        // An even cluster: half is not a majority, so two halves can never both win.
+        TallyCase(voterCount: 4, answers: [(2, true)], outcome: .pending),
+        TallyCase(voterCount: 4, answers: [(2, true), (3, true)], outcome: .won),
+        TallyCase(voterCount: 4, answers: [(2, false), (3, false)], outcome: .lost),
+        TallyCase(voterCount: 6, answers: [(2, true), (3, true)], outcome: .pending),
+        TallyCase(voterCount: 6, answers: [(2, true), (3, true), (4, true)], outcome: .won),
         TallyCase(voterCount: 5, answers: [(2, true)], outcome: .pending),
         TallyCase(voterCount: 5, answers: [(2, true), (2, true)], outcome: .pending),
         TallyCase(voterCount: 5, answers: [(2, true), (3, true)], outcome: .won),

@@ -39,6 +39,9 @@ import Testing
         CommitCase(name: "Figure 8: then the leader's own entry", logTerms: [1, 2], term: 4, followerMatches: [3, 1], expectedCommit: 3),
         CommitCase(name: "majority on a proposal", logTerms: [1], term: 2, proposals: 3, followerMatches: [4, 0], expectedCommit: 4),
         CommitCase(name: "majority on all proposals", logTerms: [1], term: 2, proposals: 3, followerMatches: [2, 5], expectedCommit: 5),
+        // Four voters: a majority is three, so two (half) commit nothing.
+        CommitCase(name: "four: one follower holds the no-op", logTerms: [], term: 1, followerMatches: [1, 0, 0], expectedCommit: 0),
+        CommitCase(name: "four: two followers hold the no-op", logTerms: [], term: 1, followerMatches: [1, 1, 0], expectedCommit: 1),
         // Five voters: a majority is three, the leader included.
         CommitCase(name: "five: one follower holds the no-op", logTerms: [], term: 1, followerMatches: [1, 0, 0, 0], expectedCommit: 0),
         CommitCase(name: "five: two followers hold the no-op", logTerms: [], term: 1, followerMatches: [1, 1, 0, 0], expectedCommit: 1),

@@ -105,6 +105,19 @@ import Testing
             replies: [.next(4), .next(8), .appended(3)], installed: nil, expectedCommit: 3, expectedLastIndex: 3),
     ]
 
+    /// A snapshot whose last entry the follower holds, with more entries after it that the
+    /// leader may not have: the follower commits up to the snapshot and acknowledges only that
+    /// far, or the leader would count its unchecked tail as matching.
+    @Test func snapshotOfAHeldEntryAcknowledgesNoFurtherThanTheSnapshot() {
+        let node = makeNode(1, storage: storage(withTerms: [1, 1, 1, 1, 1], hardState: HardState(term: 2, commit: 2)))
+        let chunk = SnapshotChunk(
+            metadata: SnapshotMetadata(index: 3, term: 1), offset: 0, totalByteCount: 4, data: [1, 2, 3, 4], isLast: true)
+        node.step(incoming(.snapshotChunk(chunk), from: 2, term: 2))
+        let acknowledged = node.takeMessages().compactMap { $0.appendResponse?.index.rawValue }
+        #expect(acknowledged == [3], "snapshot rule broke: acknowledged \(acknowledged) for a snapshot at i3")
+        #expect(node.log.committed == 3, "snapshot rule broke: commit \(node.log.committed), expected i3")
+    }
+
     @Test(arguments: cases)
     func followerAssemblesChunksInOrderAndInstallsOnTheLast(_ testCase: ChunkCase) {
         let node = makeNode(1, storage: storage(withTerms: [1, 1, 1], hardState: HardState(term: 2, commit: 2)))
