@@ -7,7 +7,7 @@ replicas=${REPLICAS:-5}
 base_port=${BASE_PORT:-8001}
 mkdir -p data
 # Replicas prove to each other that they belong to this cluster with a shared secret.
-[ -s data/cluster-secret ] || head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > data/cluster-secret
+[ -s data/cluster-secret ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > data/cluster-secret)
 
 echo "$replicas" > data/replicas
 
@@ -22,6 +22,8 @@ stop_all() {
     while kill -0 "$(cat "$file")" 2>/dev/null; do sleep 0.05; done
     rm -f "$file"
   done
+  # Without this the script would go back to waiting after a Ctrl-C, and only a second one returned.
+  exit 0
 }
 trap stop_all INT TERM EXIT
 

@@ -12,6 +12,7 @@ peers=""
 for peer in $(seq 1 "$replicas"); do
   peers+="${peers:+,}$peer=http://127.0.0.1:$((base_port + peer - 1))"
 done
-CHAT_CLUSTER_SECRET="$(cat data/cluster-secret)" nohup "$bin/chatd" --id "$id" --peers "$peers" \
+# The secret is read from its file, so it shows neither in ps nor in the environment.
+nohup "$bin/chatd" --id "$id" --peers "$peers" --cluster-secret-file data/cluster-secret \
   --data-dir "data/$id" >>"data/$id.log" 2>&1 &
 echo $! > "data/$id.pid"

@@ -23,8 +23,11 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "PBKDF2 rounds for new password hashes. Lower than the default only in tests.")
     var insecurePasswordRounds: Int?
 
-    @Option(help: "The secret replicas present to each other (or set CHAT_CLUSTER_SECRET).")
+    @Option(help: "The secret replicas present to each other (or set CHAT_CLUSTER_SECRET). Visible in ps: prefer --cluster-secret-file.")
     var clusterSecret: String?
+
+    @Option(help: "A file holding the cluster secret (surrounding white space is ignored).")
+    var clusterSecretFile: String?
 
     @Option(help: "Milliseconds per Raft tick.")
     var tickMs: Int = 20
@@ -59,7 +62,9 @@ struct ChatDaemon: ParsableCommand {
             dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id)"))
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
-        options.clusterSecret = clusterSecret ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]
+        options.clusterSecret =
+            try clusterSecret ?? clusterSecretFile.map(Self.readSecret(from:))
+            ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]
         options.raftTuning.tickMilliseconds = tickMs
         options.raftTuning.electionTicks = electionTicks
         options.raftTuning.snapshotEveryEntries = snapshotEvery
@@ -79,6 +84,19 @@ struct ChatDaemon: ParsableCommand {
         }
         if exitWithParent { exitWhenOrphaned(logger: logger) }
         withExtendedLifetime(signals) { dispatchMain() }
+    }
+}
+
+extension ChatDaemon {
+    /// The secret in `path`, without surrounding white space; an unreadable or empty file stops
+    /// the replica at once rather than leaving it unable to reach its peers.
+    static func readSecret(from path: String) throws -> String {
+        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read the cluster secret file \(path)")
+        }
+        let secret = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !secret.isEmpty else { throw ValidationError("the cluster secret file \(path) is empty") }
+        return secret
     }
 }
 

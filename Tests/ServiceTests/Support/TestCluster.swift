@@ -9,14 +9,15 @@ final class TestCluster: @unchecked Sendable {
     /// does not trigger needless elections.
     static let fastTiming = ["--tick-ms", "30", "--election-ticks", "10"]
 
-    init(size: Int, extraArguments: [String] = []) throws {
+    /// `secretArguments` tell each replica the cluster secret (`--cluster-secret` by default).
+    init(size: Int, extraArguments: [String] = [], secretArguments: [String] = ["--cluster-secret", secret]) throws {
         var ports: [Int: Int] = [:]
         for id in 1...size { ports[id] = try FreePort.next() }
         let root = TemporaryDirectory.make()
         replicas = (1...size).map { id in
             ChatdProcess(
                 id: id, peers: ports, dataDirectory: root.appendingPathComponent("\(id)"),
-                extraArguments: ["--cluster-secret", Self.secret] + Self.fastTiming + extraArguments)
+                extraArguments: secretArguments + Self.fastTiming + extraArguments)
         }
     }
 

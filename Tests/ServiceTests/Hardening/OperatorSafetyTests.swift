@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// Mistakes an operator should not be able to make by accident.
+extension ClusterTests {
+    @Suite(.serialized) struct OperatorSafety {
+        /// `--cluster-secret-file` keeps the secret out of `ps` and the environment.
+        @Test func aClusterFormsWithItsSecretReadFromAFile() async throws {
+            let file = TemporaryDirectory.make().appendingPathComponent("cluster-secret")
+            try "  \(TestCluster.secret)\n".write(to: file, atomically: true, encoding: .utf8)
+            let cluster = try TestCluster(size: 3, secretArguments: ["--cluster-secret-file", file.path])
+            defer { cluster.stopAll() }
+            try await cluster.startAll()
+            _ = try await cluster.waitForLeader()
+            let replica = cluster.replicas[0]
+            let accepted = try await TestClient.shared.request(
+                .POST, "\(replica.baseURL)/internal/raft/messages", rawBody: [0, 0, 0, 0],
+                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+            #expect(accepted.status == 200, "the secret from the file, without its white space, is the secret")
+            let pid = try #require(replica.process?.processIdentifier)
+            let commandLine = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)
+            #expect(!commandLine.contains(TestCluster.secret), "the secret shows in ps")
+        }
+
+        @Test(arguments: ["missing", "empty"])
+        func aReplicaWhoseSecretFileCannotBeUsedRefusesToStart(_ problem: String) async throws {
+            let directory = TemporaryDirectory.make()
+            let file = directory.appendingPathComponent("cluster-secret")
+            if problem == "empty" { try "\n".write(to: file, atomically: true, encoding: .utf8) }
+            let process = Process()
+            process.executableURL = ChatdProcess.binary
+            process.arguments = [
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next()),2=http://127.0.0.1:\(try FreePort.next())",
+                "--data-dir", directory.appendingPathComponent("data").path, "--cluster-secret-file", file.path,
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            process.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus != 0)
+            #expect(message.contains("cluster secret file"), "the error names the problem: \(message)")
+        }
+
+        /// `make run` runs scripts/run-cluster.sh; one Ctrl-C (SIGINT to its process group)
+        /// stops every replica and returns to the shell within 3 seconds.
+        @Test func oneInterruptStopsTheLocalClusterAndReturns() async throws {
+            let root = TemporaryDirectory.make()
+            let scripts = root.appendingPathComponent("scripts")
+            try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts")
+            for name in ["run-cluster.sh", "start-replica.sh"] {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: scripts.appendingPathComponent(name))
+            }
+            let basePort = try FreePort.next()
+            let script = Process()
+            // As a shell starts a foreground job: Process gives the child a process group of its own,
+            // and this launcher gives it the signal state a terminal's job has (the test process
+            // blocks most signals, and a child inherits that).
+            script.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            script.arguments = [
+                "python3", "-c",
+                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+                    + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('bash', ['bash', sys.argv[1]])",
+                scripts.appendingPathComponent("run-cluster.sh").path,
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["REPLICAS"] = "3"
+            environment["BASE_PORT"] = "\(basePort)"
+            environment["CHAT_BIN_DIR"] = ChatdProcess.binary.deletingLastPathComponent().path
+            script.environment = environment
+            script.standardOutput = FileHandle.nullDevice
+            script.standardError = FileHandle.nullDevice
+            try script.run()
+            defer { if script.isRunning { kill(-script.processIdentifier, SIGKILL) } }
+            let data = root.appendingPathComponent("data")
+            var started = false
+            for _ in 0..<300 where !started {
+                try await Task.sleep(for: .milliseconds(100))
+                started = (try? await TestClient.shared.get("http://127.0.0.1:\(basePort + 2)/readyz").status) == 200
+            }
+            try #require(started, "the local cluster started")
+            let pids = (1...3).compactMap { id in
+                (try? String(contentsOf: data.appendingPathComponent("\(id).pid"), encoding: .utf8))
+                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            #expect(pids.count == 3)
+            let interrupted = ContinuousClock.now
+            kill(-script.processIdentifier, SIGINT)
+            while script.isRunning && ContinuousClock.now - interrupted < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let elapsed = ContinuousClock.now - interrupted
+            #expect(!script.isRunning, "the script still runs \(elapsed) after one Ctrl-C")
+            #expect(elapsed < .seconds(3), "one Ctrl-C took \(elapsed) to return")
+            for pid in pids {
+                #expect(kill(pid, 0) != 0, "replica process \(pid) outlived the Ctrl-C")
+            }
+        }
+    }
+}
