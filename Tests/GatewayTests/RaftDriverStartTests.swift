@@ -30,3 +30,22 @@ import ReplicaCore
         #expect(replicator.status().commitIndex == 40)
     }
 }
+
+@Suite struct ReadContextTests {
+    /// An answer to a read sent before a restart can never be taken for an answer to a read
+    /// made after it: contexts do not start over at the same number.
+    @Test func readContextsDoNotRepeatAcrossRestarts() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("driver-\(UUID().uuidString)")
+        let peers = (1...3).map { PeerAddress(id: $0, url: "http://127.0.0.1:\(1 + $0)") }
+        let configuration = RaftReplicator.Configuration(id: 1, peers: peers, clusterSecret: "secret")
+        var firstContexts: Set<UInt64> = []
+        for _ in 0..<3 {
+            let driver = try RaftDriver(
+                configuration: configuration, database: try ChatDatabase(directory: directory),
+                incomingSnapshots: try IncomingSnapshots(directory: directory.appendingPathComponent("incoming")),
+                listener: InboxWaiters(), logger: Logger(label: "test"), send: { _ in })
+            firstContexts.insert(driver.nextReadContext)
+        }
+        #expect(firstContexts.count == 3, "three starts began at read contexts \(firstContexts)")
+    }
+}

@@ -42,7 +42,9 @@ final class RaftDriver: @unchecked Sendable {
     private var readsAwaitingIndex: [UInt64: PendingRead] = [:]
     /// Reads whose index is known, waiting for this replica to apply up to it.
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
-    private var nextReadContext: UInt64 = 1
+    /// Starts at a random number: a read-index answer to a request sent before a restart must
+    /// never match a request made after it (the leader echoes whatever context it was given).
+    private(set) var nextReadContext = UInt64.random(in: 1...(UInt64.max / 2))
     private var snapshotsInstalled = 0
     /// Peers whose request is waiting for this turn's replies, and those replies.
     private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
