@@ -11,4 +11,25 @@ import Testing
     func malformedPeerListsAreRefused(_ text: String) {
         #expect(throws: (any Error).self) { try PeerList.parse(text) }
     }
+
+    @Test func peersMayBeNamedByHostNameOrIPv6Address() throws {
+        let peers = try PeerList.parse("1=http://chat-1.example:8001,2=http://[::1]:8002,3=http://localhost:8003")
+        #expect(peers.map(\.url) == ["http://chat-1.example:8001", "http://[::1]:8002", "http://localhost:8003"])
+        #expect(try ReplicaService.hostAndPort(of: peers[1].url) == ("::1", 8002))
+        #expect(try ReplicaService.hostAndPort(of: peers[0].url) == ("chat-1.example", 8001))
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:8001", "127.0.0.1", 8001), ("[::1]:8002", "::1", 8002), ("[::]:80", "::", 80),
+        ("localhost:8003", "localhost", 8003), ("chat-1.example:8004", "chat-1.example", 8004),
+    ] as [(String, String, UInt16)])
+    func listenAddressesAreIPv4IPv6OrHostNames(_ text: String, host: String, port: UInt16) throws {
+        let parsed = try PeerList.parseListen(text)
+        #expect(parsed.host == host && parsed.port == port, "\(text) parsed as \(parsed)")
+    }
+
+    @Test(arguments: ["::1:8001", "[::1]", "host", ":8001", "host:99999", "[::1:8001", "a:b:8001"])
+    func malformedListenAddressesAreRefused(_ text: String) {
+        #expect(throws: PeerListError.self) { try PeerList.parseListen(text) }
+    }
 }

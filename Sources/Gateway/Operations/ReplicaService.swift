@@ -62,9 +62,13 @@ public final class ReplicaService: Sendable {
     }
 
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
-        guard let components = URLComponents(string: url), let host = components.host else {
+        guard let components = URLComponents(string: url), components.scheme == "http",
+            var host = components.host, !host.isEmpty
+        else {
             throw ServiceError.invalidURL(url)
         }
+        // An IPv6 address in a URL is written in brackets; the listen address goes without.
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host == "localhost" ? "127.0.0.1" : host, UInt16(components.port ?? 80))
     }
 }

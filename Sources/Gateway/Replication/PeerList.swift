@@ -19,20 +19,32 @@ public enum PeerList {
         return peers.sorted { $0.id < $1.id }
     }
 
+    /// `host:port`, where host is an IPv4 address, a host name, or an IPv6 address in brackets
+    /// (`[::1]:8001`).
     public static func parseListen(_ text: String) throws -> (host: String, port: UInt16) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]) else { throw PeerListError.invalid(text) }
-        return (String(parts[0]), port)
+        guard let separator = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: separator)...]) else {
+            throw PeerListError.invalidListen(text)
+        }
+        var host = String(text[..<separator])
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            throw PeerListError.invalidListen(text)
+        }
+        guard !host.isEmpty, !host.contains("[") && !host.contains("]") else { throw PeerListError.invalidListen(text) }
+        return (host, port)
     }
 }
 
 public enum PeerListError: Error, CustomStringConvertible {
     case invalid(String)
+    case invalidListen(String)
     case duplicate(Int)
 
     public var description: String {
         switch self {
         case .invalid(let entry): "\(entry) is not of the form id=http://host:port"
+        case .invalidListen(let text): "\(text) is not of the form host:port (an IPv6 address in brackets: [::1]:8001)"
         case .duplicate(let id): "replica \(id) appears twice in --peers"
         }
     }

@@ -10,13 +10,18 @@ final class TestCluster: @unchecked Sendable {
     static let fastTiming = ["--tick-ms", "30", "--election-ticks", "10"]
 
     /// `secretArguments` tell each replica the cluster secret (`--cluster-secret` by default).
-    init(size: Int, extraArguments: [String] = [], secretArguments: [String] = ["--cluster-secret", secret]) throws {
+    /// `host` names every replica in `--peers` (loopback by default).
+    init(
+        size: Int, extraArguments: [String] = [], secretArguments: [String] = ["--cluster-secret", secret],
+        host: String? = nil
+    ) throws {
         var ports: [Int: Int] = [:]
         for id in 1...size { ports[id] = try FreePort.next() }
         let root = TemporaryDirectory.make()
+        let hosts = host.map { host in Dictionary(uniqueKeysWithValues: (1...size).map { ($0, host) }) } ?? [:]
         replicas = (1...size).map { id in
             ChatdProcess(
-                id: id, peers: ports, dataDirectory: root.appendingPathComponent("\(id)"),
+                id: id, peers: ports, hosts: hosts, dataDirectory: root.appendingPathComponent("\(id)"),
                 extraArguments: secretArguments + Self.fastTiming + extraArguments)
         }
     }
