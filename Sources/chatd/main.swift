@@ -44,6 +44,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Log one line per answered request: method, path, status and milliseconds.")
+    var accessLog = false
+
     @Flag(help: .hidden)
     var exitWithParent = false
 
@@ -69,6 +72,7 @@ struct ChatDaemon: ParsableCommand {
         options.raftTuning.electionTicks = electionTicks
         options.raftTuning.snapshotEveryEntries = snapshotEvery
         options.raftTuning.retainedEntries = retainedEntries
+        options.accessLog = accessLog
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in

@@ -14,6 +14,8 @@ public struct ChatAPI: HTTPRequestHandler {
         public var logger: Logger
         /// Answers requests under `/internal/` (peer traffic); nil on a lone replica.
         public var internalHandler: (any HTTPRequestHandler)?
+        /// Logs one line per answered `/v1/` and operations request when set (`--access-log`).
+        public var accessLogger: Logger?
 
         public init(
             database: ChatDatabase, replicator: any Replicator, waiters: InboxWaiters, metrics: ServiceMetrics,
@@ -67,7 +69,7 @@ public struct ChatAPI: HTTPRequestHandler {
         guard case .found(let route, _) = router.match(method: head.method, path: head.path), route.requiresToken,
             Self.bearerToken(head) == nil
         else { return nil }
-        return dependencies.metrics.recorded(APIError.unauthorized.response, route: route.name, since: .now)
+        return finished(head, with: APIError.unauthorized.response, route: route.name, since: .now)
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPReply {
@@ -75,28 +77,43 @@ public struct ChatAPI: HTTPRequestHandler {
             return internalHandler.handle(request)
         }
         let started = ContinuousClock.now
-        let metrics = dependencies.metrics
+        let finish = { @Sendable (response: HTTPResponse, route: String) -> HTTPResponse in
+            finished(request, with: response, route: route, since: started)
+        }
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
-            return .now(metrics.recorded(APIError.notFound.response, route: "unknown", since: started))
+            return .now(finish(APIError.notFound.response, "unknown"))
         case .methodNotAllowed(let allowed):
-            return .now(metrics.recorded(APIError.methodNotAllowed(allowed: allowed).response, route: "unknown", since: started))
+            return .now(finish(APIError.methodNotAllowed(allowed: allowed).response, "unknown"))
         case .found(let route, let parameters):
             if request.hasMalformedQuery {
                 let error = APIError.invalidRequest("A query parameter is not valid UTF-8.")
-                return .now(metrics.recorded(error.response, route: route.name, since: started))
+                return .now(finish(error.response, route.name))
             }
             switch route.handler(self)(RouteContext(request: request, parameters: parameters)) {
             case .now(let response):
-                return .now(metrics.recorded(response, route: route.name, since: started))
+                return .now(finish(response, route.name))
             case .later(let work):
-                return .later { metrics.recorded(await work(), route: route.name, since: started) }
+                return .later { finish(await work(), route.name) }
             case .deferred(let start):
                 return .deferred { responder in
-                    start(HTTPResponder { responder.answer(metrics.recorded($0, route: route.name, since: started)) })
+                    start(HTTPResponder { responder.answer(finish($0, route.name)) })
                 }
             }
         }
+    }
+
+    /// Counts an answered request in the metrics and, with `--access-log`, logs it.
+    func finished(
+        _ request: HTTPRequest, with response: HTTPResponse, route: String, since started: ContinuousClock.Instant
+    ) -> HTTPResponse {
+        if let accessLogger = dependencies.accessLogger {
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            accessLogger.info(
+                "\(request.method) \(request.pathAndQuery) \(response.status) \(String(format: "%.1f", milliseconds)) ms")
+        }
+        return dependencies.metrics.recorded(response, route: route, since: started)
     }
 }
 

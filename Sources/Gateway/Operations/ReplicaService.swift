@@ -13,6 +13,8 @@ public final class ReplicaService: Sendable {
         /// Required when there is more than one replica; peers present it on every internal call.
         public var clusterSecret: String?
         public var raftTuning = RaftReplicator.Tuning()
+        /// Log one line per answered request (method, path, status, milliseconds).
+        public var accessLog = false
 
         public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -42,10 +44,12 @@ public final class ReplicaService: Sendable {
             id: options.id, peers: options.peers, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
         let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
-        let api = ChatAPI(.init(
+        var dependencies = ChatAPI.Dependencies(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
             passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger,
-            internalHandler: replicator.messageHandler))
+            internalHandler: replicator.messageHandler)
+        if options.accessLog { dependencies.accessLogger = Logger(label: logger.label + ".access") }
+        let api = ChatAPI(dependencies)
         server = HTTPServer(
             configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)
         self.replicator = replicator

@@ -84,7 +84,13 @@ final class PeerLink: Sendable {
         var isSending = false
         var uploading: SnapshotMetadata?
         var uploaded: (metadata: SnapshotMetadata, at: ContinuousClock.Instant)?
+        /// Since when the peer has not answered, if it has not; and when that was last logged.
+        var unreachableSince: ContinuousClock.Instant?
+        var unreachableLoggedAt: ContinuousClock.Instant?
     }
+
+    /// A peer that stays unreachable is logged again at most this often.
+    static let unreachableLogInterval = Duration.seconds(60)
 
     let baseURL: String
     let url: String
@@ -155,7 +161,11 @@ final class PeerLink: Sendable {
             if let upload { Task { await self.uploadStateFile(then: upload) } }
             guard !batch.isEmpty else { continue }
             post(batch).whenComplete { [self] result in
-                guard case .failure(let error) = result else { return sendNext() }
+                guard case .failure(let error) = result else {
+                    noteReachability(failure: nil)
+                    return sendNext()
+                }
+                noteReachability(failure: error)
                 let pause: TimeAmount
                 if case PeerTransportError.refused(let status) = error {
                     // The peer is up but refuses our messages (wrong secret, a body too large):
@@ -170,6 +180,32 @@ final class PeerLink: Sendable {
                 client.eventLoopGroup.next().scheduleTask(in: pause) { self.sendNext() }
             }
             return
+        }
+    }
+
+    /// Logs a peer becoming unreachable (then at most once a minute while it stays so) and
+    /// reachable again. A peer that refuses our messages is logged where the refusal is seen.
+    private func noteReachability(failure: (any Error)?) {
+        let now = ContinuousClock.now
+        let (change, downFor) = state.withLock { state -> (Bool?, Duration?) in
+            guard let failure, !(failure is PeerTransportError) else {
+                guard let since = state.unreachableSince else { return (nil, nil) }
+                state.unreachableSince = nil
+                state.unreachableLoggedAt = nil
+                return (false, now - since)
+            }
+            if state.unreachableSince == nil { state.unreachableSince = now }
+            if let logged = state.unreachableLoggedAt, now - logged < Self.unreachableLogInterval { return (nil, nil) }
+            state.unreachableLoggedAt = now
+            return (true, now - state.unreachableSince!)
+        }
+        switch change {
+        case true?:
+            logger.warning("peer \(baseURL) is unreachable", metadata: ["error": "\(failure.map { "\($0)" } ?? "")", "for": "\(downFor ?? .zero)"])
+        case false?:
+            logger.notice("peer \(baseURL) is reachable again after \(downFor ?? .zero)")
+        case nil:
+            break
         }
     }
 

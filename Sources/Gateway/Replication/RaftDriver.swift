@@ -171,6 +171,7 @@ final class RaftDriver: @unchecked Sendable {
         if readsAwaitingIndex[nextReadContext] != nil { nextReadContext += 1 }
         while node.hasReady {
             let ready = node.ready()
+            if let softState = ready.softState { logRoleChange(softState) }
             // A leader's messages may go out while it writes (etcd's server does the same, Raft
             // thesis §10.2.1): they are appends and heartbeats, and a commit index in them
             // never counts the leader's copy of entries that are not yet durable, because
@@ -193,6 +194,25 @@ final class RaftDriver: @unchecked Sendable {
             node.advance(ready)
             answerReads()
             takeSnapshotIfDue()
+        }
+    }
+
+    /// Tells the operator about elections and leadership: what a replica did and in which term.
+    private func logRoleChange(_ softState: SoftState) {
+        let term = node.term.rawValue
+        switch softState.role {
+        case .leader:
+            logger.notice("became the leader in term \(term)")
+        case .candidate:
+            logger.notice("campaigning for leadership in term \(term)")
+        case .preCandidate:
+            logger.info("no leader heard from: asking the others whether an election for term \(term + 1) could be won")
+        case .follower:
+            if let leader = softState.leader {
+                logger.notice("following leader n\(leader.rawValue) in term \(term)")
+            } else {
+                logger.info("follower without a known leader in term \(term)")
+            }
         }
     }
 

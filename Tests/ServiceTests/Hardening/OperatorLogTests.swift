@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The logs tell an operator what happened: elections and leadership, peers going away and
+/// coming back, and (with `--access-log`) every request.
+extension ClusterTests {
+    @Suite(.serialized) struct OperatorLogs {
+        private func fullLog(of replica: ChatdProcess) -> String {
+            (try? String(contentsOf: replica.logURL, encoding: .utf8)) ?? ""
+        }
+
+        /// Waits until `replica`'s log contains `text`.
+        private func waitForLog(_ text: String, in replica: ChatdProcess, timeout: Duration = .seconds(10)) async throws -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if fullLog(of: replica).contains(text) { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+
+        @Test func leadershipAndPeersComingAndGoingAreLogged() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--log-level", "info"])
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            #expect(try await waitForLog("became the leader in term", in: leader))
+            let follower = cluster.followers(of: leader)[0]
+            #expect(try await waitForLog("following leader n\(leader.id) in term", in: follower))
+            follower.stop(signal: SIGKILL)
+            #expect(
+                try await waitForLog("peer \(follower.baseURL) is unreachable", in: leader),
+                "the leader logs a peer it cannot reach: \(fullLog(of: leader).suffix(600))")
+            try await follower.start()
+            #expect(
+                try await waitForLog("peer \(follower.baseURL) is reachable again", in: leader),
+                "and logs it once it is back: \(fullLog(of: leader).suffix(600))")
+        }
+
+        @Test func theAccessLogHasALinePerRequestOnlyWhenAskedFor() async throws {
+            let logged = try await ChatdProcess.single(extraArguments: ["--access-log", "--log-level", "info"])
+            let quiet = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
+            defer {
+                logged.stop()
+                quiet.stop()
+            }
+            for replica in [logged, quiet] {
+                _ = try await TestClient.shared.get("\(replica.baseURL)/healthz")
+                _ = try await TestClient.shared.request(.POST, "\(replica.baseURL)/v1/accounts", rawBody: Array("{".utf8))
+            }
+            #expect(try await waitForLog("GET /healthz 200", in: logged))
+            #expect(try await waitForLog("POST /v1/accounts 400", in: logged))
+            #expect(!fullLog(of: quiet).contains("GET /healthz 200"), "no access log without --access-log")
+        }
+    }
+}
