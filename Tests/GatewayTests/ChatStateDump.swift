@@ -25,7 +25,8 @@ struct ChatStateDump: Codable, Equatable {
             SELECT recipient_key, id, seq, sender, recipient, body, sent_at FROM message ORDER BY recipient_key, seq
             """).map {
                 Message(recipientKey: $0[0], message: StoredMessage(
-                    id: $0[1], seq: $0[2], sender: $0[3], recipient: $0[4], body: $0[5], sentAtMillis: $0[6]))
+                    id: $0[1], seq: $0[2], sender: $0[3], recipient: $0[4], body: MessageBody.text(from: $0[5]),
+                    sentAtMillis: $0[6]))
             }
         let store = SQLiteChatStore(db: db)
         let keys = try Row.fetchAll(db, sql: "SELECT sender_key, key FROM idempotency ORDER BY sender_key, key")

@@ -33,7 +33,8 @@ enum ChatQueries {
                 """),
             arguments: [key, seq, limit])
         return rows.map {
-            StoredMessage(id: $0[0], seq: $0[1], sender: $0[2], recipient: $0[3], body: $0[4], sentAtMillis: $0[5])
+            StoredMessage(
+                id: $0[0], seq: $0[1], sender: $0[2], recipient: $0[3], body: MessageBody.text(from: $0[4]), sentAtMillis: $0[5])
         }
     }
 

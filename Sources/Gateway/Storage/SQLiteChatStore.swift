@@ -61,8 +61,8 @@ struct SQLiteChatStore: ChatStore {
         try db.cachedStatement(sql: """
             INSERT INTO message (recipient_key, seq, id, sender, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                recipientKey, message.seq, message.id, message.sender, message.recipient, message.body,
-                message.sentAtMillis,
+                recipientKey, message.seq, message.id, message.sender, message.recipient,
+                MessageBody.databaseValue(message.body), message.sentAtMillis,
             ])
     }
 
