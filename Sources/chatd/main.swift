@@ -44,6 +44,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Logins and sign-ups that may wait for a password check before more are refused with 429.")
+    var passwordCheckQueue: Int = 32
+
     @Flag(help: "Log one line per answered request: method, path, status and milliseconds.")
     var accessLog = false
 
@@ -73,6 +76,8 @@ struct ChatDaemon: ParsableCommand {
         options.raftTuning.snapshotEveryEntries = snapshotEvery
         options.raftTuning.retainedEntries = retainedEntries
         options.accessLog = accessLog
+        guard passwordCheckQueue >= 0 else { throw ValidationError("--password-check-queue must be 0 or more") }
+        options.passwordCheckQueueLimit = passwordCheckQueue
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in

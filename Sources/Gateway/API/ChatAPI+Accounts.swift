@@ -15,11 +15,11 @@ extension ChatAPI {
         guard (8...256).contains(credentials.password.utf8.count) else { return .error(.invalidPassword) }
         if let redirect = routeWrite(context.request) { return .error(redirect) }
         return later { () async throws(APIError) -> HTTPResponse in
-            // Hashing takes ~100 ms by design, so it runs here, off the epoll thread.
+            // Hashing takes ~100 ms by design, so it runs on the hashing pool's own threads.
+            let hasher = dependencies.passwordHasher
+            let passwordHash = try await dependencies.hashingPool.run { hasher.hash(credentials.password) }
             let command = ChatCommand.createAccount(.init(
-                username: credentials.username,
-                passwordHash: dependencies.passwordHasher.hash(credentials.password),
-                createdAtMillis: dependencies.clock()))
+                username: credentials.username, passwordHash: passwordHash, createdAtMillis: dependencies.clock()))
             guard case .accountCreated(let account) = try await submit(command, request: context.request) else {
                 throw APIError.internalError("Creating an account produced an unexpected outcome.")
             }

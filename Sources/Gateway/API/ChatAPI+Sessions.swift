@@ -13,7 +13,9 @@ extension ChatAPI {
             let account = try await findAccount(credentials.username, request: context.request)
             // An unknown user costs a hash too, so timing does not tell which usernames exist.
             let storedHash = account?.passwordHash ?? unknownUserHash
-            guard dependencies.passwordHasher.verify(credentials.password, against: storedHash), let account else {
+            let hasher = dependencies.passwordHasher
+            let matches = try await dependencies.hashingPool.run { hasher.verify(credentials.password, against: storedHash) }
+            guard matches, let account else {
                 throw APIError.invalidCredentials
             }
             let token = SessionToken.generate()

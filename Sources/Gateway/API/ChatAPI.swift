@@ -10,6 +10,8 @@ public struct ChatAPI: HTTPRequestHandler {
         public var waiters: InboxWaiters
         public var metrics: ServiceMetrics
         public var passwordHasher: PasswordHasher
+        /// Where password hashes are computed: off the cooperative threads, with a bounded queue.
+        public var hashingPool = PasswordHashingPool()
         public var clock: @Sendable () -> Int64
         public var logger: Logger
         /// Answers requests under `/internal/` (peer traffic); nil on a lone replica.

@@ -29,6 +29,12 @@ public struct APIError: Error, Sendable {
 }
 
 extension APIError {
+    /// Password hashing is at capacity (see `PasswordHashingPool`).
+    static let tooManyHashes = APIError(
+        status: 429, code: "too_many_requests",
+        message: "Too many logins and sign-ups are being checked right now; try again shortly.",
+        headers: [("Retry-After", "1")])
+
     static func invalidJSON(_ message: String) -> APIError {
         APIError(status: 400, code: "invalid_json", message: message)
     }

@@ -15,6 +15,8 @@ public final class ReplicaService: Sendable {
         public var raftTuning = RaftReplicator.Tuning()
         /// Log one line per answered request (method, path, status, milliseconds).
         public var accessLog = false
+        /// Password checks that may wait for the hashing thread before more are refused with 429.
+        public var passwordCheckQueueLimit = 32
 
         public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -49,6 +51,7 @@ public final class ReplicaService: Sendable {
             passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger,
             internalHandler: replicator.messageHandler)
         if options.accessLog { dependencies.accessLogger = Logger(label: logger.label + ".access") }
+        dependencies.hashingPool = PasswordHashingPool(queueLimit: options.passwordCheckQueueLimit)
         let api = ChatAPI(dependencies)
         server = HTTPServer(
             configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)

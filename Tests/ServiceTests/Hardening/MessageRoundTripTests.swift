@@ -42,7 +42,7 @@ extension ClusterTests {
             }
             for replica in cluster.replicas {
                 try await replica.waitUntilApplied(atLeast: try await leader.appliedIndex)
-                let inbox = try await alice.at(replica).inbox("?limit=100")
+                let inbox = try await alice.at(replica).inbox("limit=100")
                 // JSONDecoder, not JSONSerialization: the latter drops a U+FEFF after an escape.
                 let received = try JSONDecoder().decode(InboxBodies.self, from: inbox.body).messages.map(\.body)
                 #expect(received.count == sent.count, "replica \(replica.id) returned \(received.count) of \(sent.count)")

@@ -60,6 +60,8 @@ final class ChatdProcess: @unchecked Sendable {
         process.arguments = launcher + [
             "--id", String(id), "--peers", peerList, "--data-dir", dataDirectory.path,
             "--insecure-password-rounds", "1000", "--log-level", "warning", "--exit-with-parent",
+            // Tests register users from many tests at once, with cheap hashes.
+            "--password-check-queue", "100000",
         ] + extraArguments
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
