@@ -19,10 +19,10 @@ extension ChatAPI {
     }
 
     func metricsText(_ context: RouteContext) -> HTTPReply {
-        let sizes = try? dependencies.database.read { try ChatQueries.sizes(in: $0) }
+        // Memory only: this runs on the epoll thread, which must not scan tables or touch the disk.
         let status = dependencies.replicator.status()
         let text = dependencies.metrics.render(
-            waitingLongPolls: dependencies.waiters.waitingCount, sizes: sizes, status: status)
+            waitingLongPolls: dependencies.waiters.waitingCount, sizes: status.sizes, status: status)
         return .now(HTTPResponse(
             status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text))
     }

@@ -27,7 +27,7 @@ public final class ServiceMetrics: Sendable {
         return response
     }
 
-    func render(waitingLongPolls: Int, sizes: ChatQueries.Sizes?, status: ClusterStatus) -> [UInt8] {
+    func render(waitingLongPolls: Int, sizes: ChatStateSizes?, status: ClusterStatus) -> [UInt8] {
         Gauge(label: "chat_waiting_long_polls", factory: factory).record(waitingLongPolls)
         if let sizes {
             Gauge(label: "chat_accounts", factory: factory).record(sizes.accounts)

@@ -55,16 +55,21 @@ struct InternalRaftAPI: HTTPRequestHandler {
                 status: 400, code: "invalid_request", message: "term, index, offset and total must be given as integers."))
         }
         let metadata = SnapshotMetadata(index: LogIndex(index), term: Term(term))
-        do {
-            switch try incoming.receive(request.body, at: Int(offset), of: Int(total), for: metadata) {
-            case .accepted, .complete:
-                return .now(HTTPResponse(status: 204))
-            case .outOfOrder(let expected):
-                return .error(APIError(
-                    status: 409, code: "out_of_order", message: "This piece does not continue the file; expected offset \(expected)."))
+        // Writing a piece (up to 4 MiB) is disk I/O: off the epoll thread.
+        return .later { [incoming] in
+            do {
+                switch try incoming.receive(request.body, at: Int(offset), of: Int(total), for: metadata) {
+                case .accepted, .complete:
+                    return HTTPResponse(status: 204)
+                case .outOfOrder(let expected):
+                    return APIError(
+                        status: 409, code: "out_of_order",
+                        message: "This piece does not continue the file; expected offset \(expected).").response
+                }
+            } catch {
+                return APIError(status: 507, code: "storage_failed", message: "The state file could not be written: \(error).")
+                    .response
             }
-        } catch {
-            return .error(APIError(status: 507, code: "storage_failed", message: "The state file could not be written: \(error)."))
         }
     }
 

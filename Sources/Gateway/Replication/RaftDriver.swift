@@ -46,6 +46,9 @@ final class RaftDriver: @unchecked Sendable {
     /// never match a request made after it (the leader echoes whatever context it was given).
     private(set) var nextReadContext = UInt64.random(in: 1...(UInt64.max / 2))
     private var snapshotsInstalled = 0
+    /// The applied state's row counts: counted once at start and after installing a snapshot,
+    /// then kept by adding what each transaction inserts and deletes.
+    private var sizes: ChatStateSizes
     /// Peers whose request is waiting for this turn's replies, and those replies.
     private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
     private var replies: [NodeID: [RaftMessage]] = [:]
@@ -65,6 +68,7 @@ final class RaftDriver: @unchecked Sendable {
         storage = try SQLiteRaftStorage(database: database)
         let applied = try database.read { try ReplicaStateTable.get(.appliedIndex, in: $0) } ?? 0
         appliedIndex = LogIndex(UInt64(applied))
+        sizes = try database.read { try ChatQueries.sizes(in: $0) }
         var raftConfig = RaftConfig(
             id: NodeID(UInt64(configuration.id)), voters: configuration.peers.map { NodeID(UInt64($0.id)) },
             randomSeed: UInt64.random(in: 0...UInt64.max))
@@ -262,6 +266,8 @@ final class RaftDriver: @unchecked Sendable {
                     let fileApplied = LogIndex(UInt64(max(0, try StateFile.replaceChatState(in: db))))
                     appliedIndex = max(snapshot.metadata.index, fileApplied)
                     try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
+                    // The one count after a snapshot, here on the driver thread; it is kept from then on.
+                    sizes = try ChatQueries.sizes(in: db)
                     outcomes = try persistAndApply(ready, in: db)
                     return .commit
                 }
@@ -279,7 +285,8 @@ final class RaftDriver: @unchecked Sendable {
         try storage.append(ready.entries, in: db)
         if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
         var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
-        let chatStore = SQLiteChatStore(db: db)
+        let tally = SizeTally()
+        let chatStore = SQLiteChatStore(db: db, tally: tally)
         for entry in ready.committedEntries where entry.index > appliedIndex {
             precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
             var result: ChatResult?
@@ -295,6 +302,10 @@ final class RaftDriver: @unchecked Sendable {
         if !outcomes.isEmpty {
             try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
         }
+        // A transaction that fails to commit stops the replica, so the change can be taken now.
+        sizes.accounts += tally.change.accounts
+        sizes.sessions += tally.change.sessions
+        sizes.messages += tally.change.messages
         return outcomes
     }
 
@@ -413,6 +424,7 @@ final class RaftDriver: @unchecked Sendable {
             commitIndex: Int64(status.commit.rawValue), appliedIndex: Int64(appliedIndex.rawValue), members: members,
             isReady: leader != nil && appliedIndex >= status.commit)
         clusterStatus.snapshotsInstalled = snapshotsInstalled
+        clusterStatus.sizes = sizes
         return clusterStatus
     }
 }

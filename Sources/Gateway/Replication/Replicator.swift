@@ -52,6 +52,8 @@ public struct ClusterStatus: Sendable, Equatable {
     public var isReady: Bool
     /// Snapshots received from a leader and installed since this process started.
     public var snapshotsInstalled: Int = 0
+    /// How many rows the applied state holds, kept by the applier (no table is scanned to read it).
+    public var sizes: ChatStateSizes?
 
     public init(
         id: Int, role: String, term: Int64, leader: PeerAddress?, commitIndex: Int64, appliedIndex: Int64,

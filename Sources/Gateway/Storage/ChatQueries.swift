@@ -38,14 +38,9 @@ enum ChatQueries {
         }
     }
 
-    struct Sizes: Sendable {
-        var accounts: Int
-        var sessions: Int
-        var messages: Int
-    }
-
-    static func sizes(in db: Database) throws -> Sizes {
-        Sizes(
+    /// Counts the rows once (see `ChatStateSizes`).
+    static func sizes(in db: Database) throws -> ChatStateSizes {
+        ChatStateSizes(
             accounts: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0,
             sessions: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM session") ?? 0,
             messages: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message") ?? 0)

@@ -2,9 +2,26 @@ import Foundation
 import GRDB
 import ReplicaCore
 
+/// Rows added and removed by one transaction of the applier, so that it knows the state's
+/// sizes without counting them (`ChatStateSizes`).
+final class SizeTally {
+    var change = ChatStateSizes()
+}
+
 /// The chat state's rows in SQLite, read and written inside a transaction the caller owns.
 struct SQLiteChatStore: ChatStore {
     let db: Database
+    /// Given by the applier: every insert and delete is counted here.
+    var tally: SizeTally?
+
+    init(db: Database, tally: SizeTally? = nil) {
+        self.db = db
+        self.tally = tally
+    }
+
+    private func count(_ keyPath: WritableKeyPath<ChatStateSizes, Int>, sign: Int) {
+        tally?.change[keyPath: keyPath] += sign * db.changesCount
+    }
 
     func account(forKey key: String) throws -> AccountRecord? {
         let row = try Row.fetchOne(
@@ -22,6 +39,7 @@ struct SQLiteChatStore: ChatStore {
                 account.key, account.username, account.passwordHash, account.createdAtMillis, account.lastSeq,
                 account.ackedSeq,
             ])
+        count(\.accounts, sign: 1)
     }
 
     func updateInbox(ofAccount key: String, lastSeq: Int64, ackedSeq: Int64) throws {
@@ -31,6 +49,7 @@ struct SQLiteChatStore: ChatStore {
 
     func deleteAccount(forKey key: String) throws {
         try db.cachedStatement(sql: "DELETE FROM account WHERE key = ?").execute(arguments: [key])
+        count(\.accounts, sign: -1)
     }
 
     func session(forTokenHash tokenHash: String) throws -> SessionRecord? {
@@ -47,14 +66,17 @@ struct SQLiteChatStore: ChatStore {
     func insertSession(_ session: SessionRecord) throws {
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO session (token_hash, account_key, created_at) VALUES (?, ?, ?)")
             .execute(arguments: [session.tokenHash, session.accountKey, session.createdAtMillis])
+        count(\.sessions, sign: 1)
     }
 
     func deleteSession(forTokenHash tokenHash: String) throws {
         try db.cachedStatement(sql: "DELETE FROM session WHERE token_hash = ?").execute(arguments: [tokenHash])
+        count(\.sessions, sign: -1)
     }
 
     func deleteSessions(ofAccount key: String) throws {
         try db.cachedStatement(sql: "DELETE FROM session WHERE account_key = ?").execute(arguments: [key])
+        count(\.sessions, sign: -1)
     }
 
     func insertMessage(_ message: StoredMessage, recipientKey: String) throws {
@@ -64,11 +86,13 @@ struct SQLiteChatStore: ChatStore {
                 recipientKey, message.seq, message.id, message.sender, message.recipient,
                 MessageBody.databaseValue(message.body), message.sentAtMillis,
             ])
+        count(\.messages, sign: 1)
     }
 
     func deleteMessages(ofAccount key: String, upTo seq: Int64) throws {
         try db.cachedStatement(sql: "DELETE FROM message WHERE recipient_key = ? AND seq <= ?")
             .execute(arguments: [key, seq])
+        count(\.messages, sign: -1)
     }
 
     func idempotencyRecord(senderKey: String, key: String) throws -> IdempotencyRecord? {
