@@ -68,7 +68,10 @@ let package = Package(
         .testTarget(name: "ReplicaCoreTests", dependencies: ["ReplicaCore", "ChatTestSupport"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ReplicaCore", "ChatTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Gateway", "ReplicaCore", "ChatTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "ServiceTests",

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 @testable import Gateway
@@ -10,7 +11,10 @@ import ReplicaCore
         let api = InternalRaftAPI(secret: "secret", incoming: try IncomingSnapshots(directory: directory)) { _, _ in }
         let request = HTTPRequest(
             method: "POST", path: PeerTransport.stateFilePath,
-            query: [("term", "1"), ("index", "5"), ("offset", "0"), ("total", "3")],
+            query: [
+                ("term", "1"), ("index", "5"), ("offset", "0"), ("total", "3"), ("transfer", "a1"),
+                ("sha256", StateFileTransfer.hex(SHA256.hash(data: [1, 2, 3] as [UInt8]))),
+            ],
             headers: [PeerTransport.secretHeader.lowercased(): "secret"], body: [1, 2, 3])
         guard case .later(let work) = api.handle(request) else {
             Issue.record("a state-file piece was written on the epoll thread")

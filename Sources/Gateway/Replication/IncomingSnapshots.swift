@@ -1,25 +1,61 @@
+import Crypto
 import Foundation
 import ReplicaCore
 import Synchronization
 
+/// One upload of a state file: which snapshot it stands for, an id of its own, and the size
+/// and SHA-256 of the whole file. Two leaders may each send a file for the same snapshot
+/// (both compacted at the same index); their pieces must never be joined into one file.
+struct StateFileTransfer: Equatable, Sendable {
+    var metadata: SnapshotMetadata
+    var id: String
+    var totalBytes: Int
+    /// Lowercase hex.
+    var sha256: String
+
+    static func isValidID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0.isASCIIHexDigitOrDash }
+    }
+
+    static func isValidDigest(_ digest: String) -> Bool {
+        digest.utf8.count == 64 && digest.utf8.allSatisfy { $0.isASCIIHexDigitOrDash && $0 != UInt8(ascii: "-") }
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIHexDigitOrDash: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+            || self == UInt8(ascii: "-")
+    }
+}
+
 /// State files arriving from a leader in pieces (see `StateFile`), kept under
 /// `<data>/incoming-snapshots` until the driver installs them.
 ///
-/// Pieces must arrive in order; the first one (offset 0) starts the file over. Once the last
-/// piece is written the file is flushed to disk and renamed to its final name, so a file under
-/// that name is always complete. Upload handlers and the driver share this through one mutex.
+/// Pieces must arrive in order and belong to one transfer; the first one (offset 0) starts the
+/// file over. Once the last piece is written the file is flushed to disk, and only if its
+/// SHA-256 is the transfer's is it renamed to its final name, so a file under that name is
+/// always complete and exactly what its leader sent. Upload handlers and the driver share this
+/// through one mutex.
 final class IncomingSnapshots: Sendable {
     enum Outcome: Equatable {
         case accepted
         case complete
         /// The piece does not continue the file being received; the leader must start over.
         case outOfOrder(expectedOffset: Int)
+        /// The whole file arrived but is not what the transfer's checksum promised: discarded.
+        case checksumMismatch
     }
 
     private struct Partial {
-        var metadata: SnapshotMetadata
+        var transfer: StateFileTransfer
         var handle: FileHandle
         var size: Int
+        var hasher = SHA256()
     }
 
     let directory: URL
@@ -45,35 +81,41 @@ final class IncomingSnapshots: Sendable {
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
-    /// Writes one piece of the state file for the snapshot `metadata`, `totalBytes` long in all.
-    func receive(_ piece: [UInt8], at offset: Int, of totalBytes: Int, for metadata: SnapshotMetadata) throws -> Outcome {
-        try partial.withLock { partial in
+    /// Writes one piece of the state file of `transfer`.
+    func receive(_ piece: [UInt8], at offset: Int, of transfer: StateFileTransfer) throws -> Outcome {
+        let metadata = transfer.metadata
+        return try partial.withLock { partial in
             if offset == 0 {
                 if let abandoned = partial {
                     try? abandoned.handle.close()
-                    try? FileManager.default.removeItem(at: partialURL(abandoned.metadata))
+                    try? FileManager.default.removeItem(at: partialURL(abandoned.transfer.metadata))
                     partial = nil
                 }
                 let url = partialURL(metadata)
                 guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
                     throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
                 }
-                partial = Partial(metadata: metadata, handle: try FileHandle(forWritingTo: url), size: 0)
+                partial = Partial(transfer: transfer, handle: try FileHandle(forWritingTo: url), size: 0)
             }
-            guard var current = partial, current.metadata == metadata, current.size == offset,
-                  offset + piece.count <= totalBytes
+            guard var current = partial, current.transfer == transfer, current.size == offset,
+                  offset + piece.count <= transfer.totalBytes
             else {
-                return .outOfOrder(expectedOffset: partial?.metadata == metadata ? partial?.size ?? 0 : 0)
+                return .outOfOrder(expectedOffset: partial?.transfer == transfer ? partial?.size ?? 0 : 0)
             }
             try current.handle.write(contentsOf: piece)
+            current.hasher.update(data: piece)
             current.size += piece.count
-            guard current.size == totalBytes else {
+            guard current.size == transfer.totalBytes else {
                 partial = current
                 return .accepted
             }
             try current.handle.synchronize()
             try current.handle.close()
             partial = nil
+            guard StateFileTransfer.hex(current.hasher.finalize()) == transfer.sha256 else {
+                try? FileManager.default.removeItem(at: partialURL(metadata))
+                return .checksumMismatch
+            }
             try? FileManager.default.removeItem(at: completeURL(metadata))
             try FileManager.default.moveItem(at: partialURL(metadata), to: completeURL(metadata))
             return .complete

@@ -54,13 +54,26 @@ struct InternalRaftAPI: HTTPRequestHandler {
             return .error(APIError(
                 status: 400, code: "invalid_request", message: "term, index, offset and total must be given as integers."))
         }
-        let metadata = SnapshotMetadata(index: LogIndex(index), term: Term(term))
+        guard let id = request.queryValue("transfer"), StateFileTransfer.isValidID(id),
+              let digest = request.queryValue("sha256"), StateFileTransfer.isValidDigest(digest)
+        else {
+            return .error(APIError(
+                status: 400, code: "invalid_request",
+                message: "A piece names its transfer (1 to 64 of 0-9 a-f -) and the file's sha256 (64 lowercase hex digits)."))
+        }
+        let transfer = StateFileTransfer(
+            metadata: SnapshotMetadata(index: LogIndex(index), term: Term(term)), id: id, totalBytes: Int(total),
+            sha256: digest)
         // Writing a piece (up to 4 MiB) is disk I/O: off the epoll thread.
         return .later { [incoming] in
             do {
-                switch try incoming.receive(request.body, at: Int(offset), of: Int(total), for: metadata) {
+                switch try incoming.receive(request.body, at: Int(offset), of: transfer) {
                 case .accepted, .complete:
                     return HTTPResponse(status: 204)
+                case .checksumMismatch:
+                    return APIError(
+                        status: 422, code: "checksum_mismatch",
+                        message: "The state file does not match its sha256; it was discarded.").response
                 case .outOfOrder(let expected):
                     return APIError(
                         status: 409, code: "out_of_order",

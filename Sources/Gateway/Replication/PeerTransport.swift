@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -235,13 +236,20 @@ final class PeerLink: Sendable {
             defer { try? FileManager.default.removeItem(at: file) }
             let handle = try FileHandle(forReadingFrom: file)
             defer { try? handle.close() }
-            let total = Int(try handle.seekToEnd())
+            var hasher = SHA256()
+            while let piece = try handle.read(upToCount: Self.stateFilePieceBytes), !piece.isEmpty {
+                hasher.update(data: piece)
+            }
+            let total = Int(try handle.offset())
+            let transfer = StateFileTransfer(
+                metadata: chunk.metadata, id: String(UInt64.random(in: 0...UInt64.max), radix: 16), totalBytes: total,
+                sha256: StateFileTransfer.hex(hasher.finalize()))
             try handle.seek(toOffset: 0)
             var offset = 0
             repeat {
                 let piece = try handle.read(upToCount: Self.stateFilePieceBytes) ?? Data()
                 guard !piece.isEmpty else { throw PeerTransportError.stateFileShrank }
-                try await postPiece(piece, at: offset, of: total, for: chunk.metadata)
+                try await postPiece(piece, at: offset, of: transfer)
                 offset += piece.count
             } while offset < total
             logger.info("sent a state file of \(total) bytes to \(baseURL) for the snapshot at index \(chunk.metadata.index)")
@@ -256,8 +264,10 @@ final class PeerLink: Sendable {
         }
     }
 
-    private func postPiece(_ piece: Data, at offset: Int, of total: Int, for metadata: SnapshotMetadata) async throws {
-        let query = "term=\(metadata.term.rawValue)&index=\(metadata.index.rawValue)&offset=\(offset)&total=\(total)"
+    private func postPiece(_ piece: Data, at offset: Int, of transfer: StateFileTransfer) async throws {
+        let metadata = transfer.metadata
+        let query = "term=\(metadata.term.rawValue)&index=\(metadata.index.rawValue)&offset=\(offset)"
+            + "&total=\(transfer.totalBytes)&transfer=\(transfer.id)&sha256=\(transfer.sha256)"
         var request = HTTPClientRequest(url: baseURL + PeerTransport.stateFilePath + "?" + query)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
