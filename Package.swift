@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "Gateway", "ReplicaCore", "ChatTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(

@@ -101,12 +101,17 @@ final class PeerLink: Sendable {
     let logger: Logger
     let deliver: @Sendable ([RaftMessage]) -> Void
     let onFailure: @Sendable () -> Void
+    /// A peer's answer is collected up to this many bytes, like the requests a replica accepts
+    /// from its peers (`HTTPServer.Configuration.maxInternalBodyBytes`); a larger one fails.
+    let maxReplyBytes: Int
     private let state = Mutex(State())
 
     init(
         baseURL: String, secret: String, client: HTTPClient, stateFiles: OutgoingStateFiles, logger: Logger,
-        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void
+        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void,
+        maxReplyBytes: Int = 64 * 1024 * 1024
     ) {
+        self.maxReplyBytes = maxReplyBytes
         self.baseURL = baseURL
         url = baseURL + PeerTransport.path
         self.secret = secret
@@ -288,11 +293,13 @@ final class PeerLink: Sendable {
         } catch {
             return client.eventLoopGroup.next().makeFailedFuture(error)
         }
-        return client.execute(request: request, deadline: .now() + .seconds(5)).flatMapThrowing { [deliver] response in
-            guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
-            let replies = try RaftWireCodec.decode(response.body.map { Array($0.readableBytesView) } ?? [])
-            if !replies.isEmpty { deliver(replies) }
-        }
+        let accumulator = ResponseAccumulator(request: request, maxBodySize: maxReplyBytes)
+        return client.execute(request: request, delegate: accumulator, deadline: .now() + .seconds(5)).futureResult
+            .flatMapThrowing { [deliver] response in
+                guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
+                let replies = try RaftWireCodec.decode(response.body.map { Array($0.readableBytesView) } ?? [])
+                if !replies.isEmpty { deliver(replies) }
+            }
     }
 }
 
