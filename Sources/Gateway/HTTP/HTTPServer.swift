@@ -64,9 +64,14 @@ public final class HTTPServer: Sendable {
         return chat_mhd_bound_port(started)
     }
 
-    /// Answers every suspended request with 503, then stops the daemon.
+    /// Answers every suspended request with 503, waits (briefly) until the epoll thread has
+    /// queued those answers, then stops the daemon.
     public func stop() {
         suspended.resumeAll(with: APIError.shuttingDown.response)
+        let deadline = ContinuousClock.now + .seconds(2)
+        while suspended.unqueuedReplies > 0 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
         guard let running = daemon.withLock({ current -> DaemonHandle? in
             defer { current = nil }
             return current
@@ -75,35 +80,66 @@ public final class HTTPServer: Sendable {
     }
 
     /// Called on the epoll thread once a request's body is complete.
-    fileprivate func dispatch(_ request: HTTPRequest, on connection: OpaquePointer) {
+    ///
+    /// libmicrohttpd's threading rules: only the epoll thread queues a response. An answer
+    /// computed elsewhere is left in the request's `PendingReply` and the connection resumed;
+    /// MHD then calls the access handler again, on the epoll thread, which queues it.
+    fileprivate func dispatch(_ request: HTTPRequest, on connection: OpaquePointer, progress: RequestInProgress) {
         switch handler.handle(request) {
         case .now(let response):
-            Self.queue(response, on: connection)
+            Self.queue(response, on: connection, logger: logger)
         case .later(let work):
-            MHD_suspend_connection(connection)
-            let ticket = suspended.add(SuspendedConnection(pointer: connection))
+            let ticket = suspend(connection, progress: progress)
             Task {
                 let response = await work()
                 self.suspended.resume(ticket, with: response)
             }
         case .deferred(let start):
-            MHD_suspend_connection(connection)
-            let ticket = suspended.add(SuspendedConnection(pointer: connection))
+            let ticket = suspend(connection, progress: progress)
             start(HTTPResponder { [suspended] in suspended.resume(ticket, with: $0) })
         }
     }
 
-    static func queue(_ response: HTTPResponse, on connection: OpaquePointer) {
+    private func suspend(_ connection: OpaquePointer, progress: RequestInProgress) -> Int {
+        let reply = PendingReply()
+        progress.pendingReply = reply
+        MHD_suspend_connection(connection)
+        return suspended.add(SuspendedConnection(pointer: connection, reply: reply))
+    }
+
+    /// Queues `response` on `connection`: on the epoll thread only. A response MHD refuses
+    /// (the connection broke meanwhile) is logged; MHD closes such a connection itself.
+    static func queue(_ response: HTTPResponse, on connection: OpaquePointer, logger: Logger) {
         let mhdResponse = response.body.withUnsafeBytes { bytes in
             MHD_create_response_from_buffer(
                 bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
         }
-        guard let mhdResponse else { return }
+        guard let mhdResponse else {
+            logger.error("could not create a response of \(response.body.count) bytes; the connection will close")
+            return
+        }
         for header in response.headers {
             MHD_add_response_header(mhdResponse, header.name, header.value)
         }
-        MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+        if MHD_queue_response(connection, UInt32(response.status), mhdResponse) != .YES {
+            logger.debug("a \(response.status) response could not be queued; the connection will close")
+        }
         MHD_destroy_response(mhdResponse)
+    }
+}
+
+/// The answer to a suspended request, handed from the thread that computed it to the epoll
+/// thread, which queues it once MHD calls the access handler for the resumed connection.
+final class PendingReply: Sendable {
+    private let response = Mutex<HTTPResponse?>(nil)
+
+    func set(_ value: HTTPResponse) { response.withLock { $0 = value } }
+
+    func take() -> HTTPResponse? {
+        response.withLock { current in
+            defer { current = nil }
+            return current
+        }
     }
 }
 
@@ -125,11 +161,19 @@ struct DaemonHandle: @unchecked Sendable {
 /// A connection MHD has suspended; it must be resumed exactly once.
 struct SuspendedConnection: @unchecked Sendable {
     let pointer: OpaquePointer
+    let reply: PendingReply
 }
 
 /// Every suspended connection, so each is resumed exactly once: by its answer, or by shutdown.
 final class SuspendedConnections: Sendable {
     private let state = Mutex<(next: Int, connections: [Int: SuspendedConnection])>((0, [:]))
+    /// Resumed connections whose answer the epoll thread has not queued yet.
+    private let unqueued = Mutex(0)
+
+    var unqueuedReplies: Int { unqueued.withLock { $0 } }
+
+    /// The epoll thread queued a resumed connection's answer.
+    func replyQueued() { unqueued.withLock { $0 -= 1 } }
 
     func add(_ connection: SuspendedConnection) -> Int {
         state.withLock { state in
@@ -141,10 +185,10 @@ final class SuspendedConnections: Sendable {
 
     var count: Int { state.withLock { $0.connections.count } }
 
+    /// Leaves `response` for the epoll thread and resumes the connection, once per ticket.
     func resume(_ ticket: Int, with response: HTTPResponse) {
         guard let connection = state.withLock({ $0.connections.removeValue(forKey: ticket) }) else { return }
-        HTTPServer.queue(response, on: connection.pointer)
-        MHD_resume_connection(connection.pointer)
+        resume(connection, with: response)
     }
 
     func resumeAll(with response: HTTPResponse) {
@@ -153,18 +197,25 @@ final class SuspendedConnections: Sendable {
             return Array(state.connections.values)
         }
         for connection in all {
-            HTTPServer.queue(response, on: connection.pointer)
-            MHD_resume_connection(connection.pointer)
+            resume(connection, with: response)
         }
+    }
+
+    private func resume(_ connection: SuspendedConnection, with response: HTTPResponse) {
+        connection.reply.set(response)
+        unqueued.withLock { $0 += 1 }
+        MHD_resume_connection(connection.pointer)
     }
 }
 
-/// The body and headers of one request while it arrives.
+/// The body and headers of one request while it arrives. Touched on the epoll thread only.
 private final class RequestInProgress {
     let maxBodyBytes: Int
     var body: [UInt8] = []
     var isTooLarge = false
     var hasAnswered = false
+    /// Set while the request is suspended: where its answer will be left.
+    var pendingReply: PendingReply?
 
     init(maxBodyBytes: Int) {
         self.maxBodyBytes = maxBodyBytes
@@ -187,12 +238,18 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         if let refusal = server.handler.screen(head) {
             progress.hasAnswered = true
-            HTTPServer.queue(refusal, on: connection)
+            HTTPServer.queue(refusal, on: connection, logger: server.logger)
         }
         return .YES
     }
     let progress = Unmanaged<RequestInProgress>.fromOpaque(existing).takeUnretainedValue()
     if progress.hasAnswered {
+        // Called again for a resumed connection: queue the answer left for it.
+        if let reply = progress.pendingReply, let response = reply.take() {
+            progress.pendingReply = nil
+            HTTPServer.queue(response, on: connection, logger: server.logger)
+            server.suspended.replyQueued()
+        }
         uploadDataSize.pointee = 0
         return .YES
     }
@@ -212,20 +269,25 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     }
     progress.hasAnswered = true
     if progress.isTooLarge {
-        HTTPServer.queue(APIError.payloadTooLarge(limit: progress.maxBodyBytes).response, on: connection)
+        HTTPServer.queue(APIError.payloadTooLarge(limit: progress.maxBodyBytes).response, on: connection, logger: server.logger)
         return .YES
     }
     let request = makeRequest(
         connection: connection, url: url.map { String(cString: $0) } ?? "/",
         method: method.map { String(cString: $0) } ?? "GET", body: progress.body)
     progress.body = []
-    server.dispatch(request, on: connection)
+    server.dispatch(request, on: connection, progress: progress)
     return .YES
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { _, _, requestContext, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, _ in
     guard let requestContext, let existing = requestContext.pointee else { return }
-    Unmanaged<RequestInProgress>.fromOpaque(existing).release()
+    let progress = Unmanaged<RequestInProgress>.fromOpaque(existing)
+    // A client that left while its request was suspended: its answer is never queued.
+    if let context, progress.takeUnretainedValue().pendingReply?.take() != nil {
+        Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().suspended.replyQueued()
+    }
+    progress.release()
     requestContext.pointee = nil
 }
 
