@@ -7,6 +7,8 @@ import Glibc
 /// arrives in full, oversized request lines or headers. Reads wait at most `timeoutSeconds`.
 final class RawHTTPConnection {
     private let descriptor: Int32
+    /// Whether a read waited the whole timeout without an answer or a close.
+    private(set) var didTimeOut = false
 
     init(port: Int, timeoutSeconds: Int = 10) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -52,6 +54,7 @@ final class RawHTTPConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { didTimeOut = true }
             guard count > 0 else { break }
             received += buffer[..<count]
             if String(decoding: received, as: UTF8.self).contains("\r\n\r\n") { break }
