@@ -211,14 +211,17 @@ final class SuspendedConnections: Sendable {
 /// The body and headers of one request while it arrives. Touched on the epoll thread only.
 private final class RequestInProgress {
     let maxBodyBytes: Int
+    /// Method, path, query and headers, read once on the first call.
+    let head: HTTPRequest
     var body: [UInt8] = []
     var isTooLarge = false
     var hasAnswered = false
     /// Set while the request is suspended: where its answer will be left.
     var pendingReply: PendingReply?
 
-    init(maxBodyBytes: Int) {
+    init(maxBodyBytes: Int, head: HTTPRequest) {
         self.maxBodyBytes = maxBodyBytes
+        self.head = head
     }
 }
 
@@ -233,9 +236,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     guard let existing = requestContext.pointee else {
         let path = url.map { String(cString: $0) } ?? "/"
         let limit = path.hasPrefix("/internal/") ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
-        let progress = RequestInProgress(maxBodyBytes: limit)
-        requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
         let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
+        let progress = RequestInProgress(maxBodyBytes: limit, head: head)
+        requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
         if let refusal = server.handler.screen(head) {
             progress.hasAnswered = true
             HTTPServer.queue(refusal, on: connection, logger: server.logger)
@@ -272,9 +275,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         HTTPServer.queue(APIError.payloadTooLarge(limit: progress.maxBodyBytes).response, on: connection, logger: server.logger)
         return .YES
     }
-    let request = makeRequest(
-        connection: connection, url: url.map { String(cString: $0) } ?? "/",
-        method: method.map { String(cString: $0) } ?? "GET", body: progress.body)
+    var request = progress.head
+    request.body = progress.body
     progress.body = []
     server.dispatch(request, on: connection, progress: progress)
     return .YES
