@@ -52,18 +52,27 @@ import Testing
     static func wakeLatencies(
         of recipient: ChatUser, sendingFrom sender: ChatUser, rounds: Int, label: String
     ) async throws -> [Duration] {
+        // The patient client throughout: on a machine busy with other tests, a new connection
+        // may wait in the listen queue longer than the shared client's connect timeout.
+        let client = TestClient.patient
         var latencies: [Duration] = []
         for round in 0..<rounds {
             let body = "\(label) \(round) \(UUID().uuidString.prefix(6))"
-            let waiting = Task { try await recipient.inbox("wait=20") }
+            let waiting = Task {
+                try await client.get("\(recipient.baseURL)/v1/inbox?wait=20", token: recipient.token)
+            }
             try await Task.sleep(for: .milliseconds(100))
             let sent = ContinuousClock.now
-            let send = try await sender.send(to: recipient.username, body)
+            let send = try await client.request(
+                .POST, "\(sender.baseURL)/v1/messages", token: sender.token, json: ["to": recipient.username, "body": body])
             #expect(send.status == 201)
             let woken = try await waiting.value
             latencies.append(ContinuousClock.now - sent)
             #expect(woken.bodies.contains(body))
-            if let last = woken.messages.last?["seq"] as? Int { _ = try await recipient.ack(upTo: last) }
+            if let last = woken.messages.last?["seq"] as? Int {
+                _ = try await client.request(
+                    .POST, "\(recipient.baseURL)/v1/inbox/ack", token: recipient.token, json: ["up_to": last])
+            }
         }
         return latencies
     }
