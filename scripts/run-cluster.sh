@@ -51,7 +51,7 @@ done
 for id in $(seq 1 "$replicas"); do
   url="http://127.0.0.1:$((base_port + id - 1))"
   for _ in $(seq 1 200); do
-    curl -sf "$url/readyz" >/dev/null && break
+    curl -sf --max-time 1 "$url/readyz" >/dev/null && break
     sleep 0.05
   done
 done

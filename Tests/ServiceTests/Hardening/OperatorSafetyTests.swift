@@ -42,6 +42,31 @@ extension ClusterTests {
             #expect(message.contains("cluster secret file"), "the error names the problem: \(message)")
         }
 
+        /// A port such that it and the next two are free, as the script numbers its replicas.
+        static func threeFreePorts() throws -> Int {
+            for _ in 0..<50 {
+                let base = try FreePort.next()
+                guard base + 2 <= 65_535 else { continue }
+                if (1...2).allSatisfy({ isFree(base + $0) }) { return base }
+            }
+            throw TestFailure("no three consecutive free ports")
+        }
+
+        static func isFree(_ port: Int) -> Bool {
+            let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard socket >= 0 else { return false }
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+        }
+
         /// Whether `pid` runs: an exited process that nobody has reaped yet (a zombie) does not.
         /// The replicas the script starts are orphans, reaped by whichever process adopts them.
         static func isRunning(_ pid: Int32) -> Bool {
@@ -62,7 +87,7 @@ extension ClusterTests {
             for name in ["run-cluster.sh", "start-replica.sh"] {
                 try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: scripts.appendingPathComponent(name))
             }
-            let basePort = try FreePort.next()
+            let basePort = try Self.threeFreePorts()
             let script = Process()
             // As a shell starts a foreground job: Process gives the child a process group of its own,
             // and this launcher gives it the signal state a terminal's job has (the test process
@@ -97,11 +122,12 @@ extension ClusterTests {
             #expect(pids.count == 3)
             let interrupted = ContinuousClock.now
             kill(-script.processIdentifier, SIGINT)
-            while script.isRunning && ContinuousClock.now - interrupted < .seconds(10) {
+            // Read from /proc, not Process.isRunning, which was seen to miss a child's exit under load.
+            while Self.isRunning(script.processIdentifier) && ContinuousClock.now - interrupted < .seconds(10) {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let elapsed = ContinuousClock.now - interrupted
-            #expect(!script.isRunning, "the script still runs \(elapsed) after one Ctrl-C")
+            #expect(!Self.isRunning(script.processIdentifier), "the script still runs \(elapsed) after one Ctrl-C")
             #expect(elapsed < .seconds(3), "one Ctrl-C took \(elapsed) to return")
             for pid in pids {
                 #expect(!Self.isRunning(pid), "replica process \(pid) outlived the Ctrl-C")

@@ -14,7 +14,7 @@ import Testing
         let bob = try await ChatUser.register(uniqueName("flood"), at: base)
 
         // Send-to-wake-up delays on this machine, at this moment, without a flood: the baseline.
-        let baseline = try await Self.wakeLatencies(of: bob, sendingFrom: alice, rounds: 3, label: "quiet")
+        let baseline = try await Self.wakeLatencies(of: bob, sendingFrom: alice, rounds: 5, label: "quiet")
 
         let flood = Task {
             try await withThrowingTaskGroup(of: [Int].self) { group in
@@ -37,14 +37,17 @@ import Testing
             }
         }
         try await Task.sleep(for: .milliseconds(300))
-        let duringFlood = try await Self.wakeLatencies(of: bob, sendingFrom: alice, rounds: 3, label: "flood")
+        let duringFlood = try await Self.wakeLatencies(of: bob, sendingFrom: alice, rounds: 5, label: "flood")
         let statuses = try await flood.value
         #expect(statuses.contains(429), "a full hashing pool refuses with 429; saw \(Set(statuses))")
         #expect(statuses.allSatisfy { $0 == 401 || $0 == 429 }, "wrong passwords are 401 or 429: \(Set(statuses))")
-        // Generous on purpose, and against the baseline of this run, so a machine busy with other
-        // tests does not fail it: hashes on the cooperative threads held wake-ups for seconds.
-        let bound = baseline.max()! + .seconds(1)
-        #expect(duringFlood.allSatisfy { $0 < bound }, "send-to-wake-up: \(baseline) quiet, \(duringFlood) during the flood")
+        // Medians, against the baseline of this run, and a generous margin, so that a machine busy
+        // with other tests does not fail it (single samples spiked to seconds there, flood or not);
+        // with the hashes on the cooperative threads every wake-up waited for seconds.
+        func median(_ samples: [Duration]) -> Duration { samples.sorted()[samples.count / 2] }
+        #expect(
+            median(duringFlood) < median(baseline) + .seconds(1),
+            "send-to-wake-up: \(baseline) quiet, \(duringFlood) during the flood")
     }
 
     /// `rounds` times: `recipient` long-polls, `sender` sends, and the delay from the send's
