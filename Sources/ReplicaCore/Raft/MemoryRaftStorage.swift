@@ -86,10 +86,13 @@ public final class MemoryRaftStorage: RaftStorage {
     /// Records the application's state at `index` (which it has applied) so
     /// the log before it can later be compacted.
     @discardableResult
-    public func createSnapshot(at index: LogIndex, data: [UInt8]) throws(RaftStorageError) -> Snapshot {
+    /// `membership` is the configuration in force at `index` (`RaftNode.membership(at:)`).
+    public func createSnapshot(
+        at index: LogIndex, data: [UInt8], membership: Membership = Membership()
+    ) throws(RaftStorageError) -> Snapshot {
         guard index > currentSnapshot.metadata.index else { throw .snapshotOutOfDate }
         guard index <= lastIndex() else { throw .indexOutOfRange }
-        let metadata = SnapshotMetadata(index: index, term: try term(at: index))
+        let metadata = SnapshotMetadata(index: index, term: try term(at: index), membership: membership)
         currentSnapshot = Snapshot(metadata: metadata, data: data)
         return currentSnapshot
     }

@@ -23,11 +23,12 @@ struct PendingReads {
     var count: Int { queue.count }
     var newestSequence: UInt64? { queue.last?.sequence }
 
-    mutating func add(context: UInt64, requester: NodeID, index: LogIndex, leader: NodeID) {
+    /// `leader` is the leader's own acknowledgement, nil when it is not a voter.
+    mutating func add(context: UInt64, requester: NodeID, index: LogIndex, leader: NodeID?) {
         queue.append(
             PendingRead(
                 sequence: nextSequence, context: context, requester: requester, index: index,
-                acknowledgements: [leader]))
+                acknowledgements: leader.map { [$0] } ?? []))
         nextSequence += 1
     }
 

@@ -4,7 +4,9 @@
 public struct RaftConfig: Sendable, Hashable {
     /// This replica's identifier; must be one of `voters`.
     public var id: NodeID
-    /// The fixed membership of the cluster (1 to 7 replicas), including `id`.
+    /// The voters a new cluster starts with (1 to 7 replicas, including `id`), used only
+    /// while neither the log nor a snapshot names a configuration. Empty for a replica
+    /// that joins an existing cluster: it learns its configuration from the leader.
     public var voters: [NodeID]
     /// A follower that hears nothing from a leader for a random number of
     /// ticks in `electionTick ..< 2 * electionTick` starts an election.
@@ -14,6 +16,9 @@ public struct RaftConfig: Sendable, Hashable {
     /// The last index the application has applied to its state machine, given
     /// on restart so that already-applied entries are not handed out again.
     public var appliedIndex: LogIndex = 0
+    /// A learner is promoted to voter only when its log is at most this many entries
+    /// behind the leader's, so that a new voter does not stall commits while it catches up.
+    public var maxPromotionLag: Int = 1000
     /// Seeds the generator that randomizes election timeouts.
     public var randomSeed: UInt64 = 0
     /// Most entries carried by one append message.
@@ -46,14 +51,17 @@ public struct RaftConfig: Sendable, Hashable {
         self.randomSeed = randomSeed
     }
 
-    /// The smallest number of voters that forms a majority.
-    public var quorum: Int { voters.count / 2 + 1 }
+    /// The configuration a new cluster starts with.
+    public var bootstrapMembership: Membership { Membership(voters: voters) }
 
     /// Checks every field once, so the protocol code can rely on them.
     public func validate() throws(RaftConfigError) {
-        guard (1...7).contains(voters.count) else { throw .invalidVoterCount(voters.count) }
-        guard Set(voters).count == voters.count else { throw .duplicateVoter }
-        guard voters.contains(id) else { throw .selfNotAVoter(id) }
+        if !voters.isEmpty {
+            guard voters.count <= Membership.maxVoters else { throw .invalidVoterCount(voters.count) }
+            guard Set(voters).count == voters.count else { throw .duplicateVoter }
+            guard voters.contains(id) else { throw .selfNotAVoter(id) }
+        }
+        guard maxPromotionLag >= 0 else { throw .notPositive("maxPromotionLag") }
         guard heartbeatTick > 0 else { throw .notPositive("heartbeatTick") }
         guard electionTick > heartbeatTick else { throw .electionTickNotAboveHeartbeatTick }
         try requirePositive(maxEntriesPerMessage, "maxEntriesPerMessage")

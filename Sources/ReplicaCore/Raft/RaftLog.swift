@@ -11,15 +11,50 @@ struct RaftLog {
     private(set) var applied: LogIndex
     /// The highest index handed out for applying but not yet acknowledged by `advance`.
     private(set) var applying: LogIndex
+    /// Every configuration the log holds, oldest first: the snapshot's (or the bootstrap
+    /// voters') at the snapshot's index, then one per membership entry. A replica acts on
+    /// the last, committed or not (thesis §4.1), so truncating the log can bring back an older one.
+    private(set) var memberships: [(index: LogIndex, membership: Membership)]
+    /// Used when neither the snapshot nor the log names a configuration.
+    private let bootstrapMembership: Membership
 
-    init(storage: any RaftStorage) {
+    init(storage: any RaftStorage, bootstrapMembership: Membership = Membership()) {
         self.storage = storage
+        self.bootstrapMembership = bootstrapMembership
         let first = Self.read { try storage.firstIndex() }
         let last = Self.read { try storage.lastIndex() }
         unstable = UnstableLog(offset: last + 1)
         committed = first - 1
         applied = first - 1
         applying = first - 1
+        let snapshotMembership = Self.read { try storage.snapshot() }.metadata.membership
+        memberships = [(first - 1, snapshotMembership.isEmpty ? bootstrapMembership : snapshotMembership)]
+        var next = first
+        while next <= last {
+            let batch = Self.read { try storage.entries(in: next..<(last + 1), maxBytes: 4 << 20) }
+            noteMemberships(in: batch[...])
+            next = (batch.last?.index ?? last) + 1
+        }
+    }
+
+    /// The configuration in force: the last one in the log.
+    var membership: Membership { memberships[memberships.count - 1].membership }
+    /// Where that configuration was stored.
+    var membershipIndex: LogIndex { memberships[memberships.count - 1].index }
+
+    /// The configuration in force at `index`, as far back as the log remembers.
+    func membership(at index: LogIndex) -> Membership {
+        memberships.last { $0.index <= index }?.membership ?? memberships[0].membership
+    }
+
+    private mutating func noteMemberships(in entries: ArraySlice<Entry>) {
+        for entry in entries where entry.kind == .membership {
+            guard let membership = entry.membership else {
+                invariantFailure("membership entry \(entry.index) does not decode")
+                continue
+            }
+            memberships.append((entry.index, membership))
+        }
     }
 
     /// Runs a storage read whose failure Raft cannot recover from.
@@ -82,6 +117,9 @@ struct RaftLog {
         guard let first = entries.first else { return lastIndex() }
         invariant(first.index > committed, "a committed entry would be overwritten")
         unstable.truncateAndAppend(entries)
+        // The base (the snapshot's configuration) sits at or below the commit index, so it stays.
+        memberships.removeAll { $0.index >= first.index }
+        noteMemberships(in: entries[...])
         return lastIndex()
     }
 
@@ -92,6 +130,7 @@ struct RaftLog {
             return lastIndex()
         }
         unstable.appendAtEnd(entry)
+        noteMemberships(in: [entry][...])
         return entry.index
     }
 
@@ -244,6 +283,8 @@ struct RaftLog {
         invariant(snapshot.metadata.index > committed, "restoring an older snapshot")
         unstable.restore(snapshot)
         committed = snapshot.metadata.index
+        let membership = snapshot.metadata.membership
+        memberships = [(snapshot.metadata.index, membership.isEmpty ? bootstrapMembership : membership)]
     }
 
     mutating func markStable(upTo index: LogIndex, term: Term) {

@@ -26,11 +26,13 @@ extension RaftNode {
 
     /// Starts a (pre-)election unless this replica already leads.
     func startElection() {
-        guard role != .leader else { return }
+        // Learners and replicas outside the configuration never campaign.
+        guard role != .leader, membership.isVoter(id) else { return }
         campaign(config.preVote ? .preElection : .election)
     }
 
     func campaign(_ kind: CampaignKind) {
+        guard membership.isVoter(id) else { return }
         let campaignTerm: Term
         if kind == .preElection {
             becomePreCandidate()
@@ -55,13 +57,15 @@ extension RaftNode {
     }
 
     func recordVote(from voter: NodeID, granted: Bool) -> VoteTally {
-        if votes[voter] == nil {
+        let membership = membership
+        // Only the votes of this replica's own configuration count.
+        if votes[voter] == nil && membership.isVoter(voter) {
             votes[voter] = granted
         }
         let grantedCount = votes.values.filter { $0 }.count
         let rejectedCount = votes.count - grantedCount
-        if grantedCount >= config.quorum { return .won }
-        if rejectedCount > config.voters.count - config.quorum { return .lost }
+        if grantedCount >= membership.quorum { return .won }
+        if rejectedCount > membership.voters.count - membership.quorum { return .lost }
         return .pending
     }
 
@@ -79,8 +83,11 @@ extension RaftNode {
             vote == candidate
             || (vote == nil && leader == nil)
             || (isPreVote && requestTerm > term)
+        // A replica that knows its configuration refuses candidates outside it (a removed
+        // replica that keeps campaigning); one that does not yet know it refuses everyone.
         let granted =
-            canVote && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
+            canVote && membership.isVoter(candidate)
+            && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
         let response = VoteResponse(granted: granted)
         // A grant answers in the candidate's term; a refusal in ours, so a
         // stale candidate learns the newer term.

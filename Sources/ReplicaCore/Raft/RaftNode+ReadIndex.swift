@@ -32,12 +32,13 @@ extension RaftNode {
             readsAwaitingFirstCommit.append((context, requester))
             return
         }
-        if config.voters.count == 1 {
+        if membership.voters == [id] {
             answerRead(
                 PendingRead(sequence: 0, context: context, requester: requester, index: log.committed, acknowledgements: []))
             return
         }
-        pendingReads.add(context: context, requester: requester, index: log.committed, leader: id)
+        pendingReads.add(
+            context: context, requester: requester, index: log.committed, leader: membership.isVoter(id) ? id : nil)
         broadcastHeartbeat()
     }
 
@@ -55,7 +56,8 @@ extension RaftNode {
     }
 
     func acknowledgeRead(sequence: UInt64, from voter: NodeID) {
-        for read in pendingReads.acknowledge(sequence: sequence, from: voter, quorum: config.quorum) {
+        guard membership.isVoter(voter) else { return }
+        for read in pendingReads.acknowledge(sequence: sequence, from: voter, quorum: membership.quorum) {
             answerRead(read)
         }
     }

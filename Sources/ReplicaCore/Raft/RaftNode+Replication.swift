@@ -22,12 +22,19 @@ extension RaftNode {
     /// it as stored by the leader. Returns its index.
     @discardableResult
     func appendAsLeader(_ data: [UInt8]) -> LogIndex {
+        appendEntryAsLeader(Entry(term: term, index: log.lastIndex() + 1, data: data))
+    }
+
+    @discardableResult
+    func appendEntryAsLeader(_ entry: Entry) -> LogIndex {
         // The leader's append-only property (Raft §5.3): `appendAtEnd` checks
         // that nothing is overwritten.
-        let entry = Entry(term: term, index: log.lastIndex() + 1, data: data)
         let newLast = log.appendAtEnd(entry)
         _ = progress[id]?.update(acknowledged: newLast)
-        if config.quorum == 1 {
+        if entry.kind == .membership {
+            refreshMembership()
+        }
+        if membership.voters == [id] {
             commitIfQuorum()
         }
         return newLast
@@ -115,15 +122,14 @@ extension RaftNode {
     /// Clears the activity marks for the next period.
     private func checkQuorumActive() -> Bool {
         var activeCount = 0
-        for voter in config.voters {
-            if voter == id || progress[voter]?.isRecentlyActive == true {
-                activeCount += 1
-            }
-            if voter != id {
-                progress[voter]?.isRecentlyActive = false
-            }
+        let membership = membership
+        for voter in membership.voters where voter == id || progress[voter]?.isRecentlyActive == true {
+            activeCount += 1
         }
-        return activeCount >= config.quorum
+        for peer in peers {
+            progress[peer]?.isRecentlyActive = false
+        }
+        return activeCount >= membership.quorum
     }
 
     // MARK: Leader: messages
@@ -219,13 +225,16 @@ extension RaftNode {
     @discardableResult
     func commitIfQuorum() -> Bool {
         matchScratch.removeAll(keepingCapacity: true)
-        for voter in config.voters {
+        let membership = membership
+        // Only voters count; a leader that removed itself counts none of its own copies.
+        for voter in membership.voters {
             matchScratch.append(progress[voter]?.match ?? 0)
         }
         matchScratch.sort(by: >)
-        let quorumIndex = matchScratch[config.quorum - 1]
+        let quorumIndex = matchScratch[membership.quorum - 1]
         guard log.commitIfFromTerm(quorumIndex, term: term) else { return false }
         releaseReadsAwaitingFirstCommit()
+        stepDownIfRemoved()
         return true
     }
 
@@ -269,6 +278,7 @@ extension RaftNode {
             previousIndex: request.previousLogIndex, previousTerm: request.previousLogTerm,
             leaderCommit: request.commit, entries: request.entries)
         {
+            refreshMembership()
             send(.appendResponse(AppendResponse(index: lastMatched)), to: sender)
             return
         }

@@ -142,6 +142,7 @@ extension RaftNode {
             return false
         }
         log.restore(snapshot)
+        refreshMembership()
         return true
     }
 }

@@ -8,7 +8,7 @@ extension RaftNode {
     /// Asks the leader to hand leadership to `target`. On a follower the
     /// request is forwarded to the known leader.
     public func transferLeadership(to target: NodeID) throws(RaftRequestError) {
-        guard config.voters.contains(target) else { throw .unknownNode(target) }
+        guard membership.isVoter(target) else { throw .unknownNode(target) }
         guard role == .leader else {
             guard let leader else { throw .notLeader(leaderHint: nil) }
             send(.transferLeader(TransferLeaderRequest(target: target)), to: leader, term: 0)
@@ -18,7 +18,7 @@ extension RaftNode {
     }
 
     func handleTransferRequest(to target: NodeID) {
-        guard config.voters.contains(target), target != id else { return }
+        guard membership.isVoter(target), target != id else { return }
         guard leadershipTransferTarget != target else { return }
         leadershipTransferTarget = target
         // The transfer must finish within one election timeout.

@@ -27,8 +27,10 @@
 public final class RaftNode {
     public let id: NodeID
     let config: RaftConfig
-    /// The other voters, to which the leader replicates.
-    let peers: [NodeID]
+    /// Every other member, voter or learner: the leader replicates to all of them.
+    var peers: [NodeID]
+    /// The configuration `peers` and the leader's progress were last brought in line with.
+    var knownMembership: Membership
 
     var log: RaftLog
     /// The current term. Never decreases (checked on every change).
@@ -82,9 +84,10 @@ public final class RaftNode {
         try config.validate()
         id = config.id
         self.config = config
-        peers = config.voters.filter { $0 != config.id }
         random = SeededGenerator(seed: config.randomSeed ^ (config.id.rawValue &* 0x9E37_79B9_7F4A_7C15))
-        log = RaftLog(storage: storage)
+        log = RaftLog(storage: storage, bootstrapMembership: config.bootstrapMembership)
+        knownMembership = log.membership
+        peers = log.membership.members.filter { $0 != config.id }
         let hardState = try storage.initialState()
         term = hardState.term
         vote = hardState.vote
@@ -113,11 +116,11 @@ public final class RaftNode {
     }
 
     /// Handles a message from a peer. Messages with an unknown version, for
-    /// another node or from a non-voter are dropped.
+    /// another node or from this node are dropped. Messages from replicas outside the
+    /// configuration are handled (a new member hears from a leader it does not know
+    /// yet), except that a non-voter's vote request is refused.
     public func step(_ message: RaftMessage) {
-        guard message.version == RaftMessage.currentVersion, message.to == id,
-            message.from != id, peers.contains(message.from)
-        else { return }
+        guard message.version == RaftMessage.currentVersion, message.to == id, message.from != id else { return }
         if message.kind.isForwardedRequest {
             stepByRole(message)
             return
@@ -165,6 +168,8 @@ public final class RaftNode {
     private func handleHigherTerm(_ message: RaftMessage) -> Bool {
         switch message.kind {
         case .voteRequest(let request), .preVoteRequest(let request):
+            // A removed replica that keeps campaigning must not raise anyone's term.
+            if !membership.isEmpty && !membership.isVoter(message.from) { return false }
             // CheckQuorum lease: while this replica hears from a leader, a
             // replica that was partitioned away cannot depose it.
             let inLease = config.checkQuorum && leader != nil && electionElapsed < config.electionTick
@@ -228,6 +233,7 @@ public final class RaftNode {
 
     func becomeLeader() {
         invariant(role == .candidate, "only a candidate becomes leader")
+        invariant(membership.isVoter(id), "a non-voter became leader")
         reset(term: term)
         role = .leader
         leader = id
@@ -263,10 +269,10 @@ public final class RaftNode {
 
     private func resetProgress() {
         let lastIndex = log.lastIndex()
-        for voter in config.voters {
+        for member in membership.members + [id] {
             let inflights = Inflights(capacity: config.maxInflightMessages, maxBytes: config.maxInflightBytes)
-            let match: LogIndex = voter == id ? lastIndex : 0
-            progress[voter] = Progress(match: match, next: lastIndex + 1, inflights: inflights)
+            let match: LogIndex = member == id ? lastIndex : 0
+            progress[member] = Progress(match: match, next: lastIndex + 1, inflights: inflights)
         }
     }
 

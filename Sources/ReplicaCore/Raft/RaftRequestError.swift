@@ -13,4 +13,12 @@ public enum RaftRequestError: Error, Hashable, Sendable {
     case readIndexDropped
     /// The target of a leadership transfer is not a voter of this cluster.
     case unknownNode(NodeID)
+    /// A configuration change was asked for while another is not yet committed, or before
+    /// this leader committed an entry of its own term.
+    case membershipChangeInProgress
+    /// The change would leave no voter, more than `Membership.maxVoters`, or change more
+    /// than one voter at once.
+    case invalidMembershipChange(String)
+    /// The learner to promote is too far behind the leader's log.
+    case learnerNotCaughtUp(match: LogIndex, lastIndex: LogIndex)
 }
