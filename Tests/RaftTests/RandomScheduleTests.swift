@@ -26,19 +26,41 @@ func randomSchedules(batch: Int) {
     }
 }
 
+/// The same schedules with configuration changes among the faults: two spare replicas
+/// are added as learners, promoted and removed (the leader too) while replicas crash and
+/// the network partitions. Replay one seed with `RAFT_SIM_MEMBERSHIP_SEED=N`; the count is
+/// `RAFT_SIM_MEMBERSHIP_SCHEDULES` (500 by default).
+@Test(arguments: 0..<SimulationRun.batches)
+func randomMembershipSchedules(batch: Int) {
+    if let replaySeed = SimulationRun.environment["RAFT_SIM_MEMBERSHIP_SEED"].flatMap(UInt64.init) {
+        guard batch == 0 else { return }
+        report(RandomSchedule(seed: replaySeed, isVerbose: true, changesMembership: true).run(), seed: replaySeed)
+        return
+    }
+    let count = SimulationRun.environment["RAFT_SIM_MEMBERSHIP_SCHEDULES"].flatMap(Int.init) ?? 500
+    for offset in stride(from: batch, to: count, by: SimulationRun.batches) {
+        let seed = SimulationRun.baseSeed &+ 7_000_000 &+ UInt64(offset)
+        let violations = RandomSchedule(seed: seed, isVerbose: false, changesMembership: true).run()
+        guard violations.isEmpty else {
+            report(violations, seed: seed, replayVariable: "RAFT_SIM_MEMBERSHIP_SEED")
+            return
+        }
+    }
+}
+
 /// Seeds that once failed, run on every test run (see `RegressionSeeds`).
 @Test(arguments: RegressionSeeds.all)
 func regressionSeed(_ seed: UInt64) {
     report(RandomSchedule(seed: seed, isVerbose: false).run(), seed: seed)
 }
 
-private func report(_ violations: [String], seed: UInt64) {
+private func report(_ violations: [String], seed: UInt64, replayVariable: String = "RAFT_SIM_SEED") {
     guard !violations.isEmpty else { return }
     Issue.record(
         """
         Raft simulation failed for seed \(seed):
         \(violations.joined(separator: "\n"))
-        Replay: RAFT_SIM_SEED=\(seed) swift test --filter RaftTests.randomSchedules
+        Replay: \(replayVariable)=\(seed) swift test --filter RaftTests.random
         """)
 }
 

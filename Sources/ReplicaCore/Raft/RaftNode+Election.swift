@@ -19,20 +19,21 @@ extension RaftNode {
 
     func tickElection() {
         electionElapsed += 1
-        guard electionElapsed >= randomizedElectionTimeout else { return }
+        // A replica that may not campaign lets its timeout run on, so that once it stops
+        // hearing from a leader it stops holding the lease and grants (pre-)votes.
+        guard electionElapsed >= randomizedElectionTimeout, mayCampaign else { return }
         electionElapsed = 0
         startElection()
     }
 
     /// Starts a (pre-)election unless this replica already leads.
     func startElection() {
-        // Learners and replicas outside the configuration never campaign.
-        guard role != .leader, membership.isVoter(id) else { return }
+        guard role != .leader, mayCampaign else { return }
         campaign(config.preVote ? .preElection : .election)
     }
 
     func campaign(_ kind: CampaignKind) {
-        guard membership.isVoter(id) else { return }
+        guard mayCampaign else { return }
         let campaignTerm: Term
         if kind == .preElection {
             becomePreCandidate()
@@ -54,6 +55,15 @@ extension RaftNode {
                 kind == .preElection ? .preVoteRequest(request) : .voteRequest(request)
             send(kind, to: peer, term: campaignTerm)
         }
+    }
+
+    /// Voters campaign; learners and replicas outside the configuration do not. One
+    /// exception keeps a cluster live: a replica whose removal is in its log but not
+    /// committed may be the only one holding that entry, so it may still campaign. Votes
+    /// are counted in the latest configuration, where it is no voter, and once elected it
+    /// commits the removal and steps down (`stepDownIfRemoved`).
+    var mayCampaign: Bool {
+        membership.isVoter(id) || log.membership(at: log.committed).isVoter(id)
     }
 
     func recordVote(from voter: NodeID, granted: Bool) -> VoteTally {
@@ -83,10 +93,9 @@ extension RaftNode {
             vote == candidate
             || (vote == nil && leader == nil)
             || (isPreVote && requestTerm > term)
-        // A replica that knows its configuration refuses candidates outside it (a removed
-        // replica that keeps campaigning); one that does not yet know it refuses everyone.
+        // A replica that knows no configuration yet (a new or wiped one) never votes.
         let granted =
-            canVote && membership.isVoter(candidate)
+            canVote && !membership.isEmpty
             && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
         let response = VoteResponse(granted: granted)
         // A grant answers in the candidate's term; a refusal in ours, so a

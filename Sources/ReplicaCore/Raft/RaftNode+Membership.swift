@@ -45,8 +45,10 @@ extension RaftNode {
             guard current.isLearner(added) else {
                 throw .invalidMembershipChange("\(added) must join as a learner before it votes")
             }
+            // It must hold the configuration that made it a learner (else it knows no
+            // configuration and would refuse to vote), and be close to the end of the log.
             let match = progress[added]?.match ?? 0
-            guard match + UInt64(config.maxPromotionLag) >= log.lastIndex() else {
+            guard match >= log.membershipIndex, match + UInt64(config.maxPromotionLag) >= log.lastIndex() else {
                 throw .learnerNotCaughtUp(match: match, lastIndex: log.lastIndex())
             }
         }

@@ -64,6 +64,10 @@ extension RaftNode {
         }
         if let last = ready.entries.last {
             log.markStable(upTo: last.index, term: last.term)
+            // Now durable, the leader's own copy counts (alone, in a one-voter cluster).
+            if role == .leader, progress[id]?.update(acknowledged: log.durableLastIndex) == true, commitIfQuorum() {
+                needsBroadcast = true
+            }
         }
         if let last = ready.committedEntries.last {
             log.markApplied(upTo: last.index)

@@ -28,14 +28,11 @@ extension RaftNode {
     @discardableResult
     func appendEntryAsLeader(_ entry: Entry) -> LogIndex {
         // The leader's append-only property (Raft §5.3): `appendAtEnd` checks
-        // that nothing is overwritten.
+        // that nothing is overwritten. Its own copy counts toward a quorum only once
+        // durable (`advance`): its appends may leave before it persists them.
         let newLast = log.appendAtEnd(entry)
-        _ = progress[id]?.update(acknowledged: newLast)
         if entry.kind == .membership {
             refreshMembership()
-        }
-        if membership.voters == [id] {
-            commitIfQuorum()
         }
         return newLast
     }

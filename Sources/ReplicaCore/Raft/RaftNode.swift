@@ -117,8 +117,10 @@ public final class RaftNode {
 
     /// Handles a message from a peer. Messages with an unknown version, for
     /// another node or from this node are dropped. Messages from replicas outside the
-    /// configuration are handled (a new member hears from a leader it does not know
-    /// yet), except that a non-voter's vote request is refused.
+    /// configuration are handled like any other (thesis §4.1): a new member hears from a
+    /// leader it does not know yet, and a lagging voter must grant its vote to a candidate
+    /// its own older configuration does not list. A removed replica that keeps campaigning
+    /// is held off by PreVote and the CheckQuorum lease.
     public func step(_ message: RaftMessage) {
         guard message.version == RaftMessage.currentVersion, message.to == id, message.from != id else { return }
         if message.kind.isForwardedRequest {
@@ -168,8 +170,6 @@ public final class RaftNode {
     private func handleHigherTerm(_ message: RaftMessage) -> Bool {
         switch message.kind {
         case .voteRequest(let request), .preVoteRequest(let request):
-            // A removed replica that keeps campaigning must not raise anyone's term.
-            if !membership.isEmpty && !membership.isVoter(message.from) { return false }
             // CheckQuorum lease: while this replica hears from a leader, a
             // replica that was partitioned away cannot depose it.
             let inLease = config.checkQuorum && leader != nil && electionElapsed < config.electionTick
@@ -233,7 +233,7 @@ public final class RaftNode {
 
     func becomeLeader() {
         invariant(role == .candidate, "only a candidate becomes leader")
-        invariant(membership.isVoter(id), "a non-voter became leader")
+        invariant(mayCampaign, "a replica that may not campaign became leader")
         reset(term: term)
         role = .leader
         leader = id
@@ -271,7 +271,7 @@ public final class RaftNode {
         let lastIndex = log.lastIndex()
         for member in membership.members + [id] {
             let inflights = Inflights(capacity: config.maxInflightMessages, maxBytes: config.maxInflightBytes)
-            let match: LogIndex = member == id ? lastIndex : 0
+            let match: LogIndex = member == id ? log.durableLastIndex : 0
             progress[member] = Progress(match: match, next: lastIndex + 1, inflights: inflights)
         }
     }

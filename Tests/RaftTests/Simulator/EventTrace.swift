@@ -15,6 +15,8 @@ enum SimulationEvent {
     case readAnswered(NodeID, context: UInt64, index: LogIndex)
     case snapshotInstalled(NodeID, index: LogIndex)
     case snapshotCreated(NodeID, index: LogIndex)
+    case membershipApplied(NodeID, index: LogIndex, membership: Membership)
+    case membershipProposed(NodeID, index: LogIndex, membership: Membership)
     case phase(String)
 }
 

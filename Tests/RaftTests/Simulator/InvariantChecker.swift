@@ -117,6 +117,19 @@ struct InvariantChecker {
         }
     }
 
+    /// Configurations follow one another one voter at a time, so that a majority of the
+    /// old and a majority of the new always share a voter.
+    mutating func observeMembershipApplied(
+        _ membership: Membership, after previous: Membership, at index: LogIndex, on node: NodeID
+    ) {
+        if !previous.isEmpty && !previous.majoritiesOverlap(with: membership) {
+            fail("Membership: \(node) applied \(membership) at \(index) after \(previous): two majorities need not overlap")
+        }
+        if membership.voters.isEmpty {
+            fail("Membership: \(node) applied a configuration without voters at \(index)")
+        }
+    }
+
     mutating func observeSnapshotInstalled(_ snapshot: Snapshot, on node: NodeID, digest: UInt64) {
         if let known = digestAfter[snapshot.metadata.index], known != digest {
             fail("State Machine Safety: \(node) installed a snapshot at \(snapshot.metadata.index) with a different state")

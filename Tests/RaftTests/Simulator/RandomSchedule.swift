@@ -10,11 +10,15 @@ struct RandomSchedule {
 
     let seed: UInt64
     let isVerbose: Bool
+    /// Whether the leader is also asked to change the configuration: add one of two spare
+    /// replicas as a learner, promote a learner, remove a member (the leader too).
+    var changesMembership = false
     /// Called after every step of the safety phase: lets a test plant a bug in the run.
     var sabotage: ((SimulatedCluster, _ step: Int) -> Void)?
 
-    /// The replica count for `seed`: both 3 and 5 replicas are covered.
+    /// The voter count for `seed`: both 3 and 5 voters are covered.
     var size: Int { seed.isMultiple(of: 2) ? 3 : 5 }
+    static let spareCount = 2
 
     /// Runs the schedule; returns the violations found, with the trace. A broken invariant
     /// inside the core is one of them: it is recorded, not trapped (see `CoreInvariant`).
@@ -27,13 +31,16 @@ struct RandomSchedule {
         let faults = FaultProfile.random(using: &generator)
         let entriesPerMessage = Int.random(in: 1...8, using: &generator)
         let chunkBytes = Int.random(in: 8...64, using: &generator)
+        // Drawn only with membership changes, so the older schedules keep their seeds.
+        let promotionLag = changesMembership ? Int.random(in: 0...8, using: &generator) : 0
         let cluster = SimulatedCluster(
-            size: size, seed: generator.next(), faults: faults,
+            size: size + (changesMembership ? Self.spareCount : 0), voters: size, seed: generator.next(), faults: faults,
             traceCapacity: isVerbose ? 0 : 400, isVerbose: isVerbose
         ) { config in
             config.maxEntriesPerMessage = entriesPerMessage
             config.maxInflightMessages = 4
             config.snapshotChunkBytes = chunkBytes
+            config.maxPromotionLag = promotionLag
         }
         if Int.random(in: 0..<4, using: &generator) > 0 {
             cluster.snapshotInterval = Int.random(in: 3...20, using: &generator)
@@ -67,6 +74,23 @@ struct RandomSchedule {
         } else if roll < 0.403, let leader = cluster.leader, let other = cluster.ids.randomElement(using: &generator) {
             try? cluster.node(leader).transferLeadership(to: other)
             cluster.processAllReadies()
+        } else if changesMembership, roll < 0.43, let leader = cluster.leader {
+            changeMembership(at: leader, of: cluster, using: &generator)
+        }
+    }
+
+    private func changeMembership(at leader: NodeID, of cluster: SimulatedCluster, using generator: inout SeededGenerator) {
+        let current = cluster.node(leader).membership
+        let outsiders = cluster.ids.filter { !current.contains($0) }
+        let roll = Int.random(in: 0..<3, using: &generator)
+        if roll == 0, let newcomer = outsiders.randomElement(using: &generator) {
+            cluster.proposeMembership(at: leader) { $0.addingLearner(newcomer, address: "sim://\(newcomer)") }
+        } else if roll == 1, let learner = current.learners.randomElement(using: &generator) {
+            cluster.proposeMembership(at: leader) { $0.promoting(learner) }
+        } else if current.voters.count > 2 || !current.learners.isEmpty,
+            let member = current.members.randomElement(using: &generator)
+        {
+            cluster.proposeMembership(at: leader) { $0.removing(member) }
         }
     }
 
@@ -115,7 +139,13 @@ struct RandomSchedule {
             cluster.restart(id)
         }
         guard cluster.waitForStableLeader(maxSteps: Self.livenessElectionBound) != nil else {
-            cluster.checker.fail("Liveness: no stable leader \(Self.livenessElectionBound) steps after healing")
+            let states = cluster.replicas.map { replica in
+                replica.node.map { "\(replica.id): \($0.role) \($0.term) leader \($0.leader.map(\.description) ?? "-") \($0.membership)" }
+                    ?? "\(replica.id): down"
+            }
+            cluster.checker.fail(
+                "Liveness: no stable leader \(Self.livenessElectionBound) steps after healing:\n"
+                    + states.joined(separator: "\n"))
             return
         }
         // A marker proposal must reach every replica. If leadership moves
@@ -131,7 +161,8 @@ struct RandomSchedule {
             }
             guard let marker else { return false }
             let commit = leaderNode.log.committed
-            return cluster.replicas.allSatisfy {
+            let members = leaderNode.membership
+            return cluster.replicas.filter { members.contains($0.id) }.allSatisfy {
                 $0.stateMachine.appliedIndex == commit && $0.stateMachine.proposalIDs.contains(marker.proposalID)
             }
         }
@@ -145,7 +176,8 @@ struct RandomSchedule {
 
     private func checkAcknowledgedProposals(in cluster: SimulatedCluster) {
         let acknowledged = cluster.checker.acknowledgedProposals
-        for replica in cluster.replicas {
+        let members = cluster.currentMembership
+        for replica in cluster.replicas where members.contains(replica.id) {
             let held = Set(replica.stateMachine.proposalIDs)
             for (proposalID, index) in acknowledged where !held.contains(proposalID) {
                 cluster.checker.fail("Durability: \(replica.id) lacks acknowledged proposal \(proposalID) at \(index)")

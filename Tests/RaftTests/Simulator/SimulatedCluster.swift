@@ -15,6 +15,8 @@ final class SimulatedCluster {
         var disk = SimulatedDisk()
         var storage: MemoryRaftStorage { disk.storage }
         var stateMachine = SimulatedStateMachine()
+        /// The configuration of the last membership entry applied (or snapshot installed).
+        var appliedMembership = Membership()
         var tickRate = 1.0
         var tickCredit = 0.0
 
@@ -34,6 +36,9 @@ final class SimulatedCluster {
 
     let ids: [NodeID]
     var size: Int { ids.count }
+    /// The voters the cluster starts with; the other replicas run with an empty
+    /// configuration, as a new replica does until a leader adds it.
+    let initialVoters: [NodeID]
     private(set) var replicas: [Replica]
     var network = SimulatedNetwork()
     var faults: FaultProfile
@@ -58,10 +63,11 @@ final class SimulatedCluster {
     private(set) var answeredReads: [NodeID: [ReadState]] = [:]
 
     init(
-        size: Int, seed: UInt64, faults: FaultProfile = .none, traceCapacity: Int = 0,
+        size: Int, voters: Int? = nil, seed: UInt64, faults: FaultProfile = .none, traceCapacity: Int = 0,
         isVerbose: Bool = false, configure: @escaping (inout RaftConfig) -> Void = { _ in }
     ) {
         ids = (1...UInt64(size)).map { NodeID($0) }
+        initialVoters = Array(ids.prefix(voters ?? size))
         random = SeededGenerator(seed: seed)
         self.faults = faults
         self.configure = configure
@@ -77,7 +83,7 @@ final class SimulatedCluster {
     }
 
     func makeConfig(for id: NodeID) -> RaftConfig {
-        var config = RaftConfig(id: id, voters: ids, randomSeed: random.next())
+        var config = RaftConfig(id: id, voters: initialVoters.contains(id) ? initialVoters : [], randomSeed: random.next())
         config.electionTick = 10
         config.heartbeatTick = 2
         configure(&config)
@@ -253,6 +259,7 @@ final class SimulatedCluster {
                 return checker.fail("\(id) was handed a corrupt snapshot at \(snapshot.metadata.index)")
             }
             replicas[position].stateMachine = SimulatedStateMachine(snapshot: snapshot)
+            replicas[position].appliedMembership = snapshot.metadata.membership
             trace.record(.snapshotInstalled(id, index: snapshot.metadata.index), step: now)
             checker.observeSnapshotInstalled(snapshot, on: id, digest: replicas[position].stateMachine.digest)
         }
@@ -262,6 +269,12 @@ final class SimulatedCluster {
                     "\(id) was handed \(entry.index) to apply after \(replicas[position].stateMachine.appliedIndex)")
             }
             replicas[position].stateMachine.apply(entry)
+            if let membership = entry.membership {
+                checker.observeMembershipApplied(
+                    membership, after: replicas[position].appliedMembership, at: entry.index, on: id)
+                replicas[position].appliedMembership = membership
+                trace.record(.membershipApplied(id, index: entry.index, membership: membership), step: now)
+            }
             checker.observeApplied(entry, on: id, digest: replicas[position].stateMachine.digest)
         }
         for state in ready.readStates {
@@ -279,7 +292,8 @@ final class SimulatedCluster {
         guard applied > snapshotIndex, snapshotIndex.distance(to: applied) >= interval else { return }
         do {
             let data = replicas[position].stateMachine.snapshotData()
-            try replicas[position].disk.write(.createSnapshot(at: applied, data: data))
+            let membership = replicas[position].node?.membership(at: applied) ?? Membership()
+            try replicas[position].disk.write(.createSnapshot(at: applied, data: data, membership: membership))
             let compactIndex = applied - UInt64(min(entriesKeptAfterCompaction, Int(applied.rawValue)))
             try replicas[position].disk.write(.compact(upTo: compactIndex))
             trace.record(.snapshotCreated(replicas[position].id, index: applied), step: now)
@@ -320,6 +334,10 @@ final class SimulatedCluster {
         let snapshot = storage.snapshot()
         replicas[position].stateMachine =
             snapshot.isEmpty ? SimulatedStateMachine() : SimulatedStateMachine(snapshot: snapshot)
+        replicas[position].appliedMembership =
+            snapshot.metadata.membership.isEmpty
+            ? Membership(voters: initialVoters.contains(replicas[position].id) ? initialVoters : [])
+            : snapshot.metadata.membership
         var config = makeConfig(for: replicas[position].id)
         config.appliedIndex = snapshot.metadata.index
         do {
@@ -362,6 +380,28 @@ final class SimulatedCluster {
         }
     }
 
+    /// Proposes a configuration change at `id`.
+    @discardableResult
+    func proposeMembership(
+        at id: NodeID, _ change: (Membership) -> Membership
+    ) -> Result<(index: LogIndex, term: Term), RaftRequestError> {
+        let node = node(id)
+        let membership = change(node.membership)
+        do {
+            let placement = try node.proposeMembership(membership)
+            trace.record(.membershipProposed(id, index: placement.index, membership: membership), step: now)
+            processAllReadies()
+            return .success(placement)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The configuration the current leader acts on, or the initial one without a leader.
+    var currentMembership: Membership {
+        leader.map { node($0).membership } ?? Membership(voters: initialVoters)
+    }
+
     /// Requests a linearizable read at `id`; returns its context or the refusal.
     @discardableResult
     func requestRead(at id: NodeID) -> Result<UInt64, RaftRequestError> {
@@ -394,8 +434,13 @@ final class SimulatedCluster {
     @discardableResult
     func waitForStableLeader(maxSteps: Int = 400) -> NodeID? {
         let found = run(upTo: maxSteps) {
-            guard let leader, let leaderTerm = replicas[position(of: leader)].node?.term else { return false }
-            return replicas.allSatisfy { $0.node == nil || ($0.node!.term == leaderTerm && $0.node!.leader == leader) }
+            guard let leader, let leaderNode = replicas[position(of: leader)].node else { return false }
+            // Replicas outside the leader's configuration hear from nobody, so they do not count.
+            let members = leaderNode.membership
+            return replicas.allSatisfy {
+                $0.node == nil || !members.contains($0.id)
+                    || ($0.node!.term == leaderNode.term && $0.node!.leader == leader)
+            }
         }
         return found ? leader : nil
     }

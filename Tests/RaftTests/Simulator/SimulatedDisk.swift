@@ -12,7 +12,7 @@ struct SimulatedDisk {
         case installSnapshot(Snapshot)
         case append([Entry])
         case setHardState(HardState)
-        case createSnapshot(at: LogIndex, data: [UInt8])
+        case createSnapshot(at: LogIndex, data: [UInt8], membership: Membership)
         case compact(upTo: LogIndex)
     }
 
@@ -68,7 +68,8 @@ struct SimulatedDisk {
         case .installSnapshot(let snapshot): try storage.applySnapshot(snapshot)
         case .append(let entries): storage.append(entries)
         case .setHardState(let hardState): storage.setHardState(hardState)
-        case .createSnapshot(let index, let data): try storage.createSnapshot(at: index, data: data)
+        case .createSnapshot(let index, let data, let membership):
+            try storage.createSnapshot(at: index, data: data, membership: membership)
         case .compact(let index): try storage.compact(upTo: index)
         }
     }
