@@ -64,7 +64,8 @@ extension SimulatedCluster {
         guard let leader else { return false }
         let commit = node(leader).log.committed
         guard commit == node(leader).log.lastIndex() else { return false }
-        return replicas.allSatisfy { !$0.isUp || $0.stateMachine.appliedIndex == commit }
+        let members = node(leader).membership
+        return replicas.allSatisfy { !$0.isUp || !members.contains($0.id) || $0.stateMachine.appliedIndex == commit }
     }
 
     /// Waits for a stable leader and a converged cluster.
