@@ -145,7 +145,7 @@ extension ChatAPI {
         try JSONCoding.encoder.encode(value)
     }
 
-    private func perform<Answer: Decodable>(_ request: APIRequest, expecting status: Int) async throws -> Answer {
+    func perform<Answer: Decodable>(_ request: APIRequest, expecting status: Int) async throws -> Answer {
         let response = try await client.send(request)
         try Self.check(response, expecting: status)
         do {
@@ -156,7 +156,7 @@ extension ChatAPI {
         }
     }
 
-    private func performExpectingNoContent(_ request: APIRequest) async throws {
+    func performExpectingNoContent(_ request: APIRequest) async throws {
         let response = try await client.send(request)
         try Self.check(response, expecting: 204)
     }

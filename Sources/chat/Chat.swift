@@ -13,6 +13,7 @@ struct Chat: AsyncParsableCommand {
             """,
         subcommands: [
             Register.self, Login.self, Send.self, Listen.self, Accounts.self, Logout.self, DeleteAccount.self,
+            ClusterCommand.self,
         ]
     )
 

@@ -8,11 +8,20 @@ struct ChatDaemon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd", abstract: "Runs one replica of the replicated chat service.")
 
-    @Option(help: "This replica's id.")
-    var id: Int = 1
+    @Option(help: "This replica's id (default: the one its data directory records, else 1).")
+    var id: Int?
 
-    @Option(help: "Every replica as id=url, comma-separated; this replica's own entry is its listen and advertised address.")
-    var peers: String = "1=http://127.0.0.1:8001"
+    @Option(help: """
+        The replicas of a new cluster as id=url, comma-separated; this replica's own entry is its listen and \
+        advertised address. Needed only at the first start: the data directory records the cluster.
+        """)
+    var peers: String?
+
+    @Option(help: "Join an existing cluster: URLs of some of its replicas, comma-separated (needs --listen).")
+    var join: String?
+
+    @Flag(help: "With --join: stay a learner instead of becoming a voter once caught up.")
+    var learner = false
 
     @Option(help: "Where this replica keeps its data (default ./data/<id>).")
     var dataDir: String?
@@ -63,9 +72,14 @@ struct ChatDaemon: ParsableCommand {
         let logger = Logger(label: "chatd.\(id)")
         raiseOpenFileLimit(logger: logger)
 
+        if join != nil && peers != nil { throw ValidationError("give either --peers (a new cluster) or --join, not both") }
+        if learner && join == nil { throw ValidationError("--learner goes with --join") }
+        let defaultPeers = join == nil ? "\(id ?? 1)=http://127.0.0.1:\(8000 + (id ?? 1))" : nil
         var options = ReplicaService.Options(
-            id: id, peers: try PeerList.parse(peers),
-            dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id)"))
+            id: id, peers: try (peers ?? defaultPeers).map(PeerList.parse) ?? [],
+            dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id ?? 1)"))
+        options.join = try (join ?? "").split(separator: ",").map { try PeerList.parseURL(String($0)) }
+        options.stayLearner = learner
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
         options.clusterSecret =

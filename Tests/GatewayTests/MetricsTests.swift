@@ -19,6 +19,9 @@ import ReplicaCore
             status.sizes = sizes
             return status
         }
+        func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member? {
+            throw .replication(.noLeader)
+        }
         func shutdown() {}
     }
 

@@ -40,10 +40,15 @@ import ReplicaCore
         let configuration = RaftReplicator.Configuration(id: 1, peers: peers, clusterSecret: "secret")
         var firstContexts: Set<UInt64> = []
         for _ in 0..<3 {
+            let identity = ReplicaIdentity(
+                clusterID: "c", replicaID: 1, url: peers[0].url,
+                bootstrapMembership: Membership(voters: [1, 2, 3]))
             let driver = try RaftDriver(
-                configuration: configuration, database: try ChatDatabase(directory: directory),
+                configuration: configuration, identity: identity,
+                board: ClusterIdentityBoard(clusterID: "c", heardFrom: []),
+                database: try ChatDatabase(directory: directory),
                 incomingSnapshots: try IncomingSnapshots(directory: directory.appendingPathComponent("incoming")),
-                listener: InboxWaiters(), logger: Logger(label: "test"), send: { _ in })
+                listener: InboxWaiters(), logger: Logger(label: "test"), send: { _ in }, updatePeers: { _ in })
             firstContexts.insert(driver.nextReadContext)
         }
         #expect(firstContexts.count == 3, "three starts began at read contexts \(firstContexts)")

@@ -51,13 +51,13 @@ import Testing
         try database.write { db in
             try storage.append(entries(1...20, term: 3), in: db)
             try storage.setHardState(HardState(term: 3, vote: 2, commit: 20), in: db)
-            try storage.createSnapshot(at: 15, retainedEntries: 5, in: db)
+            try storage.createSnapshot(at: 15, membership: Membership(voters: [1, 2, 3]), retainedEntries: 5, in: db)
         }
         let reopened = try SQLiteRaftStorage(database: try ChatDatabase(directory: directory))
         #expect(reopened.initialState() == HardState(term: 3, vote: 2, commit: 20))
         #expect(reopened.firstIndex() == 11)
         #expect(reopened.lastIndex() == 20)
-        #expect(try reopened.snapshot() == Snapshot(metadata: SnapshotMetadata(index: 15, term: 3), data: []))
+        #expect(try reopened.snapshot() == Snapshot(metadata: SnapshotMetadata(index: 15, term: 3, membership: Membership(voters: [1, 2, 3])), data: []))
         #expect(throws: RaftStorageError.compacted) { try reopened.entries(in: 5..<12, maxBytes: .max) }
     }
 

@@ -13,9 +13,9 @@ extension ChatAPI {
     func cluster(_ context: RouteContext) -> HTTPReply {
         let status = dependencies.replicator.status()
         return .now(WireFormat.response(200, WireFormat.Cluster(
-            id: status.id, role: status.role, term: status.term, leader: status.leader,
+            clusterID: status.clusterID, id: status.id, role: status.role, term: status.term, leader: status.leader,
             commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
-            members: status.members.map { .init(id: $0.address.id, url: $0.address.url, matchIndex: $0.matchIndex) })))
+            members: status.members.map(WireFormat.Cluster.Member.init))))
     }
 
     func metricsText(_ context: RouteContext) -> HTTPReply {

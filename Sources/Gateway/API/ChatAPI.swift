@@ -18,6 +18,8 @@ public struct ChatAPI: HTTPRequestHandler {
         public var internalHandler: (any HTTPRequestHandler)?
         /// Logs one line per answered `/v1/` and operations request when set (`--access-log`).
         public var accessLogger: Logger?
+        /// What operator calls (`/v1/cluster/members`) must present; nil refuses them all.
+        public var clusterSecret: String?
 
         public init(
             database: ChatDatabase, replicator: any Replicator, waiters: InboxWaiters, metrics: ServiceMetrics,
@@ -50,6 +52,9 @@ public struct ChatAPI: HTTPRequestHandler {
         router.add("GET", "/readyz", ChatAPI.readiness)
         router.add("GET", "/metrics", ChatAPI.metricsText)
         router.add("GET", "/v1/cluster", ChatAPI.cluster)
+        router.add("POST", "/v1/cluster/members", ChatAPI.addMember)
+        router.add("POST", "/v1/cluster/members/{id}/promote", ChatAPI.promoteMember)
+        router.add("DELETE", "/v1/cluster/members/{id}", ChatAPI.removeMember)
         router.add("POST", "/v1/accounts", ChatAPI.createAccount)
         router.add("GET", "/v1/accounts", requiresToken: true, ChatAPI.listAccounts)
         router.add("DELETE", "/v1/accounts/{username}", requiresToken: true, ChatAPI.deleteAccount)
@@ -68,9 +73,11 @@ public struct ChatAPI: HTTPRequestHandler {
             guard let internalHandler = dependencies.internalHandler else { return APIError.notFound.response }
             return internalHandler.screen(head)
         }
-        guard case .found(let route, _) = router.match(method: head.method, path: head.path), route.requiresToken,
-            Self.bearerToken(head) == nil
-        else { return nil }
+        guard case .found(let route, _) = router.match(method: head.method, path: head.path) else { return nil }
+        if route.name.hasPrefix("/v1/cluster/members") && !hasClusterSecret(head) {
+            return finished(head, with: Self.missingClusterSecret.response, route: route.name, since: .now)
+        }
+        guard route.requiresToken, Self.bearerToken(head) == nil else { return nil }
         return finished(head, with: APIError.unauthorized.response, route: route.name, since: .now)
     }
 

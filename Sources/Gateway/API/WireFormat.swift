@@ -78,14 +78,19 @@ enum WireFormat {
         struct Member: Encodable {
             var id: Int
             var url: String
+            var role: String
             var matchIndex: Int64?
+            /// Set only in the answer to adding a member, so a joining replica learns its cluster.
+            var clusterID: String?
 
             enum CodingKeys: String, CodingKey {
-                case id, url
+                case id, url, role
                 case matchIndex = "match_index"
+                case clusterID = "cluster_id"
             }
         }
 
+        var clusterID: String
         var id: Int
         var role: String
         var term: Int64
@@ -96,6 +101,7 @@ enum WireFormat {
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(clusterID, forKey: .clusterID)
             try container.encode(id, forKey: .id)
             try container.encode(role, forKey: .role)
             try container.encode(term, forKey: .term)
@@ -107,6 +113,7 @@ enum WireFormat {
 
         enum CodingKeys: String, CodingKey {
             case id, role, term, leader, members
+            case clusterID = "cluster_id"
             case commitIndex = "commit_index"
             case appliedIndex = "applied_index"
         }
@@ -128,6 +135,11 @@ enum WireFormat {
 
 /// Request bodies.
 enum RequestBodies {
+    struct NewMember: Decodable {
+        var id: Int
+        var url: String
+    }
+
     struct Credentials: Decodable {
         var username: String
         var password: String

@@ -4,9 +4,16 @@ import Logging
 /// One replica: its database, replicator, API and HTTP server, started and stopped together.
 public final class ReplicaService: Sendable {
     public struct Options: Sendable {
-        public var id: Int
+        /// Nil: the id the data directory records, else 1.
+        public var id: Int?
+        /// Every replica of a new cluster; after the first start only a hint (the log holds
+        /// the configuration). Empty with `join`.
         public var peers: [PeerAddress]
         public var dataDirectory: URL
+        /// Replicas of an existing cluster to ask to add this one (`--join`).
+        public var join: [String] = []
+        /// With `join`: stay a learner instead of asking to be promoted once caught up.
+        public var stayLearner = false
         /// Overrides the listen address taken from this replica's own peer entry.
         public var listenAddress: (host: String, port: UInt16)?
         public var passwordRounds: Int = PasswordHasher.recommendedRounds
@@ -18,13 +25,11 @@ public final class ReplicaService: Sendable {
         /// Password checks that may wait for the hashing thread before more are refused with 429.
         public var passwordCheckQueueLimit = 32
 
-        public init(id: Int, peers: [PeerAddress], dataDirectory: URL) {
+        public init(id: Int?, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
             self.peers = peers
             self.dataDirectory = dataDirectory
         }
-
-        public var ownAddress: PeerAddress? { peers.first { $0.id == id } }
     }
 
     let server: HTTPServer
@@ -34,22 +39,43 @@ public final class ReplicaService: Sendable {
     public let port: UInt16
 
     public init(options: Options, logger: Logger) throws {
-        guard let own = options.ownAddress else { throw ServiceError.notInPeers(options.id) }
-        let listen = try options.listenAddress ?? Self.hostAndPort(of: own.url)
         self.logger = logger
         let database = try ChatDatabase(directory: options.dataDirectory)
+        let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
+        if let recorded, let id = options.id, id != recorded.replicaID {
+            throw ServiceError.idMismatch(given: id, recorded: recorded.replicaID, directory: options.dataDirectory.path)
+        }
+        let id = recorded?.replicaID ?? options.id ?? 1
+        let ownURL: String
+        if let recorded {
+            ownURL = recorded.url
+        } else if let own = options.peers.first(where: { $0.id == id }) {
+            ownURL = own.url
+        } else if !options.join.isEmpty, let listen = options.listenAddress {
+            let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+            ownURL = "http://\(host):\(listen.port)"
+        } else {
+            throw options.join.isEmpty ? ServiceError.notInPeers(id) : ServiceError.joinNeedsListen
+        }
+        let listen = try options.listenAddress ?? Self.hostAndPort(of: ownURL)
         let waiters = InboxWaiters()
-        if options.peers.count > 1 && (options.clusterSecret ?? "").isEmpty {
+        let isLone = recorded.map { $0.bootstrapMembership.voters.count <= 1 && !$0.bootstrapMembership.isEmpty }
+            ?? (options.join.isEmpty && options.peers.count <= 1)
+        if !isLone && (options.clusterSecret ?? "").isEmpty {
             throw ServiceError.missingClusterSecret
         }
+        let entry: ClusterEntry = options.join.isEmpty
+            ? .bootstrap(peers: options.peers.isEmpty ? [PeerAddress(id: id, url: ownURL)] : options.peers)
+            : .join(urls: options.join, stayLearner: options.stayLearner)
         let raft = RaftReplicator.Configuration(
-            id: options.id, peers: options.peers, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
+            id: id, url: ownURL, entry: entry, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
         let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
         var dependencies = ChatAPI.Dependencies(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
             passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger,
             internalHandler: replicator.messageHandler)
+        dependencies.clusterSecret = options.clusterSecret
         if options.accessLog { dependencies.accessLogger = Logger(label: logger.label + ".access") }
         dependencies.hashingPool = PasswordHashingPool(queueLimit: options.passwordCheckQueueLimit)
         let api = ChatAPI(dependencies)
@@ -58,7 +84,7 @@ public final class ReplicaService: Sendable {
         self.replicator = replicator
         self.waiters = waiters
         port = try server.start()
-        logger.info("replica \(own.id) listening on http://\(listen.host):\(port)")
+        logger.info("replica \(id) listening on http://\(listen.host):\(port)")
     }
 
     /// Hands over leadership, answers every waiting request, and stops.
@@ -84,12 +110,17 @@ public enum ServiceError: Error, CustomStringConvertible {
     case notInPeers(Int)
     case invalidURL(String)
     case missingClusterSecret
+    case joinNeedsListen
+    case idMismatch(given: Int, recorded: Int, directory: String)
 
     public var description: String {
         switch self {
         case .notInPeers(let id): "replica \(id) has no entry in --peers"
         case .invalidURL(let url): "\(url) is not a usable http://host:port URL"
-        case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret or CHAT_CLUSTER_SECRET"
+        case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
+        case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
+        case .idMismatch(let given, let recorded, let directory):
+            "--id \(given) does not match the id \(recorded) recorded in \(directory); leave --id out or point --data-dir elsewhere"
         }
     }
 }

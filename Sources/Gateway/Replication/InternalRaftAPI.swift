@@ -3,30 +3,60 @@ import ReplicaCore
 
 /// Answers other replicas: `POST /internal/raft/messages` (a batch of Raft messages for the
 /// driver, answered with the driver's replies once it has handled and persisted them) and
-/// `POST /internal/raft/state-file` (one piece of a state file for a snapshot).
-/// Every call must carry the cluster secret.
+/// `POST /internal/raft/state-file` (one piece of a state file for a snapshot), and
+/// `GET /internal/identity?asker=N` (which cluster this replica belongs to, and whether it
+/// ever heard from replica N: see `ClusterEntry`). Every call must carry the cluster secret;
+/// Raft traffic must also name this replica's cluster.
 struct InternalRaftAPI: HTTPRequestHandler {
+    static let identityPath = "/internal/identity"
+
     let secret: String
     let incoming: IncomingSnapshots
+    let board: ClusterIdentityBoard
     /// Hands a batch to the driver, which answers the responder with its replies to the sender.
     let deliver: @Sendable ([RaftMessage], HTTPResponder) -> Void
 
     /// A peer proves the cluster secret before a byte of its body is read, so a stranger
     /// cannot make this replica buffer up to the 64 MiB peer body limit.
     func screen(_ head: HTTPRequest) -> HTTPResponse? {
-        guard head.path == PeerTransport.path || head.path == PeerTransport.stateFilePath else {
+        let method = head.path == Self.identityPath ? "GET" : "POST"
+        guard head.path == PeerTransport.path || head.path == PeerTransport.stateFilePath || head.path == Self.identityPath
+        else {
             return APIError.notFound.response
         }
-        guard head.method == "POST" else { return APIError.methodNotAllowed(allowed: ["POST"]).response }
+        guard head.method == method else { return APIError.methodNotAllowed(allowed: [method]).response }
         guard let given = head.header(PeerTransport.secretHeader), Self.constantTimeEquals(given, secret) else {
             return APIError(status: 401, code: "unauthorized", message: "The cluster secret is missing or wrong.").response
+        }
+        guard head.path != Self.identityPath else { return nil }
+        guard let clusterID = board.clusterID else {
+            return APIError(status: 503, code: "starting", message: "This replica has not yet joined its cluster.").response
+        }
+        guard head.header(PeerTransport.clusterIDHeader) == clusterID else {
+            return APIError(
+                status: 409, code: "wrong_cluster",
+                message: "This replica belongs to cluster \(clusterID); the sender names another.").response
         }
         return nil
     }
 
     func handle(_ request: HTTPRequest) -> HTTPReply {
         if let refusal = screen(request) { return .now(refusal) }
-        return request.path == PeerTransport.path ? receiveMessages(request) : receiveStateFilePiece(request)
+        switch request.path {
+        case PeerTransport.path: return receiveMessages(request)
+        case Self.identityPath: return identity(request)
+        default: return receiveStateFilePiece(request)
+        }
+    }
+
+    private func identity(_ request: HTTPRequest) -> HTTPReply {
+        guard let asker = request.queryValue("asker").flatMap(Int.init), asker >= 1 else {
+            return .error(.invalidRequest("asker must be a replica id."))
+        }
+        var body: [String: Any] = ["heard_from_asker": board.hasHeard(from: asker)]
+        body["cluster_id"] = board.clusterID ?? NSNull()
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return .now(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: [UInt8](data)))
     }
 
     private func receiveMessages(_ request: HTTPRequest) -> HTTPReply {

@@ -19,6 +19,14 @@ public enum PeerList {
         return peers.sorted { $0.id < $1.id }
     }
 
+    /// An `http://host:port` URL without a trailing slash.
+    public static func parseURL(_ text: String) throws -> String {
+        var url = text.trimmingCharacters(in: .whitespaces)
+        while url.hasSuffix("/") { url.removeLast() }
+        _ = try ReplicaService.hostAndPort(of: url)
+        return url
+    }
+
     /// `host:port`, where host is an IPv4 address, a host name, or an IPv6 address in brackets
     /// (`[::1]:8001`).
     public static func parseListen(_ text: String) throws -> (host: String, port: UInt16) {

@@ -18,38 +18,55 @@ final class PeerTransport: Sendable {
     static let stateFilePath = "/internal/raft/state-file"
     static let secretHeader = "X-Chat-Cluster-Secret"
 
-    private let links: [NodeID: PeerLink]
-    private let client: HTTPClient?
+    /// Every call names the sender's cluster; a replica of another cluster refuses it.
+    static let clusterIDHeader = "X-Chat-Cluster-Id"
 
+    private let links = Mutex<[NodeID: PeerLink]>([:])
+    private let client: HTTPClient
+    private let selfID: Int
+    private let secret: String
+    private let stateFiles: OutgoingStateFiles
+    private let logger: Logger
+    private let deliver: @Sendable ([RaftMessage]) -> Void
+    private let onUnreachable: @Sendable (NodeID) -> Void
+
+    /// Sends to nobody until `update(addresses:clusterID:)` names the members.
     init(
-        peers: [PeerAddress], selfID: Int, secret: String, stateFiles: OutgoingStateFiles, logger: Logger,
+        selfID: Int, secret: String, stateFiles: OutgoingStateFiles, logger: Logger,
         deliver: @escaping @Sendable ([RaftMessage]) -> Void, onUnreachable: @escaping @Sendable (NodeID) -> Void
     ) {
-        guard peers.contains(where: { $0.id != selfID }) else {
-            links = [:]
-            client = nil
-            return
-        }
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .milliseconds(500), read: .seconds(5)),
             connectionPool: .init(idleTimeout: .seconds(60)))
         // A dead peer must be reported to Raft at once, not after retries until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        var links: [NodeID: PeerLink] = [:]
-        for peer in peers where peer.id != selfID {
-            let id = NodeID(UInt64(peer.id))
-            links[id] = PeerLink(
-                baseURL: peer.url, secret: secret, client: client, stateFiles: stateFiles, logger: logger,
-                deliver: deliver, onFailure: { onUnreachable(id) })
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.selfID = selfID
+        self.secret = secret
+        self.stateFiles = stateFiles
+        self.logger = logger
+        self.deliver = deliver
+        self.onUnreachable = onUnreachable
+    }
+
+    /// Brings the links in line with the configuration's members and their addresses: a new
+    /// member gets a link, a removed one loses it, a moved one gets a new link.
+    func update(addresses: [NodeID: String], clusterID: String) {
+        links.withLock { links in
+            for (id, url) in addresses where id.rawValue != UInt64(selfID) && links[id]?.baseURL != url {
+                links[id] = PeerLink(
+                    baseURL: url, secret: secret, clusterID: clusterID, client: client, stateFiles: stateFiles,
+                    logger: logger, deliver: deliver, onFailure: { [onUnreachable] in onUnreachable(id) })
+            }
+            for id in links.keys where addresses[id] == nil {
+                links[id] = nil
+            }
         }
-        self.links = links
-        self.client = client
     }
 
     func shutdown() {
-        try? client?.syncShutdown()
+        try? client.syncShutdown()
     }
 
     /// The answer to a batch: the receiver's replies to its sender.
@@ -61,6 +78,7 @@ final class PeerTransport: Sendable {
     func send(_ messages: [RaftMessage]) {
         var byPeer: [NodeID: [RaftMessage]] = [:]
         for message in messages { byPeer[message.to, default: []].append(message) }
+        let links = links.withLock { $0 }
         for (peer, batch) in byPeer { links[peer]?.enqueue(batch) }
     }
 }
@@ -96,6 +114,7 @@ final class PeerLink: Sendable {
     let baseURL: String
     let url: String
     let secret: String
+    let clusterID: String
     let client: HTTPClient
     let stateFiles: OutgoingStateFiles
     let logger: Logger
@@ -107,7 +126,8 @@ final class PeerLink: Sendable {
     private let state = Mutex(State())
 
     init(
-        baseURL: String, secret: String, client: HTTPClient, stateFiles: OutgoingStateFiles, logger: Logger,
+        baseURL: String, secret: String, clusterID: String, client: HTTPClient, stateFiles: OutgoingStateFiles,
+        logger: Logger,
         deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void,
         maxReplyBytes: Int = 64 * 1024 * 1024
     ) {
@@ -115,6 +135,7 @@ final class PeerLink: Sendable {
         self.baseURL = baseURL
         url = baseURL + PeerTransport.path
         self.secret = secret
+        self.clusterID = clusterID
         self.client = client
         self.stateFiles = stateFiles
         self.logger = logger
@@ -176,7 +197,11 @@ final class PeerLink: Sendable {
                 if case PeerTransportError.refused(let status) = error {
                     // The peer is up but refuses our messages (wrong secret, a body too large):
                     // an operator must hear of it, unlike an unreachable peer.
-                    logger.warning("\(url) refused Raft messages with status \(status)")
+                    if status == 409 {
+                        logger.warning("\(url) refused Raft messages: it belongs to another cluster than \(clusterID)")
+                    } else {
+                        logger.warning("\(url) refused Raft messages with status \(status)")
+                    }
                     pause = .milliseconds(200)
                 } else {
                     logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
@@ -277,6 +302,7 @@ final class PeerLink: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.headers.add(name: PeerTransport.secretHeader, value: secret)
+        request.headers.add(name: PeerTransport.clusterIDHeader, value: clusterID)
         request.body = .bytes(ByteBuffer(bytes: piece))
         let response = try await client.execute(request, timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 16)
@@ -288,7 +314,10 @@ final class PeerLink: Sendable {
         do {
             request = try HTTPClient.Request(
                 url: url, method: .POST,
-                headers: ["Content-Type": RaftWireCodec.contentType, PeerTransport.secretHeader: secret],
+                headers: [
+                    "Content-Type": RaftWireCodec.contentType, PeerTransport.secretHeader: secret,
+                    PeerTransport.clusterIDHeader: clusterID,
+                ],
                 body: .bytes(RaftWireCodec.encode(batch)))
         } catch {
             return client.eventLoopGroup.next().makeFailedFuture(error)

@@ -22,6 +22,8 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     let configuration: RaftReplicator.Configuration
+    let identity: ReplicaIdentity
+    let board: ClusterIdentityBoard
     let database: ChatDatabase
     let incomingSnapshots: IncomingSnapshots
     let storage: SQLiteRaftStorage
@@ -29,7 +31,11 @@ final class RaftDriver: @unchecked Sendable {
     let listener: any AppliedListener
     let logger: Logger
     let send: @Sendable ([RaftMessage]) -> Void
-    let peersByID: [UInt64: PeerAddress]
+    /// Told every member's address whenever the configuration changes.
+    let updatePeers: @Sendable ([NodeID: String]) -> Void
+    /// The members of the configuration in force, by id.
+    private(set) var peersByID: [UInt64: PeerAddress] = [:]
+    private var knownMembership = Membership()
     let requestTimeout: Duration
     let machine = ChatStateMachine()
 
@@ -42,6 +48,8 @@ final class RaftDriver: @unchecked Sendable {
     private var readsAwaitingIndex: [UInt64: PendingRead] = [:]
     /// Reads whose index is known, waiting for this replica to apply up to it.
     private var readsAwaitingApply: [(index: LogIndex, read: PendingRead)] = []
+    /// Configuration changes waiting to be committed and applied, by log index.
+    private var membershipProposals: [LogIndex: PendingMembershipChange] = [:]
     /// Starts at a random number: a read-index answer to a request sent before a restart must
     /// never match a request made after it (the leader echoes whatever context it was given).
     private(set) var nextReadContext = UInt64.random(in: 1...(UInt64.max / 2))
@@ -54,31 +62,50 @@ final class RaftDriver: @unchecked Sendable {
     private var replies: [NodeID: [RaftMessage]] = [:]
 
     init(
-        configuration: RaftReplicator.Configuration, database: ChatDatabase, incomingSnapshots: IncomingSnapshots,
-        listener: any AppliedListener, logger: Logger, send: @escaping @Sendable ([RaftMessage]) -> Void
+        configuration: RaftReplicator.Configuration, identity: ReplicaIdentity, board: ClusterIdentityBoard,
+        database: ChatDatabase, incomingSnapshots: IncomingSnapshots,
+        listener: any AppliedListener, logger: Logger, send: @escaping @Sendable ([RaftMessage]) -> Void,
+        updatePeers: @escaping @Sendable ([NodeID: String]) -> Void
     ) throws {
         self.configuration = configuration
+        self.identity = identity
+        self.board = board
+        self.updatePeers = updatePeers
         self.database = database
         self.incomingSnapshots = incomingSnapshots
         self.listener = listener
         self.logger = logger
         self.send = send
-        peersByID = Dictionary(uniqueKeysWithValues: configuration.peers.map { (UInt64($0.id), $0) })
         requestTimeout = .milliseconds(configuration.tuning.requestTimeoutMilliseconds)
         storage = try SQLiteRaftStorage(database: database)
         let applied = try database.read { try ReplicaStateTable.get(.appliedIndex, in: $0) } ?? 0
         appliedIndex = LogIndex(UInt64(applied))
         sizes = try database.read { try ChatQueries.sizes(in: $0) }
         var raftConfig = RaftConfig(
-            id: NodeID(UInt64(configuration.id)), voters: configuration.peers.map { NodeID(UInt64($0.id)) },
+            id: NodeID(UInt64(identity.replicaID)), voters: identity.bootstrapMembership.voters,
             randomSeed: UInt64.random(in: 0...UInt64.max))
+        raftConfig.bootstrapAddresses = identity.bootstrapMembership.addresses
         raftConfig.electionTick = configuration.tuning.electionTicks
         raftConfig.heartbeatTick = configuration.tuning.heartbeatTicks
         raftConfig.appliedIndex = min(appliedIndex, storage.lastIndex())
         try raftConfig.validate()
         node = try RaftNode(config: raftConfig, storage: storage)
+        noteMembership()
         // A lone replica is its own majority: no reason to wait out an election timeout.
-        if configuration.peers.count == 1 { node.campaign() }
+        if node.membership.voters == [node.id] { node.campaign() }
+    }
+
+    /// Follows the configuration in force: the transport's links and the addresses used
+    /// for redirects and `GET /v1/cluster`.
+    private func noteMembership() {
+        let membership = node.membership
+        guard membership != knownMembership else { return }
+        if !knownMembership.isEmpty {
+            logger.notice("configuration is now \(membership)")
+        }
+        knownMembership = membership
+        peersByID = Dictionary(uniqueKeysWithValues: membership.addresses.map { ($0.key.rawValue, PeerAddress(id: Int($0.key.rawValue), url: $0.value)) })
+        updatePeers(membership.addresses)
     }
 
     func run(mailbox: DriverMailbox, publish: (ClusterStatus) -> Void) {
@@ -112,6 +139,7 @@ final class RaftDriver: @unchecked Sendable {
         case .propose(let command, let continuation): propose(command, continuation)
         case .read(let continuation): read(continuation)
         case .messages(let messages, let responder):
+            if let sender = messages.first?.from { recordContact(with: Int(sender.rawValue)) }
             for message in messages { node.step(message) }
             if let responder {
                 if let sender = messages.first?.from {
@@ -122,7 +150,65 @@ final class RaftDriver: @unchecked Sendable {
             }
         case .unreachable(let peer): node.reportUnreachable(peer)
         case .transferLeadership: transferLeadership()
+        case .changeMembership(let change, let continuation): changeMembership(change, continuation)
         }
+    }
+
+    func changeMembership(
+        _ change: MembershipChange, _ continuation: CheckedContinuation<ClusterStatus.Member?, any Error>
+    ) {
+        guard node.role == .leader else {
+            return continuation.resume(
+                throwing: MembershipChangeError.replication(replicationError(for: .notLeader(leaderHint: node.leader))))
+        }
+        let proposed: Membership
+        switch Self.proposedMembership(change, from: node.membership) {
+        case .failure(let error): return continuation.resume(throwing: error)
+        case .success(let membership): proposed = membership
+        }
+        do {
+            let (index, term) = try node.proposeMembership(proposed)
+            logger.notice("proposed configuration \(proposed) at index \(index)")
+            membershipProposals[index] = PendingMembershipChange(
+                term: term, subject: Self.subject(of: change), continuation: continuation, deadline: .now + requestTimeout)
+        } catch {
+            let failure: MembershipChangeError = switch error {
+            case .membershipChangeInProgress: .changeInProgress
+            case .learnerNotCaughtUp(let match, let lastIndex):
+                .notCaughtUp(match: Int64(match.rawValue), lastIndex: Int64(lastIndex.rawValue))
+            case .invalidMembershipChange(let reason): .refused(reason)
+            default: .replication(replicationError(for: error))
+            }
+            continuation.resume(throwing: failure)
+        }
+    }
+
+    /// Answers a change once its entry is applied here (so committed); a change whose index
+    /// another leader's entry took was lost.
+    func answerMembershipChanges(_ outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]) {
+        guard !membershipProposals.isEmpty else { return }
+        for outcome in outcomes {
+            guard let pending = membershipProposals.removeValue(forKey: outcome.index) else { continue }
+            guard pending.term == outcome.term else {
+                pending.continuation.resume(throwing: MembershipChangeError.replication(.timedOut))
+                continue
+            }
+            let status = clusterStatus()
+            pending.continuation.resume(returning: status.members.first { $0.address.id == Int(pending.subject.rawValue) })
+        }
+    }
+
+    /// Records, durably and before handling anything from it, that `replicaID` spoke to this
+    /// replica: if that replica's data is ever lost, this record is what stops it from
+    /// starting again under the same id (`ClusterEntry`).
+    private func recordContact(with replicaID: Int) {
+        guard !board.hasHeard(from: replicaID) else { return }
+        do {
+            try database.write { db in try PeerContactTable.record(replicaID, in: db) }
+        } catch {
+            fatalError("recording contact with replica \(replicaID) failed: \(error)")
+        }
+        _ = board.noteHeard(from: replicaID)
     }
 
     private func propose(_ command: ChatCommand, _ continuation: CheckedContinuation<ChatResult, any Error>) {
@@ -165,6 +251,7 @@ final class RaftDriver: @unchecked Sendable {
             return .noLeader
         case .leadershipTransferInProgress, .unknownNode: return .noLeader
         case .proposalDropped, .readIndexDropped: return .timedOut
+        case .membershipChangeInProgress, .invalidMembershipChange, .learnerNotCaughtUp: return .timedOut
         }
     }
 
@@ -191,7 +278,9 @@ final class RaftDriver: @unchecked Sendable {
                 fatalError("persisting a Raft batch failed: \(error)")
             }
             if !sendsFirst { route(ready.messages) }
+            noteMembership()
             answerProposals(outcomes)
+            answerMembershipChanges(outcomes)
             if ready.snapshot != nil { listener.didReplaceState() }
             listener.didApply(outcomes.compactMap { try? $0.result?.get() })
             for readState in ready.readStates { indexKnown(readState) }
@@ -290,7 +379,7 @@ final class RaftDriver: @unchecked Sendable {
         for entry in ready.committedEntries where entry.index > appliedIndex {
             precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
             var result: ChatResult?
-            if !entry.isNoOp {
+            if entry.kind == .command && !entry.isNoOp {
                 let command = try ChatCommandCodec.decode(entry.data) {
                     try JSONDecoder().decode(ChatCommand.self, from: Data($0))
                 }
@@ -355,7 +444,9 @@ final class RaftDriver: @unchecked Sendable {
         if isSendingSnapshot && index.rawValue < snapshotIndex.rawValue + 5 * every { return }
         do {
             try database.write { db in
-                try storage.createSnapshot(at: index, retainedEntries: configuration.tuning.retainedEntries, in: db)
+                try storage.createSnapshot(
+                    at: index, membership: node.membership(at: index),
+                    retainedEntries: configuration.tuning.retainedEntries, in: db)
             }
         } catch {
             fatalError("saving a snapshot failed: \(error)")
@@ -370,6 +461,10 @@ final class RaftDriver: @unchecked Sendable {
         for (index, pending) in proposals where pending.deadline <= now {
             proposals[index] = nil
             pending.continuation.resume(throwing: ReplicationError.timedOut)
+        }
+        for (index, pending) in membershipProposals where pending.deadline <= now {
+            membershipProposals[index] = nil
+            pending.continuation.resume(throwing: MembershipChangeError.replication(.timedOut))
         }
         let noLeader: ReplicationError = node.leader == nil ? .noLeader : .timedOut
         for (context, pending) in readsAwaitingIndex where pending.deadline <= now {
@@ -389,6 +484,7 @@ final class RaftDriver: @unchecked Sendable {
             case .propose(_, let continuation): continuation.resume(throwing: error)
             case .read(let continuation): continuation.resume(throwing: error)
             case .messages(_, let responder?): responder.answer(APIError.shuttingDown.response)
+            case .changeMembership(_, let continuation): continuation.resume(throwing: MembershipChangeError.replication(error))
             default: break
             }
         }
@@ -399,6 +495,8 @@ final class RaftDriver: @unchecked Sendable {
         for pending in proposals.values { pending.continuation.resume(throwing: error) }
         for pending in readsAwaitingIndex.values { for continuation in pending.continuations { continuation.resume(throwing: error) } }
         for waiting in readsAwaitingApply { for continuation in waiting.read.continuations { continuation.resume(throwing: error) } }
+        for pending in membershipProposals.values { pending.continuation.resume(throwing: MembershipChangeError.replication(error)) }
+        membershipProposals = [:]
         proposals = [:]
         readsAwaitingIndex = [:]
         readsAwaitingApply = []
@@ -412,17 +510,21 @@ final class RaftDriver: @unchecked Sendable {
         case .follower: "follower"
         }
         let leader = status.leader.flatMap { peersByID[$0.rawValue] }
-        let members = configuration.peers.map { peer in
+        let membership = node.membership
+        let members = membership.members.map { member in
             ClusterStatus.Member(
-                address: peer,
+                address: peersByID[member.rawValue] ?? PeerAddress(id: Int(member.rawValue), url: ""),
+                role: membership.isVoter(member) ? .voter : .learner,
                 matchIndex: status.role == .leader
-                    ? (peer.id == configuration.id ? Int64(status.lastIndex.rawValue) : status.progress[NodeID(UInt64(peer.id))].map { Int64($0.match.rawValue) })
+                    ? (member == node.id ? Int64(status.lastIndex.rawValue) : status.progress[member].map { Int64($0.match.rawValue) })
                     : nil)
         }
         var clusterStatus = ClusterStatus(
-            id: configuration.id, role: role, term: Int64(status.term.rawValue), leader: leader,
+            id: identity.replicaID, role: role, term: Int64(status.term.rawValue), leader: leader,
             commitIndex: Int64(status.commit.rawValue), appliedIndex: Int64(appliedIndex.rawValue), members: members,
             isReady: leader != nil && appliedIndex >= status.commit)
+        clusterStatus.clusterID = identity.clusterID
+        clusterStatus.lastIndex = Int64(status.lastIndex.rawValue)
         clusterStatus.snapshotsInstalled = snapshotsInstalled
         clusterStatus.sizes = sizes
         return clusterStatus

@@ -8,15 +8,27 @@ import Synchronization
 public final class RaftReplicator: Replicator {
     public struct Configuration: Sendable {
         public var id: Int
-        public var peers: [PeerAddress]
+        /// Where the other replicas reach this one.
+        public var url: String
+        /// How a replica with an empty data directory comes into its cluster; ignored once
+        /// the data directory records one.
+        public var entry: ClusterEntry
         public var clusterSecret: String
         public var tuning = Tuning()
 
-        public init(id: Int, peers: [PeerAddress], clusterSecret: String, tuning: Tuning = Tuning()) {
+        public init(id: Int, url: String, entry: ClusterEntry, clusterSecret: String, tuning: Tuning = Tuning()) {
             self.id = id
-            self.peers = peers
+            self.url = url
+            self.entry = entry
             self.clusterSecret = clusterSecret
             self.tuning = tuning
+        }
+
+        /// A cluster of `peers` (this replica among them), bootstrapped when new.
+        public init(id: Int, peers: [PeerAddress], clusterSecret: String, tuning: Tuning = Tuning()) {
+            self.init(
+                id: id, url: peers.first { $0.id == id }?.url ?? "", entry: .bootstrap(peers: peers),
+                clusterSecret: clusterSecret, tuning: tuning)
         }
     }
 
@@ -45,6 +57,7 @@ public final class RaftReplicator: Replicator {
         case messages([RaftMessage], replyTo: HTTPResponder?)
         case unreachable(NodeID)
         case transferLeadership
+        case changeMembership(MembershipChange, CheckedContinuation<ClusterStatus.Member?, any Error>)
     }
 
     let configuration: Configuration
@@ -53,29 +66,65 @@ public final class RaftReplicator: Replicator {
     private let stopped = DispatchSemaphore(value: 0)
     private let transport: PeerTransport
     private let incomingSnapshots: IncomingSnapshots
+    private let board: ClusterIdentityBoard
+    private let logger: Logger
+    /// Calls to peers outside Raft: joining, asking to be promoted.
+    private let calls: PeerCalls
 
     public init(
         configuration: Configuration, database: ChatDatabase, listener: any AppliedListener, logger: Logger
     ) throws {
         self.configuration = configuration
-        currentStatus = Mutex(ClusterStatus(
+        self.logger = logger
+        let identity = try database.read { try ReplicaIdentityTable.load(in: $0) }
+        let board = ClusterIdentityBoard(
+            clusterID: identity?.clusterID, heardFrom: try database.read { try PeerContactTable.all(in: $0) })
+        self.board = board
+        // Until the driver runs, the status shows the members this replica was started with.
+        var initialStatus = ClusterStatus(
             id: configuration.id, role: "follower", term: 0, leader: nil, commitIndex: 0, appliedIndex: 0,
-            members: configuration.peers.map { .init(address: $0) }, isReady: false))
+            members: [], isReady: false)
+        if case .bootstrap(let peers) = configuration.entry { initialStatus.members = peers.map { .init(address: $0) } }
+        initialStatus.clusterID = identity?.clusterID ?? ""
+        currentStatus = Mutex(initialStatus)
         let incomingSnapshots = try IncomingSnapshots(
             directory: database.directory.appendingPathComponent("incoming-snapshots"))
         self.incomingSnapshots = incomingSnapshots
         let transport = PeerTransport(
-            peers: configuration.peers, selfID: configuration.id, secret: configuration.clusterSecret,
+            selfID: configuration.id, secret: configuration.clusterSecret,
             stateFiles: try OutgoingStateFiles(database: database), logger: logger,
             deliver: { [mailbox] replies in
                 mailbox.enqueue(.messages(replies.filter(incomingSnapshots.isDeliverable), replyTo: nil))
             },
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
         self.transport = transport
-        let driver = try RaftDriver(
-            configuration: configuration, database: database, incomingSnapshots: incomingSnapshots,
-            listener: listener, logger: logger, send: transport.send)
-        let thread = Thread { [self] in
+        let calls = PeerCalls(secret: configuration.clusterSecret)
+        self.calls = calls
+        let thread = Thread { [self, mailbox] in
+            // Settling the identity may wait for peers; the HTTP server answers meanwhile.
+            let settled: ReplicaIdentity
+            do {
+                settled = try identity ?? Self.settleIdentity(configuration, database: database, calls: calls, logger: logger)
+            } catch let refusal as ClusterEntryRefusal {
+                logger.critical("\(refusal.description)")
+                FileHandle.standardError.write(Data((refusal.description + "\n").utf8))
+                exit(2)
+            } catch {
+                fatalError("recording this replica's identity failed: \(error)")
+            }
+            board.settle(clusterID: settled.clusterID)
+            let driver: RaftDriver
+            do {
+                driver = try RaftDriver(
+                    configuration: configuration, identity: settled, board: board, database: database,
+                    incomingSnapshots: incomingSnapshots, listener: listener, logger: logger, send: transport.send,
+                    updatePeers: { transport.update(addresses: $0, clusterID: settled.clusterID) })
+            } catch {
+                fatalError("starting Raft failed: \(error)")
+            }
+            if case .join(_, let stayLearner) = configuration.entry, identity == nil, !stayLearner {
+                Task { await self.promoteWhenCaughtUp() }
+            }
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()
         }
@@ -84,9 +133,53 @@ public final class RaftReplicator: Replicator {
         thread.start()
     }
 
+    /// Works out the identity of a replica whose data directory records none (see
+    /// `ClusterEntry`) and records it before Raft first runs.
+    private static func settleIdentity(
+        _ configuration: Configuration, database: ChatDatabase, calls: PeerCalls, logger: Logger
+    ) throws -> ReplicaIdentity {
+        let identity: ReplicaIdentity
+        if try database.read({ try ReplicaIdentityTable.holdsRaftState(in: $0) }), case .bootstrap(let peers) = configuration.entry {
+            // A data directory written before replicas recorded their identity.
+            identity = ReplicaIdentity(
+                clusterID: "unnamed", replicaID: configuration.id, url: configuration.url,
+                bootstrapMembership: Membership(
+                    voters: peers.map { NodeID(UInt64($0.id)) },
+                    addresses: Dictionary(uniqueKeysWithValues: peers.map { (NodeID(UInt64($0.id)), $0.url) })))
+        } else {
+            let resolver = ClusterEntryResolver(
+                replicaID: configuration.id, ownURL: configuration.url, dataDirectory: database.directory.path,
+                calls: calls, logger: logger)
+            identity = try resolver.resolve(configuration.entry)
+        }
+        try database.write { db in try ReplicaIdentityTable.save(identity, in: db) }
+        logger.notice("replica \(identity.replicaID) of cluster \(identity.clusterID)")
+        return identity
+    }
+
+    /// A replica that joined as a learner asks the leader to make it a voter until it is
+    /// one: the leader refuses (409 not_caught_up) while it lags.
+    private func promoteWhenCaughtUp() async {
+        let id = configuration.id
+        while true {
+            try? await Task.sleep(for: .milliseconds(max(100, configuration.tuning.tickMilliseconds * 10)))
+            let status = status()
+            if mailbox.isStopped { return }
+            guard let me = status.members.first(where: { $0.address.id == id }) else { continue }
+            if me.role == .voter { return }
+            guard let leader = status.leader, status.appliedIndex > 0 else { continue }
+            let calls = calls
+            let answer = await Task.detached { calls.call(.POST, "\(leader.url)/v1/cluster/members/\(id)/promote") }.value
+            if answer?.status == 200 {
+                logger.notice("caught up with the leader: now a voter")
+                return
+            }
+        }
+    }
+
     /// Peer messages arriving over HTTP.
     public var messageHandler: any HTTPRequestHandler {
-        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots) { [mailbox] messages, responder in
+        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots, board: board) { [mailbox] messages, responder in
             mailbox.enqueue(.messages(messages, replyTo: responder)) {
                 responder.answer(APIError.shuttingDown.response)
             }
@@ -131,12 +224,26 @@ public final class RaftReplicator: Replicator {
 
     public func status() -> ClusterStatus { currentStatus.withLock { $0 } }
 
+    public func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member? {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                mailbox.enqueue(.changeMembership(change, continuation)) {
+                    continuation.resume(throwing: MembershipChangeError.replication(.shuttingDown))
+                }
+            }
+        } catch let error as MembershipChangeError {
+            throw error
+        } catch {
+            throw .replication(.shuttingDown)
+        }
+    }
+
     func publish(_ status: ClusterStatus) { currentStatus.withLock { $0 = status } }
 
     /// Hands leadership to the most up-to-date follower (so clients see no election timeout),
     /// then stops the driver and fails whatever is still waiting.
     public func shutdown() {
-        if status().role == "leader" && configuration.peers.count > 1 {
+        if status().role == "leader" && status().members.filter({ $0.role == .voter }).count > 1 {
             mailbox.enqueue(.transferLeadership)
             let deadline = ContinuousClock.now + .milliseconds(configuration.tuning.tickMilliseconds * configuration.tuning.electionTicks * 2)
             while status().role == "leader" && ContinuousClock.now < deadline {
@@ -144,8 +251,10 @@ public final class RaftReplicator: Replicator {
             }
         }
         mailbox.stop()
-        stopped.wait()
+        // Still settling its identity (waiting for peers): there is no driver to wait for.
+        if board.clusterID != nil { stopped.wait() }
         transport.shutdown()
+        calls.shutdown()
     }
 }
 
@@ -168,6 +277,8 @@ final class DriverMailbox: Sendable {
         state.withLock { $0.isStopped = true }
         wakeup.signal()
     }
+
+    var isStopped: Bool { state.withLock { $0.isStopped } }
 
     /// Waits until inputs arrive or `deadline` passes; returns the inputs and whether to stop.
     func take(waitingUntil deadline: DispatchTime) -> (inputs: [RaftReplicator.Input], isStopped: Bool) {

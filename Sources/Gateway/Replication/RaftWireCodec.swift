@@ -27,7 +27,7 @@ enum RaftWireCodec {
 
     private static func payloadBytes(_ message: RaftMessage) -> Int {
         switch message.kind {
-        case .append(let append): append.entries.reduce(0) { $0 + 20 + $1.data.count }
+        case .append(let append): append.entries.reduce(0) { $0 + 21 + $1.data.count }
         case .snapshotChunk(let chunk): chunk.data.count
         default: 0
         }
@@ -64,6 +64,7 @@ private extension BinaryWriter {
     mutating func put(_ metadata: SnapshotMetadata) {
         put(metadata.index)
         put(metadata.term)
+        put(bytes: metadata.membership.isEmpty ? [] : metadata.membership.encoded())
     }
 
     mutating func put(_ vote: VoteRequest) {
@@ -99,6 +100,7 @@ private extension BinaryWriter {
             for entry in append.entries {
                 put(entry.term)
                 put(entry.index)
+                put(entry.kind.rawValue)
                 put(bytes: entry.data)
             }
         case .appendResponse(let response):
@@ -158,7 +160,10 @@ private extension BinaryReader {
 
     mutating func metadata() throws(BinaryDecodingError) -> SnapshotMetadata {
         let index = try index()
-        return SnapshotMetadata(index: index, term: try term())
+        let term = try term()
+        let membershipBytes = try bytesWithCount()
+        let membership = membershipBytes.isEmpty ? Membership() : try Membership(decoding: membershipBytes)
+        return SnapshotMetadata(index: index, term: term, membership: membership)
     }
 
     mutating func vote() throws(BinaryDecodingError) -> VoteRequest {
@@ -190,13 +195,15 @@ private extension BinaryReader {
             let previousTerm = try term()
             let commit = try index()
             let count = Int(try integer(UInt32.self))
-            guard count <= remainingCount / 20 else { throw .truncated }
+            guard count <= remainingCount / 21 else { throw .truncated }
             var entries: [Entry] = []
             entries.reserveCapacity(count)
             for _ in 0..<count {
                 let term = try term()
                 let index = try index()
-                entries.append(Entry(term: term, index: index, data: try bytesWithCount()))
+                let kindByte = try integer(UInt8.self)
+                guard let kind = EntryKind(rawValue: kindByte) else { throw .unknownTag(kindByte) }
+                entries.append(Entry(term: term, index: index, data: try bytesWithCount(), kind: kind))
             }
             return .append(AppendRequest(
                 previousLogIndex: previousIndex, previousLogTerm: previousTerm, entries: entries, commit: commit))

@@ -11,6 +11,9 @@ public protocol Replicator: Sendable {
     /// Returns once this replica has applied every write committed before the call.
     func awaitLinearizableRead() async throws(ReplicationError)
     func status() -> ClusterStatus
+    /// Proposes a configuration change at the leader; returns the member changed (nil once
+    /// removed) after the change is committed and applied here.
+    func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member?
     func shutdown()
 }
 
@@ -31,15 +34,27 @@ public enum ReplicationError: Error, Sendable, Equatable {
 /// One replica's view of the cluster, as `GET /v1/cluster` shows it.
 public struct ClusterStatus: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
+        public enum Role: String, Sendable {
+            case voter
+            case learner
+        }
+
         public var address: PeerAddress
+        public var role: Role
         /// Known on the leader only.
         public var matchIndex: Int64?
 
-        public init(address: PeerAddress, matchIndex: Int64? = nil) {
+        public init(address: PeerAddress, role: Role = .voter, matchIndex: Int64? = nil) {
             self.address = address
+            self.role = role
             self.matchIndex = matchIndex
         }
     }
+
+    /// The cluster this replica belongs to; empty until it has bootstrapped or joined one.
+    public var clusterID = ""
+    /// The last index in this replica's log.
+    public var lastIndex: Int64 = 0
 
     public var id: Int
     public var role: String

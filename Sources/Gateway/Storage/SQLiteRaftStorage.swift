@@ -28,9 +28,13 @@ final class SQLiteRaftStorage: RaftStorage {
             let commit = try ReplicaStateTable.get(.commitIndex, in: db) ?? 0
             let hardState = HardState(
                 term: Term(UInt64(term)), vote: vote == 0 ? nil : NodeID(UInt64(vote)), commit: LogIndex(UInt64(commit)))
-            let row = try Row.fetchOne(db, sql: "SELECT log_index, term FROM raft_snapshot WHERE id = 1")
-            let metadata = row.map { SnapshotMetadata(index: LogIndex(UInt64($0[0] as Int64)), term: Term(UInt64($0[1] as Int64))) }
-                ?? SnapshotMetadata(index: 0, term: 0)
+            let row = try Row.fetchOne(db, sql: "SELECT log_index, term, membership FROM raft_snapshot WHERE id = 1")
+            let metadata = try row.map { row in
+                let membershipBytes = [UInt8](row[2] as Data)
+                return SnapshotMetadata(
+                    index: LogIndex(UInt64(row[0] as Int64)), term: Term(UInt64(row[1] as Int64)),
+                    membership: membershipBytes.isEmpty ? Membership() : try Membership(decoding: membershipBytes))
+            } ?? SnapshotMetadata(index: 0, term: 0)
             let logStart = SnapshotMetadata(
                 index: LogIndex(UInt64(try ReplicaStateTable.get(.logStartIndex, in: db) ?? 0)),
                 term: Term(UInt64(try ReplicaStateTable.get(.logStartTerm, in: db) ?? 0)))
@@ -63,13 +67,15 @@ final class SQLiteRaftStorage: RaftStorage {
         guard !range.isEmpty else { return [] }
         return try database.read { db in
             let cursor = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT log_index, term, data FROM raft_entry WHERE log_index >= ? AND log_index < ? ORDER BY log_index"),
+                db.cachedStatement(sql: "SELECT log_index, term, data, kind FROM raft_entry WHERE log_index >= ? AND log_index < ? ORDER BY log_index"),
                 arguments: [Int64(range.lowerBound.rawValue), Int64(range.upperBound.rawValue)])
             var entries: [Entry] = []
             var bytes = 0
             while let row = try cursor.next() {
                 let data: [UInt8] = Array(row[2] as Data)
-                let entry = Entry(term: Term(UInt64(row[1] as Int64)), index: LogIndex(UInt64(row[0] as Int64)), data: data)
+                let entry = Entry(
+                    term: Term(UInt64(row[1] as Int64)), index: LogIndex(UInt64(row[0] as Int64)), data: data,
+                    kind: EntryKind(rawValue: UInt8(truncatingIfNeeded: row[3] as Int64)) ?? .command)
                 bytes += entry.byteCount
                 if !entries.isEmpty && bytes > maxBytes { break }
                 entries.append(entry)
@@ -93,9 +99,11 @@ final class SQLiteRaftStorage: RaftStorage {
         precondition(first.index.rawValue <= lastIndex().rawValue + 1, "append would leave a gap in the log")
         precondition(first.index > logStart.index, "append below the compacted log")
         try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index >= ?").execute(arguments: [Int64(first.index.rawValue)])
-        let insert = try db.cachedStatement(sql: "INSERT INTO raft_entry (log_index, term, data) VALUES (?, ?, ?)")
+        let insert = try db.cachedStatement(sql: "INSERT INTO raft_entry (log_index, term, data, kind) VALUES (?, ?, ?, ?)")
         for entry in entries {
-            try insert.execute(arguments: [Int64(entry.index.rawValue), Int64(entry.term.rawValue), Data(entry.data)])
+            try insert.execute(arguments: [
+                Int64(entry.index.rawValue), Int64(entry.term.rawValue), Data(entry.data), Int64(entry.kind.rawValue),
+            ])
         }
         terms.removeSubrange(Int(first.index.rawValue - logStart.index.rawValue - 1)...)
         terms.append(contentsOf: entries.map(\.term))
@@ -121,9 +129,10 @@ final class SQLiteRaftStorage: RaftStorage {
     /// Records the state at `index` (already applied) as the latest snapshot, then compacts
     /// the log up to `retainedEntries` before it, so followers that are only a little behind
     /// still catch up from the log rather than a whole snapshot.
-    func createSnapshot(at index: LogIndex, retainedEntries: UInt64, in db: Database) throws {
+    /// `membership` is the configuration in force at `index` (`RaftNode.membership(at:)`).
+    func createSnapshot(at index: LogIndex, membership: Membership, retainedEntries: UInt64, in db: Database) throws {
         precondition(index > snapshotMetadata.index && index <= lastIndex(), "snapshot outside the log")
-        try saveSnapshot(SnapshotMetadata(index: index, term: try term(at: index)), in: db)
+        try saveSnapshot(SnapshotMetadata(index: index, term: try term(at: index), membership: membership), in: db)
         let compactTo = LogIndex(index.rawValue - min(retainedEntries, index.rawValue))
         guard compactTo > logStart.index else { return }
         let newStart = SnapshotMetadata(index: compactTo, term: try term(at: compactTo))
@@ -140,8 +149,11 @@ final class SQLiteRaftStorage: RaftStorage {
 
     private func saveSnapshot(_ metadata: SnapshotMetadata, in db: Database) throws {
         try db.execute(
-            sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data) VALUES (1, ?, ?, x'')",
-            arguments: [Int64(metadata.index.rawValue), Int64(metadata.term.rawValue)])
+            sql: "INSERT OR REPLACE INTO raft_snapshot (id, log_index, term, data, membership) VALUES (1, ?, ?, x'', ?)",
+            arguments: [
+                Int64(metadata.index.rawValue), Int64(metadata.term.rawValue),
+                Data(metadata.membership.isEmpty ? [] : metadata.membership.encoded()),
+            ])
         snapshotMetadata = metadata
     }
 }

@@ -56,6 +56,24 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-membership") { db in
+            // Configuration entries in the log and in snapshots; the replica's identity; the
+            // replicas this one ever heard from (a wiped replica is told apart by them).
+            try db.execute(sql: """
+                ALTER TABLE raft_entry ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE raft_snapshot ADD COLUMN membership BLOB NOT NULL DEFAULT x'';
+                CREATE TABLE replica_identity (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    cluster_id TEXT NOT NULL,
+                    replica_id INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    bootstrap_membership BLOB NOT NULL
+                );
+                CREATE TABLE peer_contact (
+                    replica_id INTEGER PRIMARY KEY NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -51,8 +51,11 @@ public struct RaftConfig: Sendable, Hashable {
         self.randomSeed = randomSeed
     }
 
+    /// Where the application reaches the bootstrap voters; opaque to Raft (`Membership.addresses`).
+    public var bootstrapAddresses: [NodeID: String] = [:]
+
     /// The configuration a new cluster starts with.
-    public var bootstrapMembership: Membership { Membership(voters: voters) }
+    public var bootstrapMembership: Membership { Membership(voters: voters, addresses: bootstrapAddresses) }
 
     /// Checks every field once, so the protocol code can rely on them.
     public func validate() throws(RaftConfigError) {

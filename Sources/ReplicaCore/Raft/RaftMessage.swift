@@ -5,7 +5,7 @@
 /// message whose version it does not speak instead of misreading it.
 public struct RaftMessage: Hashable, Sendable, Codable {
     /// The wire version this code writes and accepts.
-    public static let currentVersion: UInt16 = 1
+    public static let currentVersion: UInt16 = 2
 
     public var version: UInt16
     public var from: NodeID

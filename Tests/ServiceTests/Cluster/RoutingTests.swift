@@ -97,7 +97,7 @@ extension ClusterTests {
             let cluster = try await TestCluster.started(size: 3)
             let replica = cluster.replicas[0]
             let termBefore = try await replica.clusterView["term"] as? Int
-            let headers = [("X-Chat-Cluster-Secret", TestCluster.secret)]
+            let headers = try await replica.peerHeaders
             for body in [Array(#"[{"version":1,"from":2,"to":1,"term":999}]"#.utf8), [1, 0, 0, 0, 1], [255, 255, 255, 255]] {
                 let response = try await TestClient.shared.request(
                     .POST, "\(replica.baseURL)/internal/raft/messages", rawBody: body, headers: headers)
@@ -111,7 +111,7 @@ extension ClusterTests {
             let cluster = try await TestCluster.started(size: 3)
             let response = try await TestClient.shared.request(
                 .POST, "\(cluster.replicas[0].baseURL)/internal/raft/messages", rawBody: [0, 0, 0, 0],
-                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+                headers: try await cluster.replicas[0].peerHeaders)
             #expect(response.status == 200)
             #expect(Array(response.body) == [0, 0, 0, 0], "an empty batch of replies")
         }

@@ -15,7 +15,7 @@ extension ClusterTests {
             let replica = cluster.replicas[0]
             let accepted = try await TestClient.shared.request(
                 .POST, "\(replica.baseURL)/internal/raft/messages", rawBody: [0, 0, 0, 0],
-                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+                headers: try await replica.peerHeaders)
             #expect(accepted.status == 200, "the secret from the file, without its white space, is the secret")
             let pid = try #require(replica.process?.processIdentifier)
             let commandLine = try String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)

@@ -15,3 +15,17 @@ struct BearerTokenMiddleware: ClientMiddleware {
         return try await next(request, body, baseURL)
     }
 }
+
+/// Adds `X-Chat-Cluster-Secret`, the operator calls' security scheme.
+struct ClusterSecretMiddleware: ClientMiddleware {
+    let secret: String
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var request = request
+        request.headerFields[HTTPField.Name("X-Chat-Cluster-Secret")!] = secret
+        return try await next(request, body, baseURL)
+    }
+}

@@ -18,13 +18,15 @@ struct OpenAPIConnection: Sendable {
     ///   - token: sent as `Authorization: Bearer` with every request when given.
     ///   - rewrite: changes each request after the generated code built it, to send what the
     ///     typed API cannot express (a wrong `Content-Type`, malformed JSON, a raw query).
-    init(baseURL: String, token: String? = nil, rewrite: RequestRewrite? = nil) {
+    ///   - clusterSecret: sent as `X-Chat-Cluster-Secret` (the operator calls) when given.
+    init(baseURL: String, token: String? = nil, rewrite: RequestRewrite? = nil, clusterSecret: String? = nil) {
         self.baseURL = baseURL
         self.token = token
         exchanges = ExchangeLog()
         var middlewares: [any ClientMiddleware] = []
         if let rewrite { middlewares.append(rewrite) }
         if let token { middlewares.append(BearerTokenMiddleware(token: token)) }
+        if let clusterSecret { middlewares.append(ClusterSecretMiddleware(secret: clusterSecret)) }
         // Last, so it records exactly what went over the wire.
         middlewares.append(ExchangeRecorder(log: exchanges))
         client = Client(
@@ -37,6 +39,11 @@ struct OpenAPIConnection: Sendable {
     /// The same replica, called as `user`.
     func authenticated(as user: APIUser) -> OpenAPIConnection {
         OpenAPIConnection(baseURL: baseURL, token: user.token)
+    }
+
+    /// The same replica, calling as the operator with the cluster secret.
+    func asOperator() -> OpenAPIConnection {
+        OpenAPIConnection(baseURL: baseURL, token: token, clusterSecret: TestCluster.secret)
     }
 
     /// The same replica and caller, with `rewrite` applied to each request.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The smallest successful call of every operation, keyed by `operationId`.
@@ -7,6 +8,15 @@ import Testing
 /// here that really calls it, which is the reminder to give it tests of its own as well.
 enum OperationCatalog {
     typealias Call = @Sendable (OpenAPIConnection) async throws -> Void
+
+    /// A lone replica with a cluster secret, for one operator call; it stops with the test process.
+    static func operatorReplica() async throws -> OpenAPIConnection {
+        let replica = try await ChatdProcess.single(extraArguments: ["--cluster-secret", TestCluster.secret])
+        operatorReplicas.withLock { $0.append(replica) }
+        return OpenAPIConnection(baseURL: replica.baseURL)
+    }
+
+    static let operatorReplicas = Mutex<[ChatdProcess]>([])
 
     static let successfulCalls: [String: Call] = [
         "createAccount": { api in
@@ -47,6 +57,38 @@ enum OperationCatalog {
         "getHealth": { api in _ = try await api.client.getHealth().ok.body.json },
         "getReadiness": { api in _ = try await api.client.getReadiness().ok.body.json },
         "getMetrics": { api in _ = try await api.client.getMetrics().ok.body.plainText },
+        "addClusterMember": { _ in
+            // On a replica of its own: the shared one's configuration stays as other tests expect it.
+            let api = try await OperationCatalog.operatorReplica()
+            let member = try await api.asOperator().client.addClusterMember(
+                body: .json(.init(id: 2, url: "http://127.0.0.1:\(try FreePort.next())"))).created.body.json
+            #expect(member.role == .learner && member.cluster_id != nil)
+        },
+        "removeClusterMember": { _ in
+            let api = try await OperationCatalog.operatorReplica()
+            let added = try await TestClient.shared.request(
+                .POST, "\(api.baseURL)/v1/cluster/members", json: ["id": 2, "url": "http://127.0.0.1:\(try FreePort.next())"],
+                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+            #expect(added.status == 201)
+            _ = try await api.asOperator().client.removeClusterMember(path: .init(id: 2)).noContent
+        },
+        "promoteClusterMember": { _ in
+            // A learner that really catches up: a replica of its own that joins a lone one.
+            let cluster = try await TestCluster.started(size: 1)
+            defer { cluster.stopAll() }
+            let learner = try cluster.addJoiner(id: 2, learner: true)
+            try await learner.start()
+            let leader = cluster.replica(1)
+            _ = try await eventually(timeout: .seconds(20)) { () -> Bool? in
+                let view = try await leader.clusterView
+                let members = view["members"] as? [[String: Any]] ?? []
+                let match = members.first { $0["id"] as? Int == 2 }?["match_index"] as? Int ?? 0
+                return match > 0 && match >= view["commit_index"] as? Int ?? .max ? true : nil
+            }
+            let member = try await OpenAPIConnection(baseURL: leader.baseURL).asOperator().client
+                .promoteClusterMember(path: .init(id: 2)).ok.body.json
+            #expect(member.role == .voter)
+        },
     ]
 }
 

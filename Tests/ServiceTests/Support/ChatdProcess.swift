@@ -10,6 +10,14 @@ final class ChatdProcess: @unchecked Sendable {
     let namespace: String?
     let dataDirectory: URL
     let extraArguments: [String]
+    /// How the process names its cluster: `--peers` (a new cluster), `--join`, or nothing
+    /// but its data directory (a restart after the first start).
+    enum Entry: Sendable {
+        case peers
+        case join([String], learner: Bool)
+        case dataDirectoryOnly
+    }
+    var entry: Entry = .peers
     private(set) var process: Process?
     let logURL: URL
 
@@ -57,8 +65,15 @@ final class ChatdProcess: @unchecked Sendable {
         } else {
             process.executableURL = Self.binary
         }
-        process.arguments = launcher + [
-            "--id", String(id), "--peers", peerList, "--data-dir", dataDirectory.path,
+        let entryArguments: [String] = switch entry {
+        case .peers: ["--id", String(id), "--peers", peerList]
+        case .join(let urls, let learner):
+            ["--id", String(id), "--join", urls.joined(separator: ","), "--listen", "\(hosts[id] ?? "127.0.0.1"):\(port)"]
+                + (learner ? ["--learner"] : [])
+        case .dataDirectoryOnly: []
+        }
+        process.arguments = launcher + entryArguments + [
+            "--data-dir", dataDirectory.path,
             "--insecure-password-rounds", "1000", "--log-level", "warning", "--exit-with-parent",
             // Tests register users from many tests at once, with cheap hashes.
             "--password-check-queue", "100000",

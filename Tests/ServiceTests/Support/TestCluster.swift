@@ -1,8 +1,14 @@
 import Foundation
+import Synchronization
 
 /// Several `chatd` replicas on loopback forming one cluster.
 final class TestCluster: @unchecked Sendable {
-    let replicas: [ChatdProcess]
+    /// Replicas started with the cluster, then any that joined it (`addJoiner`).
+    var replicas: [ChatdProcess] { members.withLock { $0 } }
+    private let members: Mutex<[ChatdProcess]>
+    private let root: URL
+    private let secretArguments: [String]
+    private let extraArguments: [String]
     static let secret = "test-cluster-secret"
 
     /// Timing for tests: elections in 300–600 ms, so failover is quick but a busy machine
@@ -18,12 +24,26 @@ final class TestCluster: @unchecked Sendable {
         var ports: [Int: Int] = [:]
         for id in 1...size { ports[id] = try FreePort.next() }
         let root = TemporaryDirectory.make()
+        self.root = root
+        self.secretArguments = secretArguments
+        self.extraArguments = extraArguments
         let hosts = host.map { host in Dictionary(uniqueKeysWithValues: (1...size).map { ($0, host) }) } ?? [:]
-        replicas = (1...size).map { id in
+        members = Mutex((1...size).map { id in
             ChatdProcess(
                 id: id, peers: ports, hosts: hosts, dataDirectory: root.appendingPathComponent("\(id)"),
                 extraArguments: secretArguments + Self.fastTiming + extraArguments)
-        }
+        })
+    }
+
+    /// A new replica `id` on a free port that joins through the running replicas (`--join`);
+    /// not started.
+    func addJoiner(id: Int, learner: Bool = false) throws -> ChatdProcess {
+        let replica = ChatdProcess(
+            id: id, peers: [id: try FreePort.next()], dataDirectory: root.appendingPathComponent("\(id)-\(UUID().uuidString.prefix(8))"),
+            extraArguments: secretArguments + Self.fastTiming + extraArguments)
+        replica.entry = .join(running.map(\.baseURL), learner: learner)
+        members.withLock { $0.append(replica) }
+        return replica
     }
 
     static func started(size: Int, extraArguments: [String] = []) async throws -> TestCluster {
@@ -40,7 +60,7 @@ final class TestCluster: @unchecked Sendable {
         }
     }
 
-    func replica(_ id: Int) -> ChatdProcess { replicas[id - 1] }
+    func replica(_ id: Int) -> ChatdProcess { replicas.last { $0.id == id }! }
 
     var running: [ChatdProcess] { replicas.filter { $0.process?.isRunning == true } }
 
@@ -81,6 +101,13 @@ extension ChatdProcess {
 
     var appliedIndex: Int {
         get async throws { try await clusterView["applied_index"] as? Int ?? -1 }
+    }
+
+    /// The headers a fellow replica sends on internal calls: the secret and the cluster's id.
+    var peerHeaders: [(String, String)] {
+        get async throws {
+            [("X-Chat-Cluster-Secret", TestCluster.secret), ("X-Chat-Cluster-Id", try await clusterView["cluster_id"] as? String ?? "")]
+        }
     }
 }
 

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The operator's configuration changes: `POST /v1/cluster/members`,
+/// `POST /v1/cluster/members/{id}/promote`, `DELETE /v1/cluster/members/{id}`. Each needs
+/// the cluster secret in `X-Chat-Cluster-Secret`, goes to the leader (307 from a follower),
+/// and answers once the change is committed.
+extension ChatAPI {
+    static let clusterSecretHeader = "X-Chat-Cluster-Secret"
+
+    /// Whether `request` carries the cluster secret; checked before its body is read.
+    func hasClusterSecret(_ request: HTTPRequest) -> Bool {
+        guard let secret = dependencies.clusterSecret, !secret.isEmpty,
+            let given = request.header(Self.clusterSecretHeader)
+        else { return false }
+        return InternalRaftAPI.constantTimeEquals(given, secret)
+    }
+
+    static let missingClusterSecret = APIError(
+        status: 401, code: "unauthorized", message: "This call needs the cluster secret in X-Chat-Cluster-Secret.")
+
+    func addMember(_ context: RouteContext) -> HTTPReply {
+        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        let member: RequestBodies.NewMember
+        do throws(APIError) {
+            member = try RequestDecoding.body(RequestBodies.NewMember.self, from: context.request)
+        } catch {
+            return .error(error)
+        }
+        guard (1...Int(Int32.max)).contains(member.id) else {
+            return .error(.invalidRequest("id must be a replica id from 1 to \(Int32.max)."))
+        }
+        guard let url = try? PeerList.parseURL(member.url) else {
+            return .error(.invalidRequest("url must be an http://host:port URL where the replica is reached."))
+        }
+        return change(.add(id: member.id, url: url), context: context, status: 201)
+    }
+
+    func promoteMember(_ context: RouteContext) -> HTTPReply {
+        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        guard let id = Self.memberID(context) else { return .error(.invalidRequest("The id in the path must be a replica id.")) }
+        return change(.promote(id: id), context: context, status: 200)
+    }
+
+    func removeMember(_ context: RouteContext) -> HTTPReply {
+        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        guard let id = Self.memberID(context) else { return .error(.invalidRequest("The id in the path must be a replica id.")) }
+        return change(.remove(id: id), context: context, status: 204)
+    }
+
+    private static func memberID(_ context: RouteContext) -> Int? {
+        guard let text = context.parameters["id"], let id = Int(text), (1...Int(Int32.max)).contains(id) else { return nil }
+        return id
+    }
+
+    private func change(_ change: MembershipChange, context: RouteContext, status: Int) -> HTTPReply {
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
+        return later { () async throws(APIError) -> HTTPResponse in
+            let member: ClusterStatus.Member?
+            do throws(MembershipChangeError) {
+                member = try await dependencies.replicator.changeMembership(change)
+            } catch {
+                throw apiError(for: error, request: context.request)
+            }
+            guard status != 204 else { return WireFormat.noContent() }
+            guard let member else { throw APIError.internalError("The changed member is not in the configuration.") }
+            var body = WireFormat.Cluster.Member(member)
+            if case .add = change { body.clusterID = dependencies.replicator.status().clusterID }
+            return WireFormat.response(status, body)
+        }
+    }
+
+    func apiError(for error: MembershipChangeError, request: HTTPRequest) -> APIError {
+        switch error {
+        case .replication(let error): apiError(for: error, request: request)
+        case .memberExists(let message): APIError(status: 409, code: "member_exists", message: message)
+        case .unknownMember(let id): APIError(status: 404, code: "no_such_member", message: "Replica \(id) is not a member.")
+        case .changeInProgress:
+            APIError(
+                status: 409, code: "change_in_progress",
+                message: "Another configuration change is not yet committed (or the leader is new); retry shortly.")
+        case .notCaughtUp(let match, let lastIndex):
+            APIError(
+                status: 409, code: "not_caught_up",
+                message: "The learner holds the log up to \(match) of \(lastIndex); promote it once it has caught up.")
+        case .refused(let reason): APIError(status: 409, code: "change_refused", message: reason)
+        }
+    }
+}
+
+extension WireFormat.Cluster.Member {
+    init(_ member: ClusterStatus.Member) {
+        self.init(id: member.address.id, url: member.address.url, role: member.role.rawValue, matchIndex: member.matchIndex)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Logging
+import ReplicaCore
+
+/// How a replica with an empty data directory comes into a cluster, settled before Raft
+/// runs: until then it neither votes nor acknowledges anything.
+///
+/// With `--peers` it asks every listed peer whether it holds a cluster and whether it ever
+/// heard from this replica's id:
+/// - a peer heard from it: its data was lost (a wiped disk under an old id). It refuses to
+///   start and prints the replacement procedure: it could otherwise vote twice in one term
+///   or forget entries it acknowledged;
+/// - a peer holds a cluster that never heard from it: it is a founding member that starts
+///   late, and adopts that cluster;
+/// - every peer answers and none holds a cluster: the lowest id creates the cluster, the
+///   others adopt it when they next ask.
+/// With `--join` it asks the leader to add it as a learner and takes the cluster's id from
+/// the answer.
+public enum ClusterEntry: Sendable, Equatable {
+    case bootstrap(peers: [PeerAddress])
+    case join(urls: [String], stayLearner: Bool)
+}
+
+/// Why a replica refuses to start; the text is written for the operator.
+struct ClusterEntryRefusal: Error, CustomStringConvertible {
+    var description: String
+}
+
+struct ClusterEntryResolver {
+    let replicaID: Int
+    let ownURL: String
+    let dataDirectory: String
+    let calls: PeerCalls
+    let logger: Logger
+    /// Between rounds of asking; tests keep it short.
+    var retryInterval: Duration = .milliseconds(250)
+
+    func resolve(_ entry: ClusterEntry) throws(ClusterEntryRefusal) -> ReplicaIdentity {
+        switch entry {
+        case .bootstrap(let peers): try bootstrap(peers)
+        case .join(let urls, _): try join(urls)
+        }
+    }
+
+    // MARK: --peers
+
+    private func bootstrap(_ peers: [PeerAddress]) throws(ClusterEntryRefusal) -> ReplicaIdentity {
+        let membership = Membership(
+            voters: peers.map { NodeID(UInt64($0.id)) },
+            addresses: Dictionary(uniqueKeysWithValues: peers.map { (NodeID(UInt64($0.id)), $0.url) }))
+        let others = peers.filter { $0.id != replicaID }
+        func identity(_ clusterID: String) -> ReplicaIdentity {
+            ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: membership)
+        }
+        if others.isEmpty { return identity(ReplicaIdentity.newClusterID()) }
+        var lastWaitLog: ContinuousClock.Instant?
+        while true {
+            var clusters: Set<String> = []
+            var unanswered: [Int] = []
+            var witnesses: [Int] = []
+            for peer in others {
+                guard let answer = calls.call(.GET, "\(peer.url)/internal/identity?asker=\(replicaID)"),
+                    answer.status == 200, let json = answer.json()
+                else {
+                    unanswered.append(peer.id)
+                    continue
+                }
+                if let clusterID = json["cluster_id"] as? String { clusters.insert(clusterID) }
+                if json["heard_from_asker"] as? Bool == true { witnesses.append(peer.id) }
+            }
+            if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: clusters) }
+            if unanswered.isEmpty {
+                if clusters.count > 1 {
+                    throw ClusterEntryRefusal(
+                        description: "the replicas in --peers belong to different clusters (\(clusters.sorted().joined(separator: ", "))): check --peers")
+                }
+                if let clusterID = clusters.first {
+                    logger.notice("joining cluster \(clusterID) as a founding member that starts late")
+                    return identity(clusterID)
+                }
+                if replicaID < others.map(\.id).min()! {
+                    let clusterID = ReplicaIdentity.newClusterID()
+                    logger.notice("every replica in --peers is new: creating cluster \(clusterID)")
+                    return identity(clusterID)
+                }
+            }
+            let now = ContinuousClock.now
+            if lastWaitLog.map({ now - $0 > .seconds(10) }) ?? true {
+                lastWaitLog = now
+                let waitingFor = unanswered.isEmpty
+                    ? "replica \(others.map(\.id).min()!) to create the cluster"
+                    : "replicas \(unanswered.map(String.init).joined(separator: ", ")) to answer"
+                logger.notice("new data directory: waiting for \(waitingFor) before first start")
+            }
+            Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
+        }
+    }
+
+    private func refusalForWipedReplica(witnesses: [Int], clusters: Set<String>) -> ClusterEntryRefusal {
+        let cluster = clusters.first.map { " of cluster \($0)" } ?? ""
+        return ClusterEntryRefusal(description: """
+            refusing to start: the data directory \(dataDirectory) is empty, but replica(s) \
+            \(witnesses.map(String.init).joined(separator: ", "))\(cluster) heard from replica \(replicaID) before, \
+            so its data was lost. Started again under id \(replicaID) it could vote twice in one term or forget \
+            writes it acknowledged.
+            To replace it (see README, "Replacing a failed machine"):
+              1. remove the old id:  CHAT_CLUSTER_SECRET=... chat cluster remove \(replicaID)
+              2. start the machine with a new id and an empty data directory, joining the cluster:
+                 chatd --id <new id> --join <url of a live replica> --listen <host:port> --data-dir <dir> --cluster-secret-file <file>
+            """)
+    }
+
+    // MARK: --join
+
+    private func join(_ urls: [String]) throws(ClusterEntryRefusal) -> ReplicaIdentity {
+        var lastWaitLog: ContinuousClock.Instant?
+        while true {
+            for url in urls {
+                guard let answer = calls.call(.POST, "\(url)/v1/cluster/members", json: ["id": replicaID, "url": ownURL])
+                else { continue }
+                switch answer.status {
+                case 201:
+                    guard let clusterID = answer.json()?["cluster_id"] as? String else { continue }
+                    logger.notice("added to cluster \(clusterID) as a learner; catching up")
+                    return ReplicaIdentity(
+                        clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
+                case 400, 401, 409:
+                    let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "status \(answer.status)"
+                    throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
+                default:
+                    continue  // no leader yet, shutting down: ask again
+                }
+            }
+            let now = ContinuousClock.now
+            if lastWaitLog.map({ now - $0 > .seconds(10) }) ?? true {
+                lastWaitLog = now
+                logger.notice("asking \(urls.joined(separator: ", ")) to add replica \(replicaID); no leader answered yet")
+            }
+            Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ReplicaCore
+
+/// An operator's change to the cluster's configuration (`/v1/cluster/members`).
+public enum MembershipChange: Sendable, Equatable {
+    /// Adds a new replica as a learner.
+    case add(id: Int, url: String)
+    /// Makes a learner that caught up a voter.
+    case promote(id: Int)
+    /// Removes a voter (the leader too) or a learner.
+    case remove(id: Int)
+}
+
+/// Why a configuration change was not made.
+public enum MembershipChangeError: Error, Sendable, Equatable {
+    /// Not the leader, no leader, timed out, shutting down.
+    case replication(ReplicationError)
+    case memberExists(String)
+    case unknownMember(Int)
+    case changeInProgress
+    case notCaughtUp(match: Int64, lastIndex: Int64)
+    /// The change would leave no voter or too many, or asks for what already is.
+    case refused(String)
+}
+
+struct PendingMembershipChange {
+    var term: Term
+    var subject: NodeID
+    var continuation: CheckedContinuation<ClusterStatus.Member?, any Error>
+    var deadline: ContinuousClock.Instant
+}
+
+extension RaftDriver {
+    /// The configuration `change` leads to from `current`, or why it cannot be made.
+    static func proposedMembership(
+        _ change: MembershipChange, from current: Membership
+    ) -> Result<Membership, MembershipChangeError> {
+        switch change {
+        case .add(let id, let url):
+            let node = NodeID(UInt64(id))
+            if current.contains(node) { return .failure(.memberExists("Replica \(id) is already a member.")) }
+            if let holder = current.addresses.first(where: { $0.value == url })?.key {
+                return .failure(.memberExists("\(url) is already the address of replica \(holder.rawValue)."))
+            }
+            return .success(current.addingLearner(node, address: url))
+        case .promote(let id):
+            let node = NodeID(UInt64(id))
+            guard current.contains(node) else { return .failure(.unknownMember(id)) }
+            if current.isVoter(node) { return .failure(.refused("Replica \(id) is already a voter.")) }
+            return .success(current.promoting(node))
+        case .remove(let id):
+            let node = NodeID(UInt64(id))
+            guard current.contains(node) else { return .failure(.unknownMember(id)) }
+            if current.voters == [node] { return .failure(.refused("Replica \(id) is the last voter; no voter would remain.")) }
+            return .success(current.removing(node))
+        }
+    }
+
+    static func subject(of change: MembershipChange) -> NodeID {
+        switch change {
+        case .add(let id, _), .promote(let id), .remove(let id): NodeID(UInt64(id))
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Blocking HTTP calls a replica makes to its peers before Raft runs (asking whether they
+/// hold a cluster, asking to join one) and while it runs (asking to be promoted). Every call
+/// carries the cluster secret; a 307 is followed to the leader.
+struct PeerCalls: Sendable {
+    struct Answer: Sendable {
+        var status: Int
+        var body: [UInt8]
+
+        func json() -> [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        }
+    }
+
+    let secret: String
+    let client: HTTPClient
+
+    init(secret: String) {
+        self.secret = secret
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .milliseconds(500), read: .seconds(10)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() { try? client.syncShutdown() }
+
+    /// Sends `method url` with an optional JSON body; nil when the peer cannot be reached.
+    func call(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, redirects: Int = 3) -> Answer? {
+        guard var request = try? HTTPClient.Request(url: url, method: method) else { return nil }
+        request.headers.add(name: PeerTransport.secretHeader, value: secret)
+        if let json, let data = try? JSONSerialization.data(withJSONObject: json) {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(Array(data))
+        }
+        guard let response = try? client.execute(request: request, deadline: .now() + .seconds(10)).wait() else {
+            return nil
+        }
+        let body = response.body.map { Array($0.readableBytesView) } ?? []
+        if response.status.code == 307, redirects > 0, let location = response.headers.first(name: "Location") {
+            return call(method, location, json: json, redirects: redirects - 1)
+        }
+        return Answer(status: Int(response.status.code), body: body)
+    }
+}

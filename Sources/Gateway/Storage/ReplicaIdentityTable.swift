@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import ReplicaCore
+
+/// Who a data directory belongs to: its cluster, its replica id and address, and the voters
+/// (with addresses) the cluster started with. Written once, before Raft first runs.
+public struct ReplicaIdentity: Sendable, Equatable {
+    public var clusterID: String
+    public var replicaID: Int
+    public var url: String
+    /// Empty for a replica that joined: it learns the configuration from the leader.
+    public var bootstrapMembership: Membership
+
+    public init(clusterID: String, replicaID: Int, url: String, bootstrapMembership: Membership) {
+        self.clusterID = clusterID
+        self.replicaID = replicaID
+        self.url = url
+        self.bootstrapMembership = bootstrapMembership
+    }
+
+    /// A fresh, random cluster id: 16 random bytes in hex.
+    static func newClusterID() -> String {
+        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+enum ReplicaIdentityTable {
+    static func load(in db: Database) throws -> ReplicaIdentity? {
+        guard let row = try Row.fetchOne(
+            db, sql: "SELECT cluster_id, replica_id, url, bootstrap_membership FROM replica_identity WHERE id = 1")
+        else { return nil }
+        let bytes = [UInt8](row[3] as Data)
+        return ReplicaIdentity(
+            clusterID: row[0], replicaID: Int(row[1] as Int64), url: row[2],
+            bootstrapMembership: bytes.isEmpty ? Membership() : try Membership(decoding: bytes))
+    }
+
+    static func save(_ identity: ReplicaIdentity, in db: Database) throws {
+        let membership = identity.bootstrapMembership
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO replica_identity (id, cluster_id, replica_id, url, bootstrap_membership)
+                VALUES (1, ?, ?, ?, ?)
+                """,
+            arguments: [
+                identity.clusterID, Int64(identity.replicaID), identity.url,
+                Data(membership.isEmpty ? [] : membership.encoded()),
+            ])
+    }
+
+    /// Whether this data directory holds any Raft state: a vote, a term, a log or a snapshot.
+    static func holdsRaftState(in db: Database) throws -> Bool {
+        let term = try ReplicaStateTable.get(.term, in: db) ?? 0
+        let entries = try Int64.fetchOne(db, sql: "SELECT count(*) FROM raft_entry") ?? 0
+        let snapshots = try Int64.fetchOne(db, sql: "SELECT count(*) FROM raft_snapshot") ?? 0
+        return term > 0 || entries > 0 || snapshots > 0
+    }
+}
+
+/// The replicas this one ever received a Raft message from, recorded before the message is
+/// handled. A replica whose data directory was wiped asks its peers whether they heard from
+/// it: if one did, it voted or acknowledged before and must not start again under its id.
+enum PeerContactTable {
+    static func all(in db: Database) throws -> Set<Int> {
+        Set(try Int64.fetchAll(db, sql: "SELECT replica_id FROM peer_contact").map { Int($0) })
+    }
+
+    static func record(_ replicaID: Int, in db: Database) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO peer_contact (replica_id) VALUES (?)", arguments: [Int64(replicaID)])
+    }
+}

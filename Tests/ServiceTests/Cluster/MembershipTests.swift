@@ -1,0 +1,228 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// Adding, promoting, removing and replacing replicas of a running cluster, with real
+/// processes and a steady stream of sends: every acknowledged message is delivered exactly
+/// once, on every member, throughout.
+extension ClusterTests {
+    @Suite(.serialized) struct MembershipChanges {
+        /// A stream of sends by three users to bob that follows the leader (`FailoverSender`).
+        struct SendStream {
+            let cluster: TestCluster
+            let bob: ChatUser
+            let log: SendLog
+            let stop: StopFlag
+            let tasks: [Task<Void, any Error>]
+
+            static func start(on cluster: TestCluster) async throws -> SendStream {
+                let leader = try await cluster.waitForLeader()
+                let bob = try await ChatUser.register("bob", at: leader.baseURL)
+                let senders = try await (0..<3).asyncMap { try await ChatUser.register("s\($0)", at: leader.baseURL) }
+                let log = SendLog()
+                let stop = StopFlag()
+                let tasks = senders.map { sender in
+                    Task { try await FailoverSender(cluster: cluster, user: sender).sendUntilStopped(to: "bob", log: log, stop: stop) }
+                }
+                return SendStream(cluster: cluster, bob: bob, log: log, stop: stop, tasks: tasks)
+            }
+
+            init(cluster: TestCluster, bob: ChatUser, log: SendLog, stop: StopFlag, tasks: [Task<Void, any Error>]) {
+                self.cluster = cluster
+                self.bob = bob
+                self.log = log
+                self.stop = stop
+                self.tasks = tasks
+            }
+
+            /// Waits until `count` more sends were acknowledged.
+            func waitForMore(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+                let target = await log.count + count
+                _ = try await eventually(timeout: timeout) { await log.count >= target ? true : nil }
+            }
+
+            /// Stops sending, then checks every running replica holds each acknowledged message once.
+            func finishAndCheck(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+                await stop.set()
+                for task in tasks { try await task.value }
+                let acknowledged = Set(await log.bodies)
+                let leader = try await cluster.waitForLeader()
+                let committed = try await leader.clusterView["commit_index"] as? Int ?? 0
+                for replica in cluster.running {
+                    _ = try await eventually(timeout: .seconds(10)) { try await replica.appliedIndex >= committed ? true : nil }
+                    let bodies = try await bob.at(replica).allMessages().compactMap { $0["body"] as? String }
+                    #expect(acknowledged.isSubset(of: Set(bodies)), "replica \(replica.id) lost an acknowledged message", sourceLocation: sourceLocation)
+                    #expect(Set(bodies).count == bodies.count, "replica \(replica.id) delivered a message twice", sourceLocation: sourceLocation)
+                }
+            }
+        }
+
+        static func members(at replica: ChatdProcess) async throws -> [Int: String] {
+            let view = try await replica.clusterView
+            let members = view["members"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: members.compactMap { member in
+                (member["id"] as? Int).map { ($0, member["role"] as? String ?? "?") }
+            })
+        }
+
+        /// An operator call with the cluster secret, following a 307 to the leader.
+        static func operatorCall(
+            _ method: HTTPMethod, _ path: String, json: Any? = nil, at replica: ChatdProcess
+        ) async throws -> TestClient.Response {
+            var url = replica.baseURL + path
+            for _ in 0..<3 {
+                let response = try await TestClient.shared.request(
+                    method, url, json: json, headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+                guard response.status == 307, let location = response.headers.first(name: "Location") else { return response }
+                url = location
+            }
+            throw TestFailure("\(path) redirected too often")
+        }
+
+        static func waitUntilVoter(_ id: Int, in cluster: TestCluster, timeout: Duration = .seconds(30)) async throws {
+            _ = try await eventually(timeout: timeout) {
+                let leader = try await cluster.waitForLeader()
+                return try await members(at: leader)[id] == "voter" ? true : nil
+            }
+        }
+
+        @Test func growingFromThreeToFiveUnderSends() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let stream = try await SendStream.start(on: cluster)
+            try await stream.waitForMore(30)
+            for id in [4, 5] {
+                let joiner = try cluster.addJoiner(id: id)
+                try await joiner.start()
+                try await Self.waitUntilVoter(id, in: cluster)
+                try await stream.waitForMore(20)
+            }
+            let leader = try await cluster.waitForLeader()
+            #expect(try await Self.members(at: leader) == [1: "voter", 2: "voter", 3: "voter", 4: "voter", 5: "voter"])
+            // A joined replica restarts from its data directory alone.
+            let joined = cluster.replica(5)
+            joined.stop()
+            joined.entry = .dataDirectoryOnly
+            try await joined.start()
+            try await stream.waitForMore(20)
+            try await stream.finishAndCheck()
+        }
+
+        @Test func shrinkingFromFiveToThreeRemovingTheLeaderUnderSends() async throws {
+            let cluster = try await TestCluster.started(size: 5)
+            defer { cluster.stopAll() }
+            let stream = try await SendStream.start(on: cluster)
+            try await stream.waitForMore(30)
+            let leader = try await cluster.waitForLeader()
+            let removal = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(leader.id)", at: leader)
+            #expect(removal.status == 204, "removing the leader: \(removal.status) \(removal.text)")
+            leader.stop()
+            let second = try await cluster.waitForLeader()
+            #expect(second.id != leader.id)
+            try await stream.waitForMore(20)
+            let other = cluster.followers(of: second)[0]
+            let secondRemoval = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(other.id)", at: other)
+            #expect(secondRemoval.status == 204, "removing a follower through a follower: \(secondRemoval.status) \(secondRemoval.text)")
+            other.stop()
+            try await stream.waitForMore(20)
+            let remaining = try await Self.members(at: try await cluster.waitForLeader())
+            #expect(remaining.count == 3 && remaining.values.allSatisfy { $0 == "voter" }, "members: \(remaining)")
+            try await stream.finishAndCheck()
+        }
+
+        @Test func replacingAReplicaWhoseDataDirectoryWasWiped() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let stream = try await SendStream.start(on: cluster)
+            try await stream.waitForMore(30)
+            let leader = try await cluster.waitForLeader()
+            let lost = cluster.followers(of: leader)[0]
+            lost.stop(signal: SIGKILL)
+            try FileManager.default.removeItem(at: lost.dataDirectory)
+            let removal = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(lost.id)", at: leader)
+            #expect(removal.status == 204, "\(removal.status) \(removal.text)")
+            try await stream.waitForMore(20)
+            let replacement = try cluster.addJoiner(id: 6)
+            try await replacement.start()
+            try await Self.waitUntilVoter(6, in: cluster)
+            try await stream.waitForMore(20)
+            #expect(try await Self.members(at: try await cluster.waitForLeader()).keys.sorted() == [1, 2, 3, 6].filter { $0 != lost.id })
+            try await stream.finishAndCheck()
+        }
+
+        @Test func aWipedReplicaRestartedWithItsOldFlagsRefusesToStart() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            _ = try await alice.send(to: "alice", "kept")
+            let wiped = cluster.followers(of: leader)[0]
+            wiped.stop(signal: SIGKILL)
+            try FileManager.default.removeItem(at: wiped.dataDirectory)
+            try? await wiped.start()
+            let exited = try await eventually(timeout: .seconds(10)) { wiped.process?.isRunning == false ? true : nil }
+            #expect(exited)
+            #expect(wiped.process?.terminationStatus == 2)
+            #expect(wiped.recentLog.contains("refusing to start"), "log: \(wiped.recentLog)")
+            #expect(wiped.recentLog.contains("chat cluster remove \(wiped.id)"), "the replacement procedure is printed")
+            let survivors = try await cluster.waitForLeader()
+            #expect(try await alice.at(survivors).send(to: "alice", "still writable").status == 201)
+        }
+
+        @Test func aReplicaOfAnotherClusterIsRefused() async throws {
+            let ours = try await TestCluster.started(size: 3)
+            defer { ours.stopAll() }
+            let theirs = try await TestCluster.started(size: 1)
+            defer { theirs.stopAll() }
+            let leader = try await ours.waitForLeader()
+            let termBefore = try await leader.clusterView["term"] as? Int
+            let otherID = try await theirs.replicas[0].clusterView["cluster_id"] as? String
+            let ourID = try await leader.clusterView["cluster_id"] as? String
+            #expect(otherID != nil && otherID != ourID)
+            // A vote request of a much higher term, from "replica 2" of the other cluster.
+            var batch: [UInt8] = [1, 0, 0, 0]  // one message
+            batch += [2, 0] + le(2) + le(UInt64(leader.id)) + le(999) + [1] + le(1000) + le(999) + [0]
+            let response = try await TestClient.shared.request(
+                .POST, "\(leader.baseURL)/internal/raft/messages", rawBody: batch,
+                headers: [("X-Chat-Cluster-Secret", TestCluster.secret), ("X-Chat-Cluster-Id", otherID ?? "")])
+            #expect(response.status == 409)
+            #expect(response.errorCode == "wrong_cluster")
+            #expect(try await leader.clusterView["term"] as? Int == termBefore, "the refused message changed the term")
+        }
+
+        @Test func operatorCallsNeedTheClusterSecretAndValidInput() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let follower = cluster.followers(of: leader)[0]
+            let unauthenticated = try await TestClient.shared.request(
+                .POST, "\(leader.baseURL)/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"])
+            #expect(unauthenticated.status == 401)
+            let redirected = try await TestClient.shared.request(
+                .DELETE, "\(follower.baseURL)/v1/cluster/members/9", headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+            #expect(redirected.status == 307, "a write at a follower goes to the leader")
+            for body in [["id": 0, "url": "http://127.0.0.1:1"], ["id": 9, "url": "ftp://x"], ["id": 9]] as [[String: Any]] {
+                let bad = try await Self.operatorCall(.POST, "/v1/cluster/members", json: body, at: leader)
+                #expect(bad.status == 400, "\(body): \(bad.status)")
+            }
+            let existing = try await Self.operatorCall(.POST, "/v1/cluster/members", json: ["id": 2, "url": "http://127.0.0.1:1"], at: leader)
+            #expect(existing.status == 409 && existing.errorCode == "member_exists")
+            let existingURL = try await Self.operatorCall(
+                .POST, "/v1/cluster/members", json: ["id": 9, "url": follower.baseURL], at: leader)
+            #expect(existingURL.status == 409 && existingURL.errorCode == "member_exists")
+            #expect(try await Self.operatorCall(.DELETE, "/v1/cluster/members/9", at: leader).status == 404)
+            #expect(try await Self.operatorCall(.POST, "/v1/cluster/members/9/promote", at: leader).status == 404)
+            // A learner that is not running never catches up.
+            let added = try await Self.operatorCall(.POST, "/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"], at: leader)
+            #expect(added.status == 201 && added.json["role"] as? String == "learner", "\(added.status) \(added.text)")
+            let promote = try await Self.operatorCall(.POST, "/v1/cluster/members/9/promote", at: leader)
+            #expect(promote.status == 409 && promote.errorCode == "not_caught_up", "\(promote.status) \(promote.text)")
+            #expect(try await Self.operatorCall(.DELETE, "/v1/cluster/members/9", at: leader).status == 204)
+            #expect(try await Self.members(at: leader).keys.sorted() == [1, 2, 3])
+        }
+    }
+}
+
+private func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    withUnsafeBytes(of: value.littleEndian) { Array($0) }
+}
