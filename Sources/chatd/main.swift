@@ -69,7 +69,7 @@ struct ChatDaemon: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "chatd.\(id)")
+        let logger = Logger(label: id.map { "chatd.\($0)" } ?? "chatd")
         raiseOpenFileLimit(logger: logger)
 
         if join != nil && peers != nil { throw ValidationError("give either --peers (a new cluster) or --join, not both") }

@@ -124,6 +124,8 @@ struct ClusterEntryResolver {
                     logger.notice("added to cluster \(clusterID) as a learner; catching up")
                     return ReplicaIdentity(
                         clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
+                case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "change_in_progress":
+                    continue  // another replica is joining right now: ask again
                 case 400, 401, 409:
                     let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "status \(answer.status)"
                     throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
