@@ -238,7 +238,8 @@ final class RaftDriver: @unchecked Sendable {
     private func transferLeadership() {
         let status = node.status()
         guard status.role == .leader else { return }
-        let best = status.progress.filter { $0.key != node.id }.max { $0.value.match < $1.value.match }
+        let voters = node.membership
+        let best = status.progress.filter { $0.key != node.id && voters.isVoter($0.key) }.max { $0.value.match < $1.value.match }
         guard let target = best?.key else { return }
         logger.info("transferring leadership to \(target) before shutdown")
         try? node.transferLeadership(to: target)
@@ -262,6 +263,8 @@ final class RaftDriver: @unchecked Sendable {
         if readsAwaitingIndex[nextReadContext] != nil { nextReadContext += 1 }
         while node.hasReady {
             let ready = node.ready()
+            // Before sending: a member added by this Ready's entries needs its link already.
+            noteMembership()
             if let softState = ready.softState { logRoleChange(softState) }
             // A leader's messages may go out while it writes (etcd's server does the same, Raft
             // thesis §10.2.1): they are appends and heartbeats, and a commit index in them
@@ -278,7 +281,6 @@ final class RaftDriver: @unchecked Sendable {
                 fatalError("persisting a Raft batch failed: \(error)")
             }
             if !sendsFirst { route(ready.messages) }
-            noteMembership()
             answerProposals(outcomes)
             answerMembershipChanges(outcomes)
             if ready.snapshot != nil { listener.didReplaceState() }

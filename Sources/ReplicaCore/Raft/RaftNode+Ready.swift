@@ -44,7 +44,9 @@ extension RaftNode {
             result.mustSync = termOrVoteChanged
             lastReadyHardState = currentHardState
         }
-        result.canSendBeforePersisting = role == .leader && !termOrVoteChanged
+        // A sole voter's commit index counts only its own copy, not yet durable here: learners
+        // must not hear of it before it is.
+        result.canSendBeforePersisting = role == .leader && !termOrVoteChanged && membership.voters != [id]
         result.mustSync = result.mustSync || !result.entries.isEmpty || result.snapshot != nil
         result.messages = outbox
         outbox = []
@@ -64,10 +66,6 @@ extension RaftNode {
         }
         if let last = ready.entries.last {
             log.markStable(upTo: last.index, term: last.term)
-            // Now durable, the leader's own copy counts (alone, in a one-voter cluster).
-            if role == .leader, progress[id]?.update(acknowledged: log.durableLastIndex) == true, commitIfQuorum() {
-                needsBroadcast = true
-            }
         }
         if let last = ready.committedEntries.last {
             log.markApplied(upTo: last.index)

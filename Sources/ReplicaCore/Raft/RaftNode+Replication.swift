@@ -28,11 +28,17 @@ extension RaftNode {
     @discardableResult
     func appendEntryAsLeader(_ entry: Entry) -> LogIndex {
         // The leader's append-only property (Raft §5.3): `appendAtEnd` checks
-        // that nothing is overwritten. Its own copy counts toward a quorum only once
-        // durable (`advance`): its appends may leave before it persists them.
+        // that nothing is overwritten.
         let newLast = log.appendAtEnd(entry)
+        // Its own copy counts at once: followers' acknowledgements are stepped only after this
+        // Ready is persisted (see `Ready`), so a commit never rests on a copy that is not durable.
+        _ = progress[id]?.update(acknowledged: newLast)
         if entry.kind == .membership {
             refreshMembership()
+        }
+        if membership.voters == [id] {
+            // A sole voter commits alone; its `Ready` then sends nothing before persisting.
+            commitIfQuorum()
         }
         return newLast
     }

@@ -190,6 +190,62 @@ extension ClusterTests {
             #expect(try await leader.clusterView["term"] as? Int == termBefore, "the refused message changed the term")
         }
 
+        @Test func aSecondChangeWhileOneIsInFlightIs409ChangeInProgress() async throws {
+            // Elections take 3–6 s here, so the leader keeps leading while its followers are paused.
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--election-ticks", "100"])
+            let leader = try await cluster.waitForLeader(timeout: .seconds(15))
+            let paused = cluster.followers(of: leader).compactMap { $0.process?.processIdentifier }
+            defer {
+                for pid in paused { kill(pid, SIGCONT) }
+                cluster.stopAll()
+            }
+            for pid in paused { kill(pid, SIGSTOP) }
+            let first = Task {
+                try await Self.operatorCall(.POST, "/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"], at: leader)
+            }
+            // A configuration is in force once in the leader's log, before it commits.
+            _ = try await eventually(timeout: .seconds(5)) { try await Self.members(at: leader)[9] != nil ? true : nil }
+            let second = try await Self.operatorCall(
+                .POST, "/v1/cluster/members", json: ["id": 10, "url": "http://127.0.0.1:2"], at: leader)
+            #expect(second.status == 409 && second.errorCode == "change_in_progress", "\(second.status) \(second.text)")
+            for pid in paused { kill(pid, SIGCONT) }
+            let firstAnswer = try await first.value
+            #expect(firstAnswer.status == 201, "the first change completes once a majority is back: \(firstAnswer.text)")
+        }
+
+        @Test func theChatClusterCommandsListAddPromoteAndRemove() async throws {
+            let cluster = try await TestCluster.started(size: 1)
+            defer { cluster.stopAll() }
+            let base = cluster.replicas[0].baseURL
+            func chat(_ arguments: String..., secret: String? = TestCluster.secret) throws -> (status: Int32, output: String) {
+                let process = Process()
+                process.executableURL = ChatdProcess.binary.deletingLastPathComponent().appendingPathComponent("chat")
+                process.arguments = ["cluster"] + arguments + ["--cluster", base]
+                var environment = ProcessInfo.processInfo.environment
+                environment["CHAT_CLUSTER_SECRET"] = secret
+                process.environment = environment
+                let output = Pipe()
+                process.standardOutput = output
+                process.standardError = output
+                try process.run()
+                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                waitForExit(process, timeout: .seconds(20))
+                return (process.terminationStatus, text)
+            }
+            let added = try chat("add", "9", "http://127.0.0.1:1")
+            #expect(added.status == 0 && added.output.contains("9\tlearner\thttp://127.0.0.1:1"), "\(added)")
+            let listed = try chat("list", secret: nil)
+            #expect(listed.status == 0 && listed.output.contains("1\tvoter") && listed.output.contains("9\tlearner"), "\(listed)")
+            let promoted = try chat("promote", "9")
+            #expect(promoted.status == 1 && promoted.output.contains("once it has caught up"), "\(promoted)")
+            let withoutSecret = try chat("remove", "9", secret: nil)
+            #expect(withoutSecret.status != 0 && withoutSecret.output.contains("CHAT_CLUSTER_SECRET"), "\(withoutSecret)")
+            #expect(try chat("remove", "9").status == 0)
+            let lastVoter = try await Self.operatorCall(.DELETE, "/v1/cluster/members/1", at: cluster.replicas[0])
+            #expect(lastVoter.status == 409 && lastVoter.errorCode == "change_refused", "no voter would remain: \(lastVoter.text)")
+            #expect(try await Self.members(at: cluster.replicas[0]).keys.sorted() == [1])
+        }
+
         @Test func operatorCallsNeedTheClusterSecretAndValidInput() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }
