@@ -23,6 +23,12 @@ extension RaftNode {
     /// The configuration in force at `index`, for a snapshot taken there.
     public func membership(at index: LogIndex) -> Membership { log.membership(at: index) }
 
+    /// Whether this replica is the only voter: its own copy alone commits.
+    var isSoleVoter: Bool {
+        let voters = log.membership.voters
+        return voters.count == 1 && voters[0] == id
+    }
+
     /// Whether a configuration change is in the log but not yet committed.
     public var hasMembershipChangeInFlight: Bool { log.membershipIndex > log.committed }
 

@@ -32,7 +32,7 @@ extension RaftNode {
             readsAwaitingFirstCommit.append((context, requester))
             return
         }
-        if membership.voters == [id] {
+        if isSoleVoter {
             answerRead(
                 PendingRead(sequence: 0, context: context, requester: requester, index: log.committed, acknowledgements: []))
             return

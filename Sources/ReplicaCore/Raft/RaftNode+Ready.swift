@@ -46,7 +46,7 @@ extension RaftNode {
         }
         // A sole voter's commit index counts only its own copy, not yet durable here: learners
         // must not hear of it before it is.
-        result.canSendBeforePersisting = role == .leader && !termOrVoteChanged && membership.voters != [id]
+        result.canSendBeforePersisting = role == .leader && !termOrVoteChanged && !isSoleVoter
         result.mustSync = result.mustSync || !result.entries.isEmpty || result.snapshot != nil
         result.messages = outbox
         outbox = []

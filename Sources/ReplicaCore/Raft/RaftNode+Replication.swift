@@ -36,7 +36,7 @@ extension RaftNode {
         if entry.kind == .membership {
             refreshMembership()
         }
-        if membership.voters == [id] {
+        if isSoleVoter {
             // A sole voter commits alone; its `Ready` then sends nothing before persisting.
             commitIfQuorum()
         }
