@@ -61,6 +61,29 @@ import Testing
             node.tick(times: 1)
             return node.ready()
         },
+        DurabilityCase(
+            name: "candidate wins before its vote is persisted", mustSync: true, canSendBeforePersisting: false
+        ) {
+            // It leads in the same Ready that records its new term and its vote for itself:
+            // its appends must not leave before that vote is durable.
+            let node = makeReplica(role: .follower, term: 2, logTerms: [1]) { $0.preVote = false }
+            node.campaign()
+            node.step(incoming(.voteResponse(VoteResponse(granted: true)), from: 2, term: 3))
+            #expect(node.role == .leader, "fixture: it won")
+            return node.ready()
+        },
+        DurabilityCase(name: "leader with learners proposes alone", mustSync: true, canSendBeforePersisting: false) {
+            // A sole voter commits alone: its learners must hear of the commit only once it is durable.
+            let membership = Membership(voters: [1], learners: [2])
+            let storage = MemoryRaftStorage()
+            storage.append([Entry(term: 1, index: 1, data: membership.encoded(), kind: .membership)])
+            storage.setHardState(HardState(term: 1, commit: 1))
+            let node = makeNode(1, voters: [], storage: storage)
+            node.becomeLeaderForTest()
+            _ = node.takeMessages()
+            _ = try? node.propose([1])
+            return node.ready()
+        },
         DurabilityCase(name: "single voter elects itself", mustSync: true, canSendBeforePersisting: false) {
             let node = makeNode(1, voters: [1], storage: storage(withTerms: [1], hardState: HardState(term: 1)))
             node.campaign()

@@ -159,10 +159,9 @@ extension ClusterTests {
             let wiped = cluster.followers(of: leader)[0]
             wiped.stop(signal: SIGKILL)
             try FileManager.default.removeItem(at: wiped.dataDirectory)
-            try? await wiped.start()
-            let exited = try await eventually(timeout: .seconds(10)) { wiped.process?.isRunning == false ? true : nil }
-            #expect(exited)
-            #expect(wiped.process?.terminationStatus == 2)
+            try? await wiped.start()  // it may exit before it answers /healthz
+            let status = try #require(wiped.process.flatMap { exitStatus(of: $0, timeout: .seconds(20)) }, "it did not exit")
+            #expect(status == 2)
             #expect(wiped.recentLog.contains("refusing to start"), "log: \(wiped.recentLog)")
             #expect(wiped.recentLog.contains("chat cluster remove \(wiped.id)"), "the replacement procedure is printed")
             let survivors = try await cluster.waitForLeader()
@@ -281,4 +280,19 @@ extension ClusterTests {
 
 private func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
+}
+
+/// The exit status of `process` once it has exited, or nil after `timeout`. Reads /proc rather
+/// than trusting `Process.isRunning`, which can miss a child's exit under load (see `ChatdProcess.stop`).
+func exitStatus(of process: Process, timeout: Duration) -> Int32? {
+    let pid = process.processIdentifier
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < timeout {
+        if !process.isRunning { return process.terminationStatus }
+        // Reap it here only once Foundation has had time to, so the two never race.
+        var status: Int32 = 0
+        if ContinuousClock.now - start > .seconds(3), waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xff }
+        usleep(10_000)
+    }
+    return nil
 }
