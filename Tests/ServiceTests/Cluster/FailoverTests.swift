@@ -6,21 +6,15 @@ extension ClusterTests {
         @Test func killingTheLeaderLosesNoAcknowledgedMessageAndDuplicatesNone() async throws {
             let cluster = try await TestCluster.started(size: 3)
             let leader = try await cluster.waitForLeader()
-            let bob = try await ChatUser.register("bob", at: leader.baseURL)
-            let senders = try await (0..<3).asyncMap { try await ChatUser.register("s\($0)", at: leader.baseURL) }
-            let log = SendLog()
-            let stop = StopFlag()
-            let tasks = senders.map { sender in
-                Task { try await FailoverSender(cluster: cluster, user: sender).sendUntilStopped(to: "bob", log: log, stop: stop) }
-            }
+            let stream = try await SendStream.start(on: cluster)
+            let (bob, senders, log) = (stream.bob, stream.senders, stream.log)
             while await log.count < 60 { try await Task.sleep(for: .milliseconds(10)) }
             leader.stop(signal: SIGKILL)
             let killed = ContinuousClock.now
             let newLeader = try await cluster.waitForLeader(timeout: .seconds(5))
             let before = await log.count
             while await log.count < before + 30 { try await Task.sleep(for: .milliseconds(10)) }
-            await stop.set()
-            for task in tasks { try await task.value }
+            try await stream.stopSending()
             let recovery = await log.firstAcknowledgement(after: killed)
             #expect(recovery != nil && recovery! - killed < .seconds(2), "the new leader took \(String(describing: recovery.map { $0 - killed })) to accept a write")
 

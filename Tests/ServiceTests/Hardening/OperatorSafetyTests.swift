@@ -84,7 +84,7 @@ extension ClusterTests {
             try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
             let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts")
-            for name in ["run-cluster.sh", "start-replica.sh"] {
+            for name in ["run-cluster.sh", "start-replica.sh", "local-cluster.sh"] {
                 try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: scripts.appendingPathComponent(name))
             }
             let basePort = try Self.threeFreePorts()
