@@ -44,6 +44,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Ticks without a leader before an election (randomized up to twice this).")
     var electionTicks: Int = 10
 
+    @Option(help: "Milliseconds a write or a linearizable read may wait for Raft before it is answered 503.")
+    var requestTimeoutMs: Int = 5_000
+
     @Option(help: "Applied entries between snapshots of the state.")
     var snapshotEvery: UInt64 = 10_000
 
@@ -89,6 +92,8 @@ struct ChatDaemon: ParsableCommand {
         options.raftTuning.electionTicks = electionTicks
         options.raftTuning.snapshotEveryEntries = snapshotEvery
         options.raftTuning.retainedEntries = retainedEntries
+        guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive") }
+        options.raftTuning.requestTimeoutMilliseconds = requestTimeoutMs
         options.accessLog = accessLog
         guard passwordCheckQueue >= 0 else { throw ValidationError("--password-check-queue must be 0 or more") }
         options.passwordCheckQueueLimit = passwordCheckQueue

@@ -90,3 +90,49 @@ extension ClusterTests {
         }
     }
 }
+
+extension ClusterTests {
+    @Suite(.serialized) struct OverwrittenProposals {
+        /// A write the leader appended but could not commit, whose index a new leader then filled
+        /// with its own entry, is answered as soon as the old leader learns of it: 503, "may
+        /// still take effect", never a hang until the write timeout (set to a minute here).
+        @Test func aWriteWhoseEntryAnotherLeaderOverwroteIsAnsweredAtOnce() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "60000"])
+            defer {
+                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
+                cluster.stopAll()
+            }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let followers = cluster.followers(of: leader).compactMap { $0.process?.processIdentifier }
+            let leaderPID = try #require(leader.process?.processIdentifier)
+            for pid in followers { kill(pid, SIGSTOP) }
+            let started = ContinuousClock.now
+            let write = Task { try await alice.send(to: "alice", "appended, never committed") }
+            // Once the leader holds the entry, it is cut off and the others elect a new leader.
+            let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
+            _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
+                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
+                let own = members.first { $0["id"] as? Int == leader.id }?["match_index"] as? Int ?? 0
+                return own > lastIndex ? true : nil
+            }
+            kill(leaderPID, SIGSTOP)
+            for pid in followers { kill(pid, SIGCONT) }
+            let survivors = cluster.replicas.filter { $0.id != leader.id }
+            let newLeader = try await eventually(timeout: .seconds(10)) { () -> ChatdProcess? in
+                for replica in survivors {
+                    let view = try await replica.clusterView
+                    if view["role"] as? String == "leader" { return replica }
+                }
+                return nil
+            }
+            #expect(try await alice.at(newLeader).send(to: "alice", "committed by the new leader").status == 201)
+            kill(leaderPID, SIGCONT)
+            let answer = try await write.value
+            #expect(answer.status == 503, "\(answer.status) \(answer.text)")
+            #expect(ContinuousClock.now - started < .seconds(30), "answered by the overwrite, not by the 60 s timeout")
+            let bodies = try await alice.at(newLeader).allMessages().compactMap { $0["body"] as? String }
+            #expect(bodies == ["committed by the new leader"], "the overwritten write never took effect: \(bodies)")
+        }
+    }
+}
