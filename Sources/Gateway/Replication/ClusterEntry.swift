@@ -45,9 +45,7 @@ struct ClusterEntryResolver {
     // MARK: --peers
 
     private func bootstrap(_ peers: [PeerAddress]) throws(ClusterEntryRefusal) -> ReplicaIdentity {
-        let membership = Membership(
-            voters: peers.map { NodeID(UInt64($0.id)) },
-            addresses: Dictionary(uniqueKeysWithValues: peers.map { (NodeID(UInt64($0.id)), $0.url) }))
+        let membership = Membership(founding: peers)
         let others = peers.filter { $0.id != replicaID }
         func identity(_ clusterID: String) -> ReplicaIdentity {
             ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: membership)
@@ -140,5 +138,14 @@ struct ClusterEntryResolver {
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
         }
+    }
+}
+
+extension Membership {
+    /// The voters a new cluster of `peers` starts with, each reached at its `--peers` URL.
+    init(founding peers: [PeerAddress]) {
+        self.init(
+            voters: peers.map { NodeID(UInt64($0.id)) },
+            addresses: Dictionary(uniqueKeysWithValues: peers.map { (NodeID(UInt64($0.id)), $0.url) }))
     }
 }

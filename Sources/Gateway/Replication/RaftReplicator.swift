@@ -143,9 +143,7 @@ public final class RaftReplicator: Replicator {
             // A data directory written before replicas recorded their identity.
             identity = ReplicaIdentity(
                 clusterID: "unnamed", replicaID: configuration.id, url: configuration.url,
-                bootstrapMembership: Membership(
-                    voters: peers.map { NodeID(UInt64($0.id)) },
-                    addresses: Dictionary(uniqueKeysWithValues: peers.map { (NodeID(UInt64($0.id)), $0.url) })))
+                bootstrapMembership: Membership(founding: peers))
         } else {
             let resolver = ClusterEntryResolver(
                 replicaID: configuration.id, ownURL: configuration.url, dataDirectory: database.directory.path,
