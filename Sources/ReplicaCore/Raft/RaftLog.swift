@@ -37,13 +37,6 @@ struct RaftLog {
         }
     }
 
-    /// The last index this replica holds durably: the leader counts its own copy toward
-    /// a quorum only up to here. (With a snapshot not yet installed, the commit index:
-    /// counting it changes nothing, as only later entries of the leader's term commit.)
-    var durableLastIndex: LogIndex {
-        unstable.snapshot == nil ? unstable.offset - 1 : committed
-    }
-
     /// The configuration in force: the last one in the log.
     var membership: Membership { memberships[memberships.count - 1].membership }
     /// Where that configuration was stored.

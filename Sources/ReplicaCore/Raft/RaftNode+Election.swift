@@ -28,7 +28,7 @@ extension RaftNode {
 
     /// Starts a (pre-)election unless this replica already leads.
     func startElection() {
-        guard role != .leader, mayCampaign else { return }
+        guard role != .leader else { return }
         campaign(config.preVote ? .preElection : .election)
     }
 

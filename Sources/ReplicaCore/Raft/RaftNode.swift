@@ -271,7 +271,7 @@ public final class RaftNode {
         let lastIndex = log.lastIndex()
         for member in membership.members + [id] {
             let inflights = Inflights(capacity: config.maxInflightMessages, maxBytes: config.maxInflightBytes)
-            let match: LogIndex = member == id ? log.durableLastIndex : 0
+            let match: LogIndex = member == id ? lastIndex : 0
             progress[member] = Progress(match: match, next: lastIndex + 1, inflights: inflights)
         }
     }
