@@ -104,12 +104,14 @@ extension ClusterTests {
             }
             let leader = try await cluster.waitForLeader()
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let followers = cluster.followers(of: leader).compactMap { $0.process?.processIdentifier }
+            let followers = cluster.followers(of: leader)
             let leaderPID = try #require(leader.process?.processIdentifier)
-            for pid in followers { kill(pid, SIGSTOP) }
+            // The followers are killed, not paused: a paused follower would still find the old
+            // leader's append waiting in its socket when it resumed, and could commit it.
+            for follower in followers { follower.stop(signal: SIGKILL) }
             let started = ContinuousClock.now
             let write = Task { try await alice.send(to: "alice", "appended, never committed") }
-            // Once the leader holds the entry, it is cut off and the others elect a new leader.
+            // Once the leader holds the entry, it is paused and the others elect a new leader.
             let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
             _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
                 let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
@@ -117,10 +119,9 @@ extension ClusterTests {
                 return own > lastIndex ? true : nil
             }
             kill(leaderPID, SIGSTOP)
-            for pid in followers { kill(pid, SIGCONT) }
-            let survivors = cluster.replicas.filter { $0.id != leader.id }
+            for follower in followers { try await follower.start() }
             let newLeader = try await eventually(timeout: .seconds(10)) { () -> ChatdProcess? in
-                for replica in survivors {
+                for replica in followers {
                     let view = try await replica.clusterView
                     if view["role"] as? String == "leader" { return replica }
                 }
