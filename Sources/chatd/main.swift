@@ -59,6 +59,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Logins and sign-ups that may wait for a password check before more are refused with 429.")
     var passwordCheckQueue: Int = 32
 
+    @Option(help: "How long a session may go unused before it expires: 30d, 12h, 90m, 45s, 500ms, or seconds.")
+    var sessionTTL = "30d"
+
     @Flag(help: "Log one line per answered request: method, path, status and milliseconds.")
     var accessLog = false
 
@@ -97,6 +100,10 @@ struct ChatDaemon: ParsableCommand {
         options.accessLog = accessLog
         guard passwordCheckQueue >= 0 else { throw ValidationError("--password-check-queue must be 0 or more") }
         options.passwordCheckQueueLimit = passwordCheckQueue
+        guard let ttl = DurationText.milliseconds(sessionTTL) else {
+            throw ValidationError("--session-ttl takes a positive duration such as 30d, 12h, 90m, 45s or 500ms")
+        }
+        options.sessionPolicy = SessionPolicy(ttlMillis: ttl)
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in

@@ -40,6 +40,10 @@ public func randomChatCommands(count: Int, seed: UInt64) -> [ChatCommand] {
             commands.append(.deleteAccount(.init(tokenHash: token, username: other)))
         case 4 where random.below(3) == 0:
             commands.append(.closeSession(.init(tokenHash: token)))
+        case 5 where random.below(4) == 0:
+            commands.append(.touchSessions(.init(tokenHashes: [token, "t-\(other.lowercased())-0"], atMillis: millis)))
+        case 6 where random.below(6) == 0:
+            commands.append(.expireSessions(.init(unusedBeforeMillis: millis - Int64(random.below(40)))))
         default:
             commands.append(.sendMessage(.init(
                 tokenHash: token, recipient: other, body: "b\(step)", messageID: "id\(step)", sentAtMillis: millis,

@@ -41,6 +41,12 @@ import Testing
             }
         }
         #expect(inboxes == memory.accounts.keys.sorted().map { memory.inboxes[$0] ?? [] })
+        let sessions = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT token_hash, last_used_at FROM session ORDER BY token_hash")
+                .map { "\($0[0] as String)@\($0[1] as Int64)" }
+        }
+        #expect(sessions == memory.sessions.values.sorted { $0.tokenHash < $1.tokenHash }
+            .map { "\($0.tokenHash)@\($0.lastUsedAtMillis)" }, "the stores disagree on sessions and their last use")
     }
 
     @Test func aCommitThatNeedNotWaitForTheDiskLeavesTheWriterAtSynchronousFull() throws {

@@ -25,6 +25,9 @@ import Testing
                 tokenHash: "t", recipient: "r", body: String(repeating: "x", count: 70_000), messageID: "m",
                 sentAtMillis: .max, idempotencyKey: nil, requestFingerprint: "")),
             .acknowledge(.init(tokenHash: "t", upTo: -1)),
+            .touchSessions(.init(tokenHashes: [], atMillis: .max)),
+            .touchSessions(.init(tokenHashes: ["a", "", "ü"], atMillis: 7)),
+            .expireSessions(.init(unusedBeforeMillis: .min)),
         ]
         for command in commands {
             #expect(try Self.decode(ChatCommandCodec.encode(command)) == command)
@@ -43,6 +46,12 @@ import Testing
                 try Self.decode(Array(bytes.prefix(length)))
             }
         }
+    }
+
+    @Test func aTouchClaimingMoreHashesThanItHoldsIsRejected() {
+        var bytes = ChatCommandCodec.encode(.touchSessions(.init(tokenHashes: ["a"], atMillis: 1)))
+        bytes[10] = 0xFF  // the low byte of the hash count, after marker, tag and time
+        #expect(throws: ChatCommandCodec.DecodingError.truncated) { try Self.decode(bytes) }
     }
 
     @Test func trailingBytesAnUnknownCommandAndBadUTF8AreRejected() {

@@ -9,20 +9,29 @@ struct Caller: Sendable {
 }
 
 extension ChatAPI {
-    /// The caller's session, looked up in this replica's state. A session opened moments ago may
-    /// not have been applied here yet, so a miss is checked again after a linearizable read.
+    /// The caller's session, looked up in this replica's state. A session opened (or used
+    /// elsewhere) moments ago may not have been applied here yet, so a miss is checked again
+    /// after a linearizable read. A session unused for the TTL is a miss (see `SessionPolicy`).
     func authenticate(_ request: HTTPRequest) async throws(APIError) -> Caller {
         guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
         let tokenHash = SessionToken.hash(token)
-        if let caller = try lookUpCaller(tokenHash) { return caller }
+        if let caller = try await liveCaller(tokenHash) { return caller }
         try await awaitLinearizableRead(request)
-        if let caller = try lookUpCaller(tokenHash) { return caller }
+        if let caller = try await liveCaller(tokenHash) { return caller }
         throw APIError.unauthorized
     }
 
-    func lookUpCaller(_ tokenHash: String) throws(APIError) -> Caller? {
-        let account = try readState { try ChatQueries.account(forTokenHash: tokenHash, in: $0) }
-        return account.map { Caller(tokenHash: tokenHash, account: $0) }
+    /// The caller behind an unexpired session; notes its use when the recorded one grows old.
+    private func liveCaller(_ tokenHash: String) async throws(APIError) -> Caller? {
+        guard let (session, account) = try readState({ try ChatQueries.session(forTokenHash: tokenHash, in: $0) })
+        else { return nil }
+        let now = dependencies.clock()
+        let policy = dependencies.sessionPolicy
+        if policy.isExpired(lastUsedAtMillis: session.lastUsedAtMillis, now: now) { return nil }
+        if policy.needsTouch(lastUsedAtMillis: session.lastUsedAtMillis, now: now) {
+            await dependencies.sessionUses?.note(tokenHash)
+        }
+        return Caller(tokenHash: tokenHash, account: account)
     }
 
     static func bearerToken(_ request: HTTPRequest) -> String? {

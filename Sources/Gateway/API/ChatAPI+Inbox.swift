@@ -52,7 +52,7 @@ extension ChatAPI {
             // The session may have been closed, or the account deleted, while it waited: check
             // it in the same read as the messages.
             let messages = try readState { db -> [StoredMessage]? in
-                guard try ChatQueries.account(forTokenHash: query.tokenHash, in: db) != nil else { return nil }
+                guard try ChatQueries.session(forTokenHash: query.tokenHash, in: db) != nil else { return nil }
                 return try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: db)
             }
             guard let messages else { throw APIError.unauthorized }

@@ -47,3 +47,27 @@ extension ChatAPI {
         }
     }
 }
+
+extension ChatAPI {
+    /// `POST /internal/sessions/used`: a follower hands the leader sessions it saw in use; the
+    /// leader records their use at its own clock (see `SessionUseRecorder`).
+    func recordSessionUse(_ context: RouteContext) -> HTTPReply {
+        let used: RequestBodies.SessionsUsed
+        do throws(APIError) {
+            used = try RequestDecoding.body(RequestBodies.SessionsUsed.self, from: context.request)
+        } catch {
+            return .error(error)
+        }
+        guard used.tokenHashes.count <= SessionUseRecorder.maxHashesPerTouch,
+              used.tokenHashes.allSatisfy({ $0.utf8.count <= 128 })
+        else {
+            return .error(.invalidRequest("At most \(SessionUseRecorder.maxHashesPerTouch) token hashes of 128 bytes."))
+        }
+        if let redirect = routeWrite(context.request) { return .error(redirect) }
+        return later { () async throws(APIError) -> HTTPResponse in
+            let touch = ChatCommand.touchSessions(.init(tokenHashes: used.tokenHashes, atMillis: dependencies.clock()))
+            _ = try await submit(touch, request: context.request)
+            return WireFormat.noContent()
+        }
+    }
+}

@@ -20,6 +20,11 @@ public struct ChatAPI: HTTPRequestHandler {
         public var accessLogger: Logger?
         /// What operator calls (`/v1/cluster/members`) must present; nil refuses them all.
         public var clusterSecret: String?
+        /// How long sessions live unused (`--session-ttl`).
+        public var sessionPolicy = SessionPolicy()
+        /// Where uses of sessions are noted so the cluster keeps them alive; nil in tests that
+        /// never let a session grow old.
+        var sessionUses: SessionUseRecorder?
 
         public init(
             database: ChatDatabase, replicator: any Replicator, waiters: InboxWaiters, metrics: ServiceMetrics,
@@ -63,12 +68,16 @@ public struct ChatAPI: HTTPRequestHandler {
         router.add("POST", "/v1/messages", requiresToken: true, ChatAPI.sendMessage)
         router.add("GET", "/v1/inbox", requiresToken: true, ChatAPI.readInbox)
         router.add("POST", "/v1/inbox/ack", requiresToken: true, ChatAPI.acknowledge)
+        router.add("POST", SessionUseRecorder.usedPath, ChatAPI.recordSessionUse)
         self.router = router
     }
 
     /// Authentication comes before validation: a call that needs a token and has none is
     /// refused before its body is read. Peer calls prove the cluster secret the same way.
     public func screen(_ head: HTTPRequest) -> HTTPResponse? {
+        if head.path == SessionUseRecorder.usedPath {
+            return hasClusterSecret(head) ? nil : Self.missingClusterSecret.response
+        }
         if head.path.hasPrefix("/internal/") {
             guard let internalHandler = dependencies.internalHandler else { return APIError.notFound.response }
             return internalHandler.screen(head)
@@ -82,7 +91,8 @@ public struct ChatAPI: HTTPRequestHandler {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPReply {
-        if request.path.hasPrefix("/internal/"), let internalHandler = dependencies.internalHandler {
+        if request.path.hasPrefix("/internal/"), request.path != SessionUseRecorder.usedPath,
+           let internalHandler = dependencies.internalHandler {
             return internalHandler.handle(request)
         }
         let started = ContinuousClock.now

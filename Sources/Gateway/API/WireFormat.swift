@@ -150,6 +150,13 @@ enum RequestBodies {
         var body: String
     }
 
+    /// Sessions a follower saw in use (`SessionUseRecorder`).
+    struct SessionsUsed: Decodable {
+        var tokenHashes: [String]
+
+        enum CodingKeys: String, CodingKey { case tokenHashes = "token_hashes" }
+    }
+
     struct Acknowledge: Decodable {
         var upTo: Int64
 

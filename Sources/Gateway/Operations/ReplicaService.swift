@@ -24,6 +24,8 @@ public final class ReplicaService: Sendable {
         public var accessLog = false
         /// Password checks that may wait for the hashing thread before more are refused with 429.
         public var passwordCheckQueueLimit = 32
+        /// How long a session lives unused (`--session-ttl`).
+        public var sessionPolicy = SessionPolicy()
 
         public init(id: Int?, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -36,6 +38,8 @@ public final class ReplicaService: Sendable {
     let replicator: any Replicator
     let waiters: InboxWaiters
     let logger: Logger
+    let peerCalls: PeerCalls
+    let sessionUseTask: Task<Void, Never>
     public let port: UInt16
 
     public init(options: Options, logger: Logger) throws {
@@ -78,6 +82,14 @@ public final class ReplicaService: Sendable {
         dependencies.clusterSecret = options.clusterSecret
         if options.accessLog { dependencies.accessLogger = Logger(label: logger.label + ".access") }
         dependencies.hashingPool = PasswordHashingPool(queueLimit: options.passwordCheckQueueLimit)
+        dependencies.sessionPolicy = options.sessionPolicy
+        let peerCalls = PeerCalls(secret: raft.clusterSecret)
+        let sessionUses = SessionUseRecorder(
+            policy: options.sessionPolicy, replicator: replicator, database: database, peerCalls: peerCalls,
+            clock: dependencies.clock, logger: logger)
+        dependencies.sessionUses = sessionUses
+        self.peerCalls = peerCalls
+        sessionUseTask = Task { await sessionUses.run() }
         let api = ChatAPI(dependencies)
         server = HTTPServer(
             configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)
@@ -89,9 +101,11 @@ public final class ReplicaService: Sendable {
 
     /// Hands over leadership, answers every waiting request, and stops.
     public func shutdown() {
+        sessionUseTask.cancel()
         replicator.shutdown()
         waiters.wakeEveryone()
         server.stop()
+        peerCalls.shutdown()
     }
 
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {

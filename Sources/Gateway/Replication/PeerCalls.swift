@@ -29,6 +29,20 @@ struct PeerCalls: Sendable {
 
     func shutdown() { try? client.syncShutdown() }
 
+    /// POSTs a JSON body without blocking a thread; the status, or nil when the peer cannot
+    /// be reached. Redirects are not followed: the caller asks the leader it knows again later.
+    func post(json: [String: Any], to url: String) async -> Int? {
+        guard let data = try? JSONSerialization.data(withJSONObject: json) else { return nil }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: PeerTransport.secretHeader, value: secret)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: data))
+        guard let response = try? await client.execute(request, timeout: .seconds(10)) else { return nil }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return Int(response.status.code)
+    }
+
     /// Sends `method url` with an optional JSON body; nil when the peer cannot be reached.
     func call(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, redirects: Int = 3) -> Answer? {
         guard var request = try? HTTPClient.Request(url: url, method: method) else { return nil }

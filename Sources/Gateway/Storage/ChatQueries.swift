@@ -8,10 +8,12 @@ enum ChatQueries {
         var createdAtMillis: Int64
     }
 
-    /// The account a session token belongs to.
-    static func account(forTokenHash tokenHash: String, in db: Database) throws -> AccountRecord? {
-        guard let session = try SQLiteChatStore.session(forTokenHash: tokenHash, in: db) else { return nil }
-        return try SQLiteChatStore(db: db).account(forKey: session.accountKey)
+    /// A session and the account it belongs to.
+    static func session(forTokenHash tokenHash: String, in db: Database) throws -> (SessionRecord, AccountRecord)? {
+        guard let session = try SQLiteChatStore.session(forTokenHash: tokenHash, in: db),
+              let account = try SQLiteChatStore(db: db).account(forKey: session.accountKey)
+        else { return nil }
+        return (session, account)
     }
 
     /// Accounts whose key matches `pattern` (a lowercased glob of `*` and `?`), after `afterKey`,

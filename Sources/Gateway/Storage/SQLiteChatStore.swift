@@ -58,15 +58,28 @@ struct SQLiteChatStore: ChatStore {
 
     static func session(forTokenHash tokenHash: String, in db: Database) throws -> SessionRecord? {
         let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT account_key, created_at FROM session WHERE token_hash = ?"),
+            db.cachedStatement(sql: "SELECT account_key, created_at, last_used_at FROM session WHERE token_hash = ?"),
             arguments: [tokenHash])
-        return row.map { SessionRecord(tokenHash: tokenHash, accountKey: $0[0], createdAtMillis: $0[1]) }
+        return row.map {
+            SessionRecord(tokenHash: tokenHash, accountKey: $0[0], createdAtMillis: $0[1], lastUsedAtMillis: $0[2])
+        }
     }
 
     func insertSession(_ session: SessionRecord) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO session (token_hash, account_key, created_at) VALUES (?, ?, ?)")
-            .execute(arguments: [session.tokenHash, session.accountKey, session.createdAtMillis])
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO session (token_hash, account_key, created_at, last_used_at) VALUES (?, ?, ?, ?)
+            """).execute(arguments: [session.tokenHash, session.accountKey, session.createdAtMillis, session.lastUsedAtMillis])
         count(\.sessions, sign: 1)
+    }
+
+    func touchSession(tokenHash: String, atMillis millis: Int64) throws {
+        try db.cachedStatement(sql: "UPDATE session SET last_used_at = ? WHERE token_hash = ? AND last_used_at < ?")
+            .execute(arguments: [millis, tokenHash, millis])
+    }
+
+    func deleteSessions(unusedBefore millis: Int64) throws {
+        try db.cachedStatement(sql: "DELETE FROM session WHERE last_used_at < ?").execute(arguments: [millis])
+        count(\.sessions, sign: -1)
     }
 
     func deleteSession(forTokenHash tokenHash: String) throws {

@@ -74,6 +74,14 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v3-session-expiry") { db in
+            // Sessions expire after `--session-ttl` without use; the index finds the expired ones.
+            try db.execute(sql: """
+                ALTER TABLE session ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
+                UPDATE session SET last_used_at = created_at;
+                CREATE INDEX session_by_last_use ON session(last_used_at);
+                """)
+        }
         return migrator
     }
 }

@@ -10,6 +10,8 @@ public enum ChatCommand: Codable, Sendable, Equatable {
     case deleteAccount(DeleteAccount)
     case sendMessage(SendMessage)
     case acknowledge(Acknowledge)
+    case touchSessions(TouchSessions)
+    case expireSessions(ExpireSessions)
 
     public struct CreateAccount: Codable, Sendable, Equatable {
         public var username: String
@@ -89,6 +91,28 @@ public enum ChatCommand: Codable, Sendable, Equatable {
         public init(tokenHash: String, upTo: Int64) {
             self.tokenHash = tokenHash
             self.upTo = upTo
+        }
+    }
+
+    /// Uses of sessions seen by replicas, recorded so that a session in use never expires.
+    /// Sessions that no longer exist are skipped.
+    public struct TouchSessions: Codable, Sendable, Equatable {
+        public var tokenHashes: [String]
+        public var atMillis: Int64
+
+        public init(tokenHashes: [String], atMillis: Int64) {
+            self.tokenHashes = tokenHashes
+            self.atMillis = atMillis
+        }
+    }
+
+    /// Removes the sessions unused since before `unusedBeforeMillis`: the leader computes the
+    /// cutoff from its clock and `--session-ttl`, so every replica removes the same ones.
+    public struct ExpireSessions: Codable, Sendable, Equatable {
+        public var unusedBeforeMillis: Int64
+
+        public init(unusedBeforeMillis: Int64) {
+            self.unusedBeforeMillis = unusedBeforeMillis
         }
     }
 }

@@ -11,7 +11,7 @@ public enum ChatCommandCodec {
     public typealias DecodingError = BinaryDecodingError
 
     private enum Tag: UInt8 {
-        case createAccount = 1, openSession, closeSession, deleteAccount, sendMessage, acknowledge
+        case createAccount = 1, openSession, closeSession, deleteAccount, sendMessage, acknowledge, touchSessions, expireSessions
     }
 
     public static func encode(_ command: ChatCommand) -> [UInt8] {
@@ -50,6 +50,14 @@ public enum ChatCommandCodec {
             writer.put(Tag.acknowledge.rawValue)
             writer.put(string: c.tokenHash)
             writer.put(c.upTo)
+        case .touchSessions(let c):
+            writer.put(Tag.touchSessions.rawValue)
+            writer.put(c.atMillis)
+            writer.put(Int64(c.tokenHashes.count))
+            for tokenHash in c.tokenHashes { writer.put(string: tokenHash) }
+        case .expireSessions(let c):
+            writer.put(Tag.expireSessions.rawValue)
+            writer.put(c.unusedBeforeMillis)
         }
         return writer.bytes
     }
@@ -92,6 +100,16 @@ public enum ChatCommandCodec {
                 idempotencyKey: idempotencyKey, requestFingerprint: try reader.string()))
         case .acknowledge:
             command = .acknowledge(.init(tokenHash: try reader.string(), upTo: try reader.integer()))
+        case .touchSessions:
+            let atMillis: Int64 = try reader.integer()
+            let count: Int64 = try reader.integer()
+            // Each hash takes at least its length prefix, so a count beyond the bytes left is corrupt.
+            guard count >= 0, count <= reader.remainingCount else { throw .truncated }
+            var tokenHashes: [String] = []
+            for _ in 0..<count { tokenHashes.append(try reader.string()) }
+            command = .touchSessions(.init(tokenHashes: tokenHashes, atMillis: atMillis))
+        case .expireSessions:
+            command = .expireSessions(.init(unusedBeforeMillis: try reader.integer()))
         }
         try reader.finish()
         return command

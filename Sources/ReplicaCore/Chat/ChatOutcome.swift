@@ -7,6 +7,8 @@ public enum ChatOutcome: Sendable, Equatable {
     /// A new message, or the original answer to a retried send with the same idempotency key.
     case messageSent(StoredMessage, isReplay: Bool)
     case acknowledged(upTo: Int64)
+    case sessionsTouched
+    case sessionsExpired
 }
 
 /// Why a command was refused. A refused command changes nothing.

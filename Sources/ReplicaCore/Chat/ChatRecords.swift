@@ -26,11 +26,15 @@ public struct SessionRecord: Sendable, Equatable, Codable {
     public var tokenHash: String
     public var accountKey: String
     public var createdAtMillis: Int64
+    /// The last use the cluster has recorded (see `ChatCommand.TouchSessions`); sessions
+    /// unused for long enough are removed by `ChatCommand.ExpireSessions`.
+    public var lastUsedAtMillis: Int64
 
-    public init(tokenHash: String, accountKey: String, createdAtMillis: Int64) {
+    public init(tokenHash: String, accountKey: String, createdAtMillis: Int64, lastUsedAtMillis: Int64? = nil) {
         self.tokenHash = tokenHash
         self.accountKey = accountKey
         self.createdAtMillis = createdAtMillis
+        self.lastUsedAtMillis = lastUsedAtMillis ?? createdAtMillis
     }
 }
 

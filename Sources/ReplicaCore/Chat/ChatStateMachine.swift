@@ -16,6 +16,8 @@ public struct ChatStateMachine: Sendable {
         case .deleteAccount(let delete): try deleteAccount(delete, in: store)
         case .sendMessage(let send): try sendMessage(send, in: store)
         case .acknowledge(let ack): try acknowledge(ack, in: store)
+        case .touchSessions(let touch): try touchSessions(touch, in: store)
+        case .expireSessions(let expire): try expireSessions(expire, in: store)
         }
     }
 
@@ -95,6 +97,18 @@ public struct ChatStateMachine: Sendable {
             try store.updateInbox(ofAccount: caller.key, lastSeq: caller.lastSeq, ackedSeq: newAck)
         }
         return .success(.acknowledged(upTo: newAck))
+    }
+
+    func touchSessions(_ command: ChatCommand.TouchSessions, in store: some ChatStore) throws -> ChatResult {
+        for tokenHash in command.tokenHashes {
+            try store.touchSession(tokenHash: tokenHash, atMillis: command.atMillis)
+        }
+        return .success(.sessionsTouched)
+    }
+
+    func expireSessions(_ command: ChatCommand.ExpireSessions, in store: some ChatStore) throws -> ChatResult {
+        try store.deleteSessions(unusedBefore: command.unusedBeforeMillis)
+        return .success(.sessionsExpired)
     }
 
     /// The account behind a live session, if any.

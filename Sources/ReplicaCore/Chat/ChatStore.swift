@@ -13,6 +13,10 @@ public protocol ChatStore {
     func insertSession(_ session: SessionRecord) throws
     func deleteSession(forTokenHash tokenHash: String) throws
     func deleteSessions(ofAccount key: String) throws
+    /// Records a use of the session at `millis`, unless a later one is recorded already.
+    func touchSession(tokenHash: String, atMillis millis: Int64) throws
+    /// Deletes every session whose last recorded use is before `millis`.
+    func deleteSessions(unusedBefore millis: Int64) throws
 
     func insertMessage(_ message: StoredMessage, recipientKey: String) throws
     /// Deletes the messages of an inbox with `seq <= upTo`.

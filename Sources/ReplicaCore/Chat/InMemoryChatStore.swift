@@ -29,6 +29,15 @@ public final class InMemoryChatStore: ChatStore {
 
     public func deleteSession(forTokenHash tokenHash: String) { sessions[tokenHash] = nil }
 
+    public func touchSession(tokenHash: String, atMillis millis: Int64) {
+        guard let session = sessions[tokenHash] else { return }
+        sessions[tokenHash]?.lastUsedAtMillis = max(session.lastUsedAtMillis, millis)
+    }
+
+    public func deleteSessions(unusedBefore millis: Int64) {
+        sessions = sessions.filter { $0.value.lastUsedAtMillis >= millis }
+    }
+
     public func deleteSessions(ofAccount key: String) {
         sessions = sessions.filter { $0.value.accountKey != key }
     }
