@@ -188,6 +188,7 @@ extension ChatAPI {
         case .timedOut:
             APIError.unavailable("The write was not confirmed in time; it may still take effect. Retry with the same Idempotency-Key.")
         case .shuttingDown: APIError.shuttingDown
+        case .storageFull: APIError.storageFull
         }
     }
 

@@ -108,6 +108,11 @@ extension APIError {
         status: 503, code: "no_leader", message: "No leader is known right now; retry shortly.",
         headers: [("Retry-After", "1")])
 
+    static let storageFull = APIError(
+        status: 503, code: "storage_full",
+        message: "This replica's disk is full, so it takes no writes; reads go on. Retry once space is freed.",
+        headers: [("Retry-After", "5")])
+
     static func unavailable(_ message: String) -> APIError {
         APIError(status: 503, code: "unavailable", message: message, headers: [("Retry-After", "1")])
     }

@@ -25,6 +25,8 @@ struct OutgoingStateFiles: Sendable {
                     try database.copy(to: url)
                     continuation.resume()
                 } catch {
+                    // A copy cut short (a full disk, say) must not keep the space it took.
+                    try? FileManager.default.removeItem(at: url)
                     continuation.resume(throwing: error)
                 }
             }

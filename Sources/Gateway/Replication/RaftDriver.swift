@@ -60,6 +60,15 @@ final class RaftDriver: @unchecked Sendable {
     /// Peers whose request is waiting for this turn's replies, and those replies.
     private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
     private var replies: [NodeID: [RaftMessage]] = [:]
+    let diskSpace: DiskSpace
+    /// Whether the last look found free space below the reserve (logged when it changes).
+    private var isBelowDiskReserve = false
+    /// A Ready that could not be persisted because the disk is full, and whether its messages
+    /// went out already. While one is held the node is frozen: no ticks, no steps, no
+    /// proposals, as if this replica were paused, until a retry persists it.
+    private var heldReady: (ready: Ready, messagesSent: Bool)?
+    private var nextStorageRetry = ContinuousClock.now
+    private var nextSnapshotAttempt = ContinuousClock.now
 
     init(
         configuration: RaftReplicator.Configuration, identity: ReplicaIdentity, board: ClusterIdentityBoard,
@@ -77,6 +86,7 @@ final class RaftDriver: @unchecked Sendable {
         self.logger = logger
         self.send = send
         requestTimeout = .milliseconds(configuration.tuning.requestTimeoutMilliseconds)
+        diskSpace = DiskSpace(directory: database.directory, minimumFreeBytes: configuration.tuning.minimumFreeDiskBytes)
         storage = try SQLiteRaftStorage(database: database)
         let applied = try database.read { try ReplicaStateTable.get(.appliedIndex, in: $0) } ?? 0
         appliedIndex = LogIndex(UInt64(applied))
@@ -119,14 +129,15 @@ final class RaftDriver: @unchecked Sendable {
                 failEverything(with: .shuttingDown, inputs: inputs)
                 return
             }
-            for input in inputs { handle(input) }
+            for input in inputs { heldReady == nil ? handle(input) : refuseWhileHolding(input) }
             let now = ContinuousClock.now
             if now >= nextTick {
-                node.tick()
+                if heldReady == nil { node.tick() }
                 nextTick = max(nextTick + tick, now)
                 expireRequests(now: now)
             }
-            processReadies()
+            if heldReady != nil && now >= nextStorageRetry { retryHeldReady() }
+            if heldReady == nil { processReadies() }
             answerPeers()
             publish(clusterStatus())
         }
@@ -139,7 +150,10 @@ final class RaftDriver: @unchecked Sendable {
         case .propose(let command, let continuation): propose(command, continuation)
         case .read(let continuation): read(continuation)
         case .messages(let messages, let responder):
-            if let sender = messages.first?.from { recordContact(with: Int(sender.rawValue)) }
+            if let sender = messages.first?.from, !recordContact(with: Int(sender.rawValue)) {
+                responder?.answer(PeerTransport.replyResponse([]))
+                return
+            }
             for message in messages { node.step(message) }
             if let responder {
                 if let sender = messages.first?.from {
@@ -198,20 +212,48 @@ final class RaftDriver: @unchecked Sendable {
         }
     }
 
+    /// While a Ready is held for want of disk space, the node takes nothing: writes and
+    /// linearizable reads are refused, and peers' messages are dropped (to them this replica
+    /// looks partitioned away, which Raft is built for).
+    private func refuseWhileHolding(_ input: RaftReplicator.Input) {
+        switch input {
+        case .propose(_, let continuation): continuation.resume(throwing: ReplicationError.storageFull)
+        case .read(let continuation): continuation.resume(throwing: ReplicationError.storageFull)
+        case .messages(_, let responder): responder?.answer(PeerTransport.replyResponse([]))
+        case .unreachable, .transferLeadership: break
+        case .changeMembership(_, let continuation):
+            continuation.resume(throwing: MembershipChangeError.replication(.storageFull))
+        }
+    }
+
     /// Records, durably and before handling anything from it, that `replicaID` spoke to this
     /// replica: if that replica's data is ever lost, this record is what stops it from
-    /// starting again under the same id (`ClusterEntry`).
-    private func recordContact(with replicaID: Int) {
-        guard !board.hasHeard(from: replicaID) else { return }
+    /// starting again under the same id (`ClusterEntry`). False when the disk is full: the
+    /// messages are then dropped, and the record is tried again with the peer's next batch.
+    private func recordContact(with replicaID: Int) -> Bool {
+        guard !board.hasHeard(from: replicaID) else { return true }
         do {
             try database.write { db in try PeerContactTable.record(replicaID, in: db) }
+        } catch where StorageFailure.isRetryable(error) {
+            logger.warning("cannot record contact with replica \(replicaID) (\(error)); dropping its messages")
+            return false
         } catch {
             fatalError("recording contact with replica \(replicaID) failed: \(error)")
         }
         _ = board.noteHeard(from: replicaID)
+        return true
     }
 
     private func propose(_ command: ChatCommand, _ continuation: CheckedContinuation<ChatResult, any Error>) {
+        if diskSpace.isBelowReserve != isBelowDiskReserve {
+            isBelowDiskReserve.toggle()
+            if isBelowDiskReserve {
+                logger.warning("less than \(diskSpace.minimumFreeBytes) bytes free in \(diskSpace.directory.path): refusing writes (503 storage_full) until space is freed")
+            } else {
+                logger.notice("free space in \(diskSpace.directory.path) is above the reserve again: taking writes")
+            }
+        }
+        if isBelowDiskReserve { return continuation.resume(throwing: ReplicationError.storageFull) }
         do {
             let (index, term) = try node.propose(ChatCommandCodec.encode(command))
             proposals[index] = PendingProposal(term: term, continuation: continuation, deadline: .now + requestTimeout)
@@ -273,22 +315,49 @@ final class RaftDriver: @unchecked Sendable {
             // its `advance`. Followers must persist before they answer.
             let sendsFirst = ready.canSendBeforePersisting
             if sendsFirst { route(ready.messages) }
-            let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
-            do {
-                outcomes = try persistAndApply(ready)
-            } catch {
-                // A replica that cannot write its log must stop rather than guess (etcd does the same).
-                fatalError("persisting a Raft batch failed: \(error)")
+            guard finish(ready, messagesSent: sendsFirst) else { return }
+        }
+    }
+
+    /// Persists and applies `ready`, then sends, answers and advances; false when the disk is
+    /// full, in which case `ready` is held to be tried again.
+    private func finish(_ ready: Ready, messagesSent: Bool, isRetry: Bool = false) -> Bool {
+        let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
+        do {
+            outcomes = try persistAndApply(ready)
+        } catch where StorageFailure.isRetryable(error) {
+            if !isRetry {
+                logger.warning("""
+                    cannot write to \(database.directory.path) (\(error)): holding this batch and retrying; \
+                    writes and linearizable reads are refused (503 storage_full) until it is written
+                    """)
             }
-            if !sendsFirst { route(ready.messages) }
-            answerProposals(outcomes)
-            answerMembershipChanges(outcomes)
-            if ready.snapshot != nil { listener.didReplaceState() }
-            listener.didApply(outcomes.compactMap { try? $0.result?.get() })
-            for readState in ready.readStates { indexKnown(readState) }
-            node.advance(ready)
-            answerReads()
-            takeSnapshotIfDue()
+            heldReady = (ready, messagesSent)
+            nextStorageRetry = .now + .milliseconds(250)
+            return false
+        } catch {
+            // Anything but a full or failing disk is a bug: stop rather than guess (etcd does the same).
+            fatalError("persisting a Raft batch failed: \(error)")
+        }
+        if !messagesSent { route(ready.messages) }
+        answerProposals(outcomes)
+        answerMembershipChanges(outcomes)
+        if ready.snapshot != nil { listener.didReplaceState() }
+        listener.didApply(outcomes.compactMap { try? $0.result?.get() })
+        for readState in ready.readStates { indexKnown(readState) }
+        node.advance(ready)
+        answerReads()
+        takeSnapshotIfDue()
+        return true
+    }
+
+    /// The node is unchanged since the held Ready was taken (it was frozen), and the failed
+    /// transaction rolled back, so persisting that same Ready now is exactly what was due then.
+    private func retryHeldReady() {
+        guard let held = heldReady else { return }
+        heldReady = nil
+        if finish(held.ready, messagesSent: held.messagesSent, isRetry: true) {
+            logger.notice("writing to \(database.directory.path) works again: the held batch is persisted")
         }
     }
 
@@ -338,7 +407,28 @@ final class RaftDriver: @unchecked Sendable {
         replies = [:]
     }
 
+    /// On failure what the transaction changed in memory is put back, as the transaction was:
+    /// the applied index, the sizes and the storage's mirror of the log.
     private func persistAndApply(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
+        let (applied, counted) = (appliedIndex, sizes)
+        do {
+            return try persistAndApplyOnce(ready)
+        } catch {
+            (appliedIndex, sizes) = (applied, counted)
+            reloadStorageMirror()
+            throw error
+        }
+    }
+
+    private func reloadStorageMirror() {
+        do {
+            try storage.reload()
+        } catch {
+            fatalError("reading the Raft log back after a failed write failed: \(error)")
+        }
+    }
+
+    private func persistAndApplyOnce(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
         guard let snapshot = ready.snapshot else {
             // Without new entries, term or vote there is nothing Raft needs on disk: applied
             // state lost in a crash is applied again from the log (the applied index rolls
@@ -444,12 +534,18 @@ final class RaftDriver: @unchecked Sendable {
         // The deferral is bounded, so a follower that never finishes cannot grow the log forever.
         let isSendingSnapshot = node.status().progress.values.contains { $0.state == .snapshot && $0.isRecentlyActive }
         if isSendingSnapshot && index.rawValue < snapshotIndex.rawValue + 5 * every { return }
+        guard ContinuousClock.now >= nextSnapshotAttempt else { return }
         do {
             try database.write { db in
                 try storage.createSnapshot(
                     at: index, membership: node.membership(at: index),
                     retainedEntries: configuration.tuning.retainedEntries, in: db)
             }
+        } catch where StorageFailure.isRetryable(error) {
+            reloadStorageMirror()
+            logger.warning("cannot save a snapshot at index \(index) (\(error)); trying again in 5 s")
+            nextSnapshotAttempt = .now + .seconds(5)
+            return
         } catch {
             fatalError("saving a snapshot failed: \(error)")
         }

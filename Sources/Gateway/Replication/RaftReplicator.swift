@@ -45,6 +45,9 @@ public final class RaftReplicator: Replicator {
         public var retainedEntries: UInt64 = 1_000
         /// How long a write or a linearizable read may wait before answering 503.
         public var requestTimeoutMilliseconds: Int = 5_000
+        /// Below this much free space in the data directory's filesystem, writes are refused
+        /// with 503 `storage_full` (`DiskSpace`); 0 turns the reserve off.
+        public var minimumFreeDiskBytes: UInt64 = 64 << 20
 
         public init() {}
     }

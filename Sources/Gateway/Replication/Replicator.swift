@@ -29,6 +29,8 @@ public enum ReplicationError: Error, Sendable, Equatable {
     /// The command may or may not have been committed; a retry with an idempotency key is safe.
     case timedOut
     case shuttingDown
+    /// The data directory's disk is (nearly) full: writes are refused until space returns.
+    case storageFull
 }
 
 /// One replica's view of the cluster, as `GET /v1/cluster` shows it.

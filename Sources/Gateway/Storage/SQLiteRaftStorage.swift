@@ -22,7 +22,17 @@ final class SQLiteRaftStorage: RaftStorage {
 
     init(database: ChatDatabase) throws {
         self.database = database
-        (hardState, snapshotMetadata, logStart, terms) = try database.read { db in
+        (hardState, snapshotMetadata, logStart, terms) = try Self.load(from: database)
+    }
+
+    /// Reads the mirror again after a transaction of the driver failed and rolled back: what
+    /// the writes in it changed in memory must be forgotten too.
+    func reload() throws {
+        (hardState, snapshotMetadata, logStart, terms) = try Self.load(from: database)
+    }
+
+    private static func load(from database: ChatDatabase) throws -> (HardState, SnapshotMetadata, SnapshotMetadata, [Term]) {
+        try database.read { db in
             let term = try ReplicaStateTable.get(.term, in: db) ?? 0
             let vote = try ReplicaStateTable.get(.vote, in: db) ?? 0
             let commit = try ReplicaStateTable.get(.commitIndex, in: db) ?? 0
