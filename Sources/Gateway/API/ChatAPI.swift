@@ -20,6 +20,9 @@ public struct ChatAPI: HTTPRequestHandler {
         public var accessLogger: Logger?
         /// What operator calls (`/v1/cluster/members`) must present; nil refuses them all.
         public var clusterSecret: String?
+        /// Carries out writes with `Prefer: forward` through the leader; nil refuses to forward
+        /// (such writes get the 307 as without the preference).
+        var forwarder: WriteForwarder?
         /// How long sessions live unused (`--session-ttl`).
         public var sessionPolicy = SessionPolicy()
         /// Where uses of sessions are noted so the cluster keeps them alive; nil in tests that
@@ -60,14 +63,14 @@ public struct ChatAPI: HTTPRequestHandler {
         router.add("POST", "/v1/cluster/members", ChatAPI.addMember)
         router.add("POST", "/v1/cluster/members/{id}/promote", ChatAPI.promoteMember)
         router.add("DELETE", "/v1/cluster/members/{id}", ChatAPI.removeMember)
-        router.add("POST", "/v1/accounts", ChatAPI.createAccount)
+        router.add("POST", "/v1/accounts", isWrite: true, ChatAPI.createAccount)
         router.add("GET", "/v1/accounts", requiresToken: true, ChatAPI.listAccounts)
-        router.add("DELETE", "/v1/accounts/{username}", requiresToken: true, ChatAPI.deleteAccount)
-        router.add("POST", "/v1/sessions", ChatAPI.logIn)
-        router.add("DELETE", "/v1/sessions/current", requiresToken: true, ChatAPI.logOut)
-        router.add("POST", "/v1/messages", requiresToken: true, ChatAPI.sendMessage)
+        router.add("DELETE", "/v1/accounts/{username}", requiresToken: true, isWrite: true, ChatAPI.deleteAccount)
+        router.add("POST", "/v1/sessions", isWrite: true, ChatAPI.logIn)
+        router.add("DELETE", "/v1/sessions/current", requiresToken: true, isWrite: true, ChatAPI.logOut)
+        router.add("POST", "/v1/messages", requiresToken: true, isWrite: true, ChatAPI.sendMessage)
         router.add("GET", "/v1/inbox", requiresToken: true, ChatAPI.readInbox)
-        router.add("POST", "/v1/inbox/ack", requiresToken: true, ChatAPI.acknowledge)
+        router.add("POST", "/v1/inbox/ack", requiresToken: true, isWrite: true, ChatAPI.acknowledge)
         router.add("POST", SessionUseRecorder.usedPath, ChatAPI.recordSessionUse)
         self.router = router
     }
@@ -109,7 +112,12 @@ public struct ChatAPI: HTTPRequestHandler {
                 let error = APIError.invalidRequest("A query parameter is not valid UTF-8.")
                 return .now(finish(error.response, route.name))
             }
-            switch route.handler(self)(RouteContext(request: request, parameters: parameters)) {
+            let prefersForward = route.isWrite && WriteForwarder.prefersForward(request)
+            let finish = !prefersForward ? finish : { @Sendable (response: HTTPResponse, route: String) -> HTTPResponse in
+                finish(Self.withPreferenceApplied(response), route)
+            }
+            let reply = prefersForward ? forwardingReply(request) : nil
+            switch reply ?? route.handler(self)(RouteContext(request: request, parameters: parameters)) {
             case .now(let response):
                 return .now(finish(response, route.name))
             case .later(let work):
@@ -156,6 +164,28 @@ extension ChatAPI {
                 return error.response
             }
         }
+    }
+
+    /// A write with `Prefer: forward` at a follower is carried out through the leader (see
+    /// `WriteForwarder`); nil lets this replica handle it: it is the leader, or the request
+    /// was forwarded once already (and then gets the usual 307).
+    func forwardingReply(_ request: HTTPRequest) -> HTTPReply? {
+        guard request.header(WriteForwarder.forwardedByHeader) == nil, let forwarder = dependencies.forwarder else {
+            return nil
+        }
+        switch dependencies.replicator.writeRoute() {
+        case .here: return nil
+        case .noLeader: return .error(APIError.noLeader)
+        case .leader(let leader): return .later { await forwarder.forward(request, to: leader) }
+        }
+    }
+
+    /// The preference was honoured unless the answer is the redirect it asked to avoid.
+    static func withPreferenceApplied(_ response: HTTPResponse) -> HTTPResponse {
+        guard response.status != 307 else { return response }
+        var response = response
+        response.headers.append(WriteForwarder.preferenceApplied)
+        return response
     }
 
     /// Answers a write at a follower with 307 to the leader, and with 503 when none is known.

@@ -98,7 +98,12 @@ extension APIError {
 
     static func notLeader(_ leader: PeerAddress, location: String) -> APIError {
         var error = APIError(
-            status: 307, code: "not_leader", message: "This replica is a follower; the leader is \(leader.id) at \(leader.url).",
+            status: 307, code: "not_leader",
+            message: """
+                This replica is a follower; the leader is replica \(leader.id) at \(leader.url). Follow the redirect \
+                with your credentials (curl --location-trusted), or send the header "Prefer: forward" to have \
+                this replica carry the write out through the leader, or write to the leader named in error.leader.
+                """,
             headers: [("Location", location)])
         error.leader = leader
         return error

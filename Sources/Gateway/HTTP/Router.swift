@@ -7,6 +7,8 @@ struct Router<Target>: Sendable {
         /// Whether the route needs a bearer token: a request without one is refused with 401
         /// before anything else about it is looked at.
         var requiresToken: Bool
+        /// Whether the route changes state, so only the leader carries it out.
+        var isWrite: Bool
         var handler: @Sendable (Target) -> (RouteContext) -> HTTPReply
     }
 
@@ -19,11 +21,12 @@ struct Router<Target>: Sendable {
     private var routes: [Route] = []
 
     mutating func add(
-        _ method: String, _ pattern: String, requiresToken: Bool = false,
+        _ method: String, _ pattern: String, requiresToken: Bool = false, isWrite: Bool = false,
         _ handler: @escaping @Sendable (Target) -> (RouteContext) -> HTTPReply
     ) {
         routes.append(Route(
-            name: pattern, segments: Self.segments(pattern), method: method, requiresToken: requiresToken, handler: handler))
+            name: pattern, segments: Self.segments(pattern), method: method, requiresToken: requiresToken,
+            isWrite: isWrite, handler: handler))
     }
 
     func match(method: String, path: String) -> Match {

@@ -39,6 +39,7 @@ public final class ReplicaService: Sendable {
     let waiters: InboxWaiters
     let logger: Logger
     let peerCalls: PeerCalls
+    let forwarder: WriteForwarder
     let sessionUseTask: Task<Void, Never>
     public let port: UInt16
 
@@ -89,6 +90,10 @@ public final class ReplicaService: Sendable {
             clock: dependencies.clock, logger: logger)
         dependencies.sessionUses = sessionUses
         self.peerCalls = peerCalls
+        let forwarder = WriteForwarder(
+            replicaID: id, writeTimeout: .milliseconds(options.raftTuning.requestTimeoutMilliseconds))
+        dependencies.forwarder = forwarder
+        self.forwarder = forwarder
         sessionUseTask = Task { await sessionUses.run() }
         let api = ChatAPI(dependencies)
         server = HTTPServer(
@@ -106,6 +111,7 @@ public final class ReplicaService: Sendable {
         waiters.wakeEveryone()
         server.stop()
         peerCalls.shutdown()
+        forwarder.shutdown()
     }
 
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {

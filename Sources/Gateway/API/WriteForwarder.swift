@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Carries out a write that reached a follower with `Prefer: forward` (RFC 7240) through the
+/// leader, for clients that drop credentials when a redirect crosses origins (httpx,
+/// requests, `curl -L`, browsers).
+///
+/// The follower proxies the HTTP request to the leader over a pooled connection and relays
+/// the answer, rather than forwarding a proposal through Raft. The leader then does exactly
+/// what it does for a direct request (authentication, validation, idempotency keys, the
+/// answer's body), so the two paths cannot drift apart, and ReplicaCore stays unchanged.
+/// The price is one more hop on the network, which a Raft-level forward pays too.
+///
+/// A forwarded request is marked, and a replica never forwards a marked request again: if
+/// leadership moved meanwhile, the old leader answers 307, which becomes 503 `no_leader`
+/// with `Retry-After` here. Nothing waits longer than the write timeout plus a margin.
+struct WriteForwarder: Sendable {
+    static let forwardedByHeader = "X-Chat-Forwarded-By"
+    static let preferenceApplied = ("Preference-Applied", "forward")
+
+    /// Headers that describe one connection, not the request, and are never relayed.
+    static let hopByHopHeaders: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length", "expect", "date", "server",
+    ]
+
+    let replicaID: Int
+    let client: HTTPClient
+    let timeout: Duration
+
+    init(replicaID: Int, writeTimeout: Duration) {
+        self.replicaID = replicaID
+        timeout = writeTimeout + .seconds(2)
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.timeout = .init(connect: .seconds(1))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() { try? client.syncShutdown() }
+
+    /// Whether the request asks for forwarding: `forward` among its `Prefer` preferences.
+    static func prefersForward(_ request: HTTPRequest) -> Bool {
+        guard let prefer = request.header("Prefer") else { return false }
+        return prefer.split(separator: ",").contains { preference in
+            let token = preference.split(whereSeparator: { $0 == ";" || $0 == "=" }).first ?? ""
+            return token.trimmingCharacters(in: .whitespaces).lowercased() == "forward"
+        }
+    }
+
+    func forward(_ request: HTTPRequest, to leader: PeerAddress) async -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: leader.url + request.pathAndQuery)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers where !Self.hopByHopHeaders.contains(name) {
+            outgoing.headers.add(name: name, value: value)
+        }
+        outgoing.headers.replaceOrAdd(name: Self.forwardedByHeader, value: String(replicaID))
+        if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
+        let seconds = Int64(timeout.components.seconds) * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await client.execute(outgoing, timeout: .milliseconds(seconds))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            return APIError.unavailable(
+                "The leader (replica \(leader.id)) did not answer; the write may still take effect. Retry with the same Idempotency-Key."
+            ).response
+        }
+        guard response.status.code != 307 else { return APIError.noLeader.response }
+        var relayed = HTTPResponse(status: Int(response.status.code), body: Array(body.readableBytesView))
+        // The leader marks its own answer as having applied the preference; this replica does.
+        for header in response.headers
+        where !Self.hopByHopHeaders.contains(header.name.lowercased()) && header.name.lowercased() != "preference-applied" {
+            relayed.headers.append((header.name, header.value))
+        }
+        return relayed
+    }
+}

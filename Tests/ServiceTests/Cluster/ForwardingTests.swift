@@ -1,0 +1,114 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+extension ClusterTests {
+    /// `Prefer: forward`: a follower carries a write out through the leader and answers it
+    /// itself, for clients that drop credentials on a cross-origin redirect. Without the
+    /// preference a follower answers 307 as before.
+    @Suite(.serialized) struct Forwarding {
+        static let forward = [("Prefer", "forward")]
+
+        @Test func withoutThePreferenceAFollowerAnswers307ThatSaysWhatToDo() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            let answer = try await alice.at(follower).send(to: "alice", "hi")
+            #expect(answer.status == 307)
+            #expect(answer.headers.first(name: "Location") == "\(leader.baseURL)/v1/messages")
+            #expect(answer.headers.first(name: "Preference-Applied") == nil)
+            let message = (answer.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("Prefer: forward") && message.contains("--location-trusted"),
+                    "the 307 must say how to get the write done: \(message)")
+        }
+
+        @Test func everyWriteWithPreferForwardAtAFollowerIsCarriedOutThroughTheLeader() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let follower = cluster.followers(of: leader)[0].baseURL
+            let client = TestClient.shared
+            func expectForwarded(_ answer: TestClient.Response, _ status: Int, _ what: String) {
+                #expect(answer.status == status, "\(what): \(answer.status) \(answer.text)")
+                #expect(answer.headers.first(name: "Preference-Applied") == "forward", "\(what) lacks Preference-Applied")
+            }
+            let credentials = ["username": "alice", "password": "password123"]
+            expectForwarded(try await client.request(.POST, "\(follower)/v1/accounts", json: credentials, headers: Self.forward), 201, "sign-up")
+            _ = try await client.request(.POST, "\(follower)/v1/accounts", json: ["username": "bob", "password": "password123"], headers: Self.forward)
+            let login = try await client.request(.POST, "\(follower)/v1/sessions", json: credentials, headers: Self.forward)
+            expectForwarded(login, 201, "log-in")
+            let token = try #require(login.json["token"] as? String)
+            let sent = try await client.request(
+                .POST, "\(follower)/v1/messages", token: token, json: ["to": "alice", "body": "through the leader"],
+                headers: Self.forward)
+            expectForwarded(sent, 201, "send")
+            #expect(try await ChatUser(baseURL: leader.baseURL, username: "alice", token: token).inbox().bodies == ["through the leader"])
+            expectForwarded(try await client.request(
+                .POST, "\(follower)/v1/inbox/ack", token: token, json: ["up_to": 1], headers: Self.forward), 200, "ack")
+            expectForwarded(try await client.request(
+                .DELETE, "\(follower)/v1/accounts/bob", token: token, headers: Self.forward), 403, "deleting another's account")
+            expectForwarded(try await client.request(
+                .DELETE, "\(follower)/v1/sessions/current", token: token, headers: Self.forward), 204, "log-out")
+            #expect(try await client.get("\(leader.baseURL)/v1/inbox", token: token).status == 401, "the log-out took effect")
+            let again = try await client.request(.POST, "\(follower)/v1/sessions", json: credentials, headers: Self.forward)
+            let second = try #require(again.json["token"] as? String)
+            expectForwarded(try await client.request(
+                .DELETE, "\(follower)/v1/accounts/alice", token: second, headers: Self.forward), 204, "deleting one's account")
+        }
+
+        @Test func aForwardedSendRetriedWithItsKeyAfterTheLeaderDiedIsStoredOnce() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let followers = cluster.followers(of: leader)
+            let headers = Self.forward + [("Idempotency-Key", "one-message")]
+            let first = try await TestClient.shared.request(
+                .POST, "\(followers[0].baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "once"],
+                headers: headers)
+            #expect(first.status == 201)
+            leader.stop(signal: SIGKILL)
+            // The retry goes to the other follower, through whichever replica leads now.
+            let retry = try await eventually(timeout: .seconds(10)) { () -> TestClient.Response? in
+                let answer = try await TestClient.shared.request(
+                    .POST, "\(followers[1].baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "once"],
+                    headers: headers)
+                return answer.status == 201 ? answer : nil
+            }
+            #expect(retry.json["id"] as? String == first.json["id"] as? String, "the retry must replay the first answer")
+            #expect(retry.headers.first(name: "Preference-Applied") == "forward")
+            #expect(try await alice.at(followers[1]).inbox().bodies == ["once"])
+        }
+
+        @Test func aFollowerThatKnowsNoLeaderAnswers503NoLeader() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let survivor = cluster.followers(of: leader)[0]
+            for replica in cluster.replicas where replica.id != survivor.id { replica.stop(signal: SIGKILL) }
+            let refusal = try await eventually(timeout: .seconds(10)) { () -> TestClient.Response? in
+                let answer = try await TestClient.shared.request(
+                    .POST, "\(survivor.baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "lost"],
+                    headers: Self.forward)
+                return answer.errorCode == "no_leader" ? answer : nil
+            }
+            #expect(refusal.status == 503)
+            #expect(refusal.headers.first(name: "Retry-After") != nil)
+        }
+
+        @Test func aRequestForwardedOnceIsNeverForwardedAgain() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            let answer = try await TestClient.shared.request(
+                .POST, "\(follower.baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "loop?"],
+                headers: Self.forward + [("X-Chat-Forwarded-By", "9")])
+            #expect(answer.status == 307, "a replica that forwarded must not be sent round again: \(answer.status)")
+        }
+    }
+}
