@@ -19,6 +19,10 @@ public actor FailoverClient {
     /// The replica that answered the last request, tried first by the next one.
     public private(set) var preferredReplica: URL?
 
+    /// Whether writes carry `Prefer: forward`, so a follower carries them out through the
+    /// leader instead of redirecting: for networks where the client reaches some replicas only.
+    public nonisolated let prefersForwarding: Bool
+
     private let transport: any HTTPTransport
     private let policy: FailoverPolicy
     private let clock: any RetryClock
@@ -27,13 +31,15 @@ public actor FailoverClient {
         replicas: [URL],
         transport: any HTTPTransport,
         policy: FailoverPolicy = FailoverPolicy(),
-        clock: any RetryClock = SystemRetryClock()
+        clock: any RetryClock = SystemRetryClock(),
+        prefersForwarding: Bool = false
     ) {
         precondition(!replicas.isEmpty, "a cluster has at least one replica")
         self.replicas = replicas
         self.transport = transport
         self.policy = policy
         self.clock = clock
+        self.prefersForwarding = prefersForwarding
     }
 
     /// Sends `request` until some replica gives an answer other than `503`,
@@ -125,8 +131,9 @@ public actor FailoverClient {
     /// Sends `request` once to `target`.
     private func attempt(_ request: APIRequest, at target: Target, timeout: Duration) async throws -> Outcome {
         let url = target.url(for: request)
-        let transportRequest = TransportRequest(
-            method: request.method, url: url, headers: request.headers, body: request.body)
+        var headers = request.headers
+        if prefersForwarding && request.method != .get { headers["Prefer"] = "forward" }
+        let transportRequest = TransportRequest(method: request.method, url: url, headers: headers, body: request.body)
         let response: TransportResponse
         do {
             response = try await transport.execute(transportRequest, timeout: timeout)

@@ -12,6 +12,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Seconds to keep trying replicas before giving up.")
     var timeout: Double = 10
 
+    @Flag(help: "Ask a follower to carry writes out through the leader (Prefer: forward) instead of redirecting: for networks where only some replicas are reachable.")
+    var forward = false
+
     func validate() throws {
         guard timeout.isFinite, timeout > 0, timeout <= 3600 else {
             throw ValidationError("--timeout must be more than 0 and at most 3600 seconds.")

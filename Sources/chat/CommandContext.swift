@@ -20,7 +20,8 @@ struct CommandContext {
         let configuration = try configurationFile.load()
         let transport = AsyncHTTPTransport()
         let client = FailoverClient(
-            replicas: replicas, transport: transport, policy: FailoverPolicy(totalTimeout: options.totalTimeout))
+            replicas: replicas, transport: transport, policy: FailoverPolicy(totalTimeout: options.totalTimeout),
+            prefersForwarding: options.forward)
         let context = CommandContext(
             api: ChatAPI(client: client, token: configuration.token),
             configurationFile: configurationFile,

@@ -25,6 +25,20 @@ extension ClusterTests {
             }
         }
 
+        @Test func withForwardingAClientThatReachesOnlyAFollowerWritesThroughIt() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll(signal: SIGKILL) }
+            let leader = try await cluster.waitForLeader()
+            let follower = try #require(cluster.followers(of: leader).first)
+            try await RecordingTransport.using { transport in
+                let client = FailoverClient(replicas: [follower.url], transport: transport, prefersForwarding: true)
+                let account = try await ChatAPI(client: client).register(username: "alice", password: Self.password)
+                #expect(account.username == "alice")
+                #expect(transport.attempts.map(\.status) == [201], "a forwarded write is answered without a redirect")
+                #expect(transport.attempts.map(\.origin) == [follower.baseURL])
+            }
+        }
+
         @Test func aSendWhoseAnswerIsLostWhenTheLeaderIsKilledIsRetriedWithTheSameKeyAndDeliveredOnce() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll(signal: SIGKILL) }
