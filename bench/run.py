@@ -288,13 +288,13 @@ def chat_bench(bin_dir, arguments, timeout):
     return json.loads(completed.stdout.decode().strip().splitlines()[-1])
 
 
-def wrk(url, seconds, token="reference", recipient="bob"):
+def wrk(url, seconds, token="reference", recipient="bob", prefer=""):
     command = [
         "wrk", f"-t{CONFIG['BENCH_WRK_THREADS']}", f"-c{CONFIG['BENCH_CONNECTIONS']}", f"-d{seconds}s",
         "--timeout", "5s", "-s", str(BENCH / "send.lua"), url,
     ]
-    record(["CHAT_TOKEN=…", f"CHAT_TO={recipient}"] + command)
-    environment = dict(os.environ, CHAT_TOKEN=token, CHAT_TO=recipient)
+    record(["CHAT_TOKEN=…", f"CHAT_TO={recipient}"] + ([f"CHAT_PREFER={prefer}"] if prefer else []) + command)
+    environment = dict(os.environ, CHAT_TOKEN=token, CHAT_TO=recipient, CHAT_PREFER=prefer)
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment,
                                timeout=seconds + 60, cwd=ROOT)
     for line in completed.stdout.decode(errors="replace").splitlines():
@@ -385,6 +385,15 @@ def scenario_sends(bin_dir, reference):
             result = median_run(repeats, key=lambda run: run["ok_per_second"])
             result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
             result["leader_rss_kib"] = rss_kib(leader.pid)
+            if size == 3:
+                # The same cluster, sends at a follower that forwards them (Prefer: forward).
+                follower = cluster.followers(leader)[0]
+                wrk(follower.url, 2, token, recipient, prefer="forward")  # warm-up, not recorded
+                forwarded = [wrk(follower.url, seconds, token, recipient, prefer="forward")
+                             for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
+                result["forwarded"] = median_run(forwarded, key=lambda run: run["ok_per_second"])
+                result["forwarded"]["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in forwarded]
+                log(f"3 replicas, at a follower with Prefer: forward: {result['forwarded']['ok_per_second']:.0f} committed sends/s")
             runs[str(size)] = result
             if CONFIG["BENCH_PROFILE"] and size == 3:
                 with Profile(leader.pid, f"sends-{size}"):
@@ -662,6 +671,11 @@ def targets(results):
                 f"{run['latency_us']['p999'] / 1000:.1f} ms",
                 ">= 0.20 x reference" if size == "3" else "(reported)",
                 ratio >= 0.20 if size == "3" else None)
+            forwarded = run.get("forwarded")
+            if forwarded:
+                add(f"1. committed sends/s at a follower with Prefer: forward, {size} replicas",
+                    f"{forwarded['ok_per_second']:.0f}/s; p50/p99 {forwarded['latency_us']['p50'] / 1000:.1f}/"
+                    f"{forwarded['latency_us']['p99'] / 1000:.1f} ms", "(reported)", None)
     delivery = results.get("delivery")
     if delivery:
         latency = delivery["delivery_latency_us"]
@@ -815,6 +829,16 @@ def write_report(results, rows):
                 f"{lat['p90'] / 1000:.2f} | {lat['p99'] / 1000:.2f} | {lat['p999'] / 1000:.2f} | {lat['max'] / 1000:.1f} | "
                 f"{run['failures'] + run['redirects']} | {run['socket_errors']} | "
                 f"{(run.get('leader_rss_kib') or 0) / 1024:.1f} |")
+        for size, run in sends["replicas"].items():
+            forwarded = run.get("forwarded")
+            if not forwarded:
+                continue
+            lat = forwarded["latency_us"]
+            lines.append(
+                f"| {size}, at a follower with `Prefer: forward` | {forwarded['ok_per_second']:.0f} | "
+                f"{forwarded['ok_per_second'] / sends['reference_requests_per_second']:.3f} | {lat['p50'] / 1000:.2f} | "
+                f"{lat['p90'] / 1000:.2f} | {lat['p99'] / 1000:.2f} | {lat['p999'] / 1000:.2f} | {lat['max'] / 1000:.1f} | "
+                f"{forwarded['failures'] + forwarded['redirects']} | {forwarded['socket_errors']} | |")
         repeated = {size: run["repeats_ok_per_second"] for size, run in sends["replicas"].items()
                     if len(run.get("repeats_ok_per_second", [])) > 1}
         if repeated:

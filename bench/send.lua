@@ -16,6 +16,9 @@ wrk.path = "/v1/messages"
 wrk.body = '{"to":"' .. recipient .. '","body":"benchmark message with a small body"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. token
+-- CHAT_PREFER=forward sends at a follower that carries the writes out through the leader.
+local prefer = os.getenv("CHAT_PREFER")
+if prefer and prefer ~= "" then wrk.headers["Prefer"] = prefer end
 
 function setup(thread)
    table.insert(threads, thread)
