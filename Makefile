@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libmicrohttpd-dev pkg-config libsqlite3-dev curl iproute2
 
-.PHONY: run test deps build release clean bench-core mutants
+.PHONY: run test deps build release clean bench-core mutants schemathesis schemathesis-deps
 
 ## Installs the system libraries the build links against, only when they are missing.
 deps:
@@ -25,11 +25,13 @@ release: deps
 run: release
 	./scripts/run-cluster.sh
 
-## Builds everything and runs every test (and a smoke run of the benchmark tool).
-test: deps
+## Builds everything and runs every test (and a smoke run of the benchmark tool), then checks
+## one replica against openapi.yaml with schemathesis.
+test: deps schemathesis-deps
 	$(SWIFT) build --build-tests
 	$(MAKE) bench-smoke
 	$(SWIFT) test --skip-build
+	./scripts/schemathesis.sh .build/debug
 
 ## Raft core throughput in the in-memory cluster (issue 3): entries/s and allocations per entry.
 bench-core:
@@ -43,6 +45,28 @@ mutants:
 
 clean:
 	rm -rf .build data
+
+## schemathesis (issue: openapi.yaml lists every status the server can return): from PyPI into a
+## virtualenv of the project's own, installed only when missing or of another version. Debian's
+## python3 makes virtualenvs only with python3-venv, installed here when `python3 -m venv` fails.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_VENV := .venv-schemathesis
+
+schemathesis-deps: deps
+	@if [ "$$($(SCHEMATHESIS_VENV)/bin/st --version 2>/dev/null)" != "st, version $(SCHEMATHESIS_VERSION)" ]; then \
+		rm -rf $(SCHEMATHESIS_VENV); \
+		if ! python3 -m venv $(SCHEMATHESIS_VENV) 2>/dev/null; then \
+			echo "installing python3 python3-venv"; rm -rf $(SCHEMATHESIS_VENV); \
+			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3 python3-venv; \
+			python3 -m venv $(SCHEMATHESIS_VENV); \
+		fi && \
+		$(SCHEMATHESIS_VENV)/bin/pip install -q --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)"; \
+	fi
+
+## One replica from .build/debug against openapi.yaml (scripts/schemathesis.sh; about a minute).
+schemathesis: schemathesis-deps
+	$(SWIFT) build --product chatd
+	./scripts/schemathesis.sh .build/debug
 
 ## Benchmarks (issue 5)
 # `make bench` builds release binaries in their own folder (so they never contend with the debug
