@@ -113,6 +113,8 @@ cd "$work" # hypothesis keeps a .hypothesis/ folder in the current one
 # --request-timeout: GET /v1/inbox?wait=60 is a 60-second long-poll, and a valid request.
 # --workers 1: with threads, CPython 3.11's ast.parse (which hypothesis calls to describe
 # strategies) can fail with "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905).
+# The hooks keep generated requests below the HTTP layer's header limit (see the file).
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/scripts${PYTHONPATH:+:$PYTHONPATH}" \
 "$st" --config-file "$work/schemathesis.toml" run "$root/openapi.yaml" --url "$base" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,unsupported_method \
   --phases examples,coverage,fuzzing,stateful --request-timeout 75 --max-examples "$max_examples" \
