@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libmicrohttpd-dev pkg-config libsqlite3-dev curl iproute2
 
-.PHONY: run test deps build release clean bench-core mutants schemathesis schemathesis-deps
+.PHONY: run test deps build release clean bench-core mutants schemathesis schemathesis-deps python-client python-client-test
 
 ## Installs the system libraries the build links against, only when they are missing.
 deps:
@@ -27,11 +27,12 @@ run: release
 
 ## Builds everything and runs every test (and a smoke run of the benchmark tool), then checks
 ## one replica against openapi.yaml with schemathesis.
-test: deps schemathesis-deps
+test: deps schemathesis-deps python-client
 	$(SWIFT) build --build-tests
 	$(MAKE) bench-smoke
 	$(SWIFT) test --skip-build
 	./scripts/schemathesis.sh .build/debug
+	$(MAKE) python-client-test
 
 ## Raft core throughput in the in-memory cluster (issue 3): entries/s and allocations per entry.
 bench-core:
@@ -67,6 +68,27 @@ schemathesis-deps: deps
 schemathesis: schemathesis-deps
 	$(SWIFT) build --product chatd
 	./scripts/schemathesis.sh .build/debug
+
+## A Python client generated from openapi.yaml by openapi-python-client (issue 14), in a
+## virtualenv of its own (its pins differ from schemathesis's), and a test that drives a real
+## 3-replica cluster through it: Tests/Python/generated_client_test.py.
+OPENAPI_PYTHON_CLIENT_VERSION := 0.29.1
+PYTHON_CLIENT_VENV := .venv-python-client
+PYTHON_CLIENT_DIR := .build-python
+
+python-client: schemathesis-deps
+	@if [ "$$($(PYTHON_CLIENT_VENV)/bin/openapi-python-client --version 2>/dev/null)" != "openapi-python-client version: $(OPENAPI_PYTHON_CLIENT_VERSION)" ]; then \
+		rm -rf $(PYTHON_CLIENT_VENV) && python3 -m venv $(PYTHON_CLIENT_VENV) && \
+		$(PYTHON_CLIENT_VENV)/bin/pip install -q --disable-pip-version-check "openapi-python-client==$(OPENAPI_PYTHON_CLIENT_VERSION)"; \
+	fi
+	rm -rf $(PYTHON_CLIENT_DIR) && mkdir -p $(PYTHON_CLIENT_DIR)
+	PATH="$(CURDIR)/$(PYTHON_CLIENT_VENV)/bin:$$PATH" $(PYTHON_CLIENT_VENV)/bin/openapi-python-client generate \
+		--path openapi.yaml --output-path $(PYTHON_CLIENT_DIR)/chat_api_client --meta none >/dev/null
+
+python-client-test: python-client
+	$(SWIFT) build --product chatd
+	CHATD=.build/debug/chatd CHAT_API_CLIENT_DIR=$(PYTHON_CLIENT_DIR) \
+		$(PYTHON_CLIENT_VENV)/bin/python -W ignore::ResourceWarning Tests/Python/generated_client_test.py
 
 ## Benchmarks (issue 5)
 # `make bench` builds release binaries in their own folder (so they never contend with the debug
