@@ -99,6 +99,28 @@ extension ClusterTests {
             #expect(refusal.headers.first(name: "Retry-After") != nil)
         }
 
+        /// A leader that stops answering (paused here) must not hold a forwarded write past the
+        /// write timeout (one second here) and a small margin.
+        @Test func aForwardedWriteToALeaderThatStoppedAnsweringIsAnsweredInBoundedTime() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "1000"])
+            let leader = try await cluster.waitForLeader()
+            let leaderPID = try #require(leader.process?.processIdentifier)
+            defer {
+                kill(leaderPID, SIGCONT)
+                cluster.stopAll()
+            }
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            kill(leaderPID, SIGSTOP)
+            let started = ContinuousClock.now
+            let answer = try await TestClient.shared.request(
+                .POST, "\(follower.baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "stuck?"],
+                headers: Self.forward + [("Idempotency-Key", "stuck")])
+            let elapsed = ContinuousClock.now - started
+            #expect(answer.status == 201 || answer.status == 503, "\(answer.status) \(answer.text)")
+            #expect(elapsed < .seconds(6), "a forwarded write waited \(elapsed)")
+        }
+
         @Test func aRequestForwardedOnceIsNeverForwardedAgain() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }
