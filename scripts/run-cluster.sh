@@ -63,4 +63,6 @@ done
 echo
 echo "try:  curl -sL -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' http://127.0.0.1:$base_port/v1/accounts"
 echo "Ctrl-C stops every replica; scripts/start-replica.sh ID brings back one that was killed."
-while true; do sleep 3600 & wait $!; done
+# Short sleeps: a Ctrl-C that lands between `sleep &` and `wait` is only seen when that sleep
+# ends (a race in bash), which with an hour-long sleep kept the script waiting under load.
+while true; do sleep 1 & wait $!; done

@@ -65,6 +65,9 @@ public final class RaftReplicator: Replicator {
 
     let configuration: Configuration
     let mailbox = DriverMailbox()
+    /// Whether the driver runs: before that (a new cluster waiting for its peers, a joiner
+    /// waiting to be added) nothing would take a read or a change off the mailbox.
+    private let driverRuns = Atomic<Bool>(false)
     private let currentStatus: Mutex<ClusterStatus>
     private let stopped = DispatchSemaphore(value: 0)
     private let transport: PeerTransport
@@ -128,6 +131,7 @@ public final class RaftReplicator: Replicator {
             if case .join(_, let stayLearner) = configuration.entry, identity == nil, !stayLearner {
                 Task { await self.promoteWhenCaughtUp() }
             }
+            driverRuns.store(true, ordering: .releasing)
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()
         }
@@ -212,6 +216,7 @@ public final class RaftReplicator: Replicator {
     }
 
     public func awaitLinearizableRead() async throws(ReplicationError) {
+        guard driverRuns.load(ordering: .acquiring) else { throw .noLeader }
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 mailbox.enqueue(.read(continuation)) { continuation.resume(throwing: ReplicationError.shuttingDown) }
@@ -226,6 +231,7 @@ public final class RaftReplicator: Replicator {
     public func status() -> ClusterStatus { currentStatus.withLock { $0 } }
 
     public func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member? {
+        guard driverRuns.load(ordering: .acquiring) else { throw .replication(.noLeader) }
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 mailbox.enqueue(.changeMembership(change, continuation)) {
