@@ -58,11 +58,11 @@ struct WriteForwarder: Sendable {
         }
         outgoing.headers.replaceOrAdd(name: Self.forwardedByHeader, value: String(replicaID))
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
-        let seconds = Int64(timeout.components.seconds) * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Int64(timeout.components.seconds) * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await client.execute(outgoing, timeout: .milliseconds(seconds))
+            response = try await client.execute(outgoing, timeout: .milliseconds(milliseconds))
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
             return APIError.unavailable(
