@@ -54,6 +54,12 @@ public final class ReplicaService: Sendable {
         let ownURL: String
         if let recorded {
             ownURL = recorded.url
+            if !options.peers.isEmpty || !options.join.isEmpty {
+                // The leader reaches each member at the address the log records, so a member
+                // never needs these flags to find its cluster again.
+                logger.notice(
+                    "replica \(id) of cluster \(recorded.clusterID) restarts from \(options.dataDirectory.path); --peers and --join only matter at a first start and are ignored")
+            }
         } else if let own = options.peers.first(where: { $0.id == id }) {
             ownURL = own.url
         } else if !options.join.isEmpty, let listen = options.listenAddress {

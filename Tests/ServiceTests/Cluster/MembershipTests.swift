@@ -100,12 +100,12 @@ extension ClusterTests {
             try await stream.finishAndCheck()
         }
 
-        @Test func aWipedReplicaRestartedWithItsOldFlagsRefusesToStart() async throws {
+        @Test func aWipedReplicaRestartedWithItsOldFlagsRefusesToStartUnderSends() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }
+            let stream = try await SendStream.start(on: cluster)
+            try await stream.waitForMore(30)
             let leader = try await cluster.waitForLeader()
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            _ = try await alice.send(to: "alice", "kept")
             let wiped = cluster.followers(of: leader)[0]
             wiped.stop(signal: SIGKILL)
             try FileManager.default.removeItem(at: wiped.dataDirectory)
@@ -114,11 +114,11 @@ extension ClusterTests {
             #expect(status == 2)
             #expect(wiped.recentLog.contains("refusing to start"), "log: \(wiped.recentLog)")
             #expect(wiped.recentLog.contains("chat cluster remove \(wiped.id)"), "the replacement procedure is printed")
-            let survivors = try await cluster.waitForLeader()
-            #expect(try await alice.at(survivors).send(to: "alice", "still writable").status == 201)
+            try await stream.waitForMore(20)
+            try await stream.finishAndCheck()
         }
 
-        @Test func aReplicaOfAnotherClusterIsRefused() async throws {
+        @Test func aMessageNamingAnotherClusterIsRefused() async throws {
             let ours = try await TestCluster.started(size: 3)
             defer { ours.stopAll() }
             let theirs = try await TestCluster.started(size: 1)
@@ -137,6 +137,48 @@ extension ClusterTests {
             #expect(response.status == 409)
             #expect(response.errorCode == "wrong_cluster")
             #expect(try await leader.clusterView["term"] as? Int == termBefore, "the refused message changed the term")
+        }
+
+        /// A machine of a retired cluster comes back at addresses a new cluster now uses: its
+        /// campaign reaches two of our replicas, which refuse it, and our writes go on.
+        @Test func aRealReplicaOfAnotherClusterIsRefusedUnderSends() async throws {
+            let ours = try TestCluster(size: 3)
+            defer { ours.stopAll() }
+            let root = TemporaryDirectory.make()
+            let theirPorts = [1: ours.replica(1).port, 2: ours.replica(2).port, 3: try FreePort.next()]
+            let theirs = (1...3).map { id in
+                ChatdProcess(
+                    id: id, peers: theirPorts, dataDirectory: root.appendingPathComponent("\(id)"),
+                    extraArguments: ["--cluster-secret", TestCluster.secret] + TestCluster.fastTiming)
+            }
+            defer { theirs.forEach { $0.stop() } }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for replica in theirs { group.addTask { try await replica.start() } }
+                try await group.waitForAll()
+            }
+            // Once replica 3 has applied the founding entry, its identity is on its disk.
+            let theirID = try await eventually(timeout: .seconds(15)) {
+                let view = try await theirs[2].clusterView
+                return (view["applied_index"] as? Int ?? 0) >= 1 ? view["cluster_id"] as? String : nil
+            }
+            theirs.forEach { $0.stop() }
+
+            try await ours.startAll()
+            let leader = try await ours.waitForLeader()
+            let ourID = try await leader.clusterView["cluster_id"] as? String
+            #expect(ourID != theirID)
+            let stream = try await SendStream.start(on: ours)
+            try await stream.waitForMore(20)
+            let stray = theirs[2]
+            stray.entry = .dataDirectoryOnly
+            try await stray.start()
+            _ = try await eventually(timeout: .seconds(15)) {
+                stray.recentLog.contains("belongs to another cluster") ? true : nil
+            }
+            try await stream.waitForMore(20)
+            #expect(try await ours.waitForLeader().id == leader.id, "the stray replica disturbed our leader")
+            #expect(try await stray.clusterView["cluster_id"] as? String == theirID)
+            try await stream.finishAndCheck()
         }
 
         @Test func aSecondChangeWhileOneIsInFlightIs409ChangeInProgress() async throws {
