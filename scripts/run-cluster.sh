@@ -14,7 +14,7 @@ echo "$replicas" > data/replicas
 # Whether process $1 still runs (a zombie, exited but not yet reaped, does not).
 running() {
   local state
-  read -r _ _ state _ < "/proc/$1/stat" 2>/dev/null || return 1
+  { read -r _ _ state _ < "/proc/$1/stat"; } 2>/dev/null || return 1
   [ "$state" != Z ]
 }
 

@@ -94,7 +94,7 @@ struct ClusterEntryResolver {
         }
     }
 
-    private func refusalForWipedReplica(witnesses: [Int], clusters: Set<String>) -> ClusterEntryRefusal {
+    fileprivate func refusalForWipedReplica(witnesses: [Int], clusters: Set<String>) -> ClusterEntryRefusal {
         let cluster = clusters.first.map { " of cluster \($0)" } ?? ""
         return ClusterEntryRefusal(description: """
             refusing to start: the data directory \(dataDirectory) is empty, but replica(s) \
@@ -124,6 +124,9 @@ struct ClusterEntryResolver {
                         clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
                 case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "change_in_progress":
                     continue  // another replica is joining right now: ask again
+                case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "member_exists":
+                    guard let identity = try adoptExistingMembership(askedAt: url) else { continue }
+                    return identity
                 case 400, 401, 409:
                     let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "status \(answer.status)"
                     throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
@@ -138,6 +141,38 @@ struct ClusterEntryResolver {
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
         }
+    }
+}
+
+extension ClusterEntryResolver {
+    /// This id is a member already: an operator added it (`chat cluster add`) before starting
+    /// it, or an earlier start was added but stopped before recording the answer. It may take
+    /// the place only if it is listed at this very URL and no member has ever heard from it;
+    /// otherwise its data was lost, or the id belongs to another machine. Nil: not every member
+    /// answered yet, so ask again.
+    fileprivate func adoptExistingMembership(askedAt url: String) throws(ClusterEntryRefusal) -> ReplicaIdentity? {
+        guard let view = calls.call(.GET, "\(url)/v1/cluster")?.json(),
+            let clusterID = view["cluster_id"] as? String,
+            let members = view["members"] as? [[String: Any]]
+        else { return nil }
+        guard let listed = members.first(where: { $0["id"] as? Int == replicaID }) else { return nil }
+        guard listed["url"] as? String == ownURL else {
+            throw ClusterEntryRefusal(description: """
+                the cluster refused to add replica \(replicaID) (\(ownURL)): replica \(replicaID) is already a member \
+                at \(listed["url"] as? String ?? "another URL"): give this machine another --id
+                """)
+        }
+        var witnesses: [Int] = []
+        for member in members {
+            guard let id = member["id"] as? Int, id != replicaID, let memberURL = member["url"] as? String else { continue }
+            guard let answer = calls.call(.GET, "\(memberURL)/internal/identity?asker=\(replicaID)"),
+                answer.status == 200, let json = answer.json()
+            else { return nil }
+            if json["heard_from_asker"] as? Bool == true { witnesses.append(id) }
+        }
+        if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: [clusterID]) }
+        logger.notice("replica \(replicaID) is already a member of cluster \(clusterID) and no member has heard from it: taking its place")
+        return ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
     }
 }
 

@@ -139,6 +139,35 @@ extension ClusterTests {
             #expect(try await leader.clusterView["term"] as? Int == termBefore, "the refused message changed the term")
         }
 
+        /// The README's "add by hand, then start it with --join": the joiner finds itself listed
+        /// at its own URL, heard of by nobody, and takes the place.
+        @Test func aReplicaAddedByHandThenStartedWithJoinTakesItsPlace() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let joiner = try cluster.addJoiner(id: 4)
+            let added = try await Self.operatorCall(
+                .POST, "/v1/cluster/members", json: ["id": 4, "url": joiner.baseURL], at: try await cluster.waitForLeader())
+            #expect(added.status == 201, "\(added.status) \(added.text)")
+            try await joiner.start()
+            try await Self.waitUntilVoter(4, in: cluster)
+        }
+
+        /// A joined replica whose disk was wiped cannot come back under its id through --join:
+        /// the members heard from it.
+        @Test func aWipedJoinedReplicaRestartedWithJoinRefusesToStart() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let joiner = try cluster.addJoiner(id: 4)
+            try await joiner.start()
+            try await Self.waitUntilVoter(4, in: cluster)
+            joiner.stop(signal: SIGKILL)
+            try FileManager.default.removeItem(at: joiner.dataDirectory)
+            try? await joiner.start()  // it may exit before it answers /healthz
+            let status = try #require(joiner.process.flatMap { exitStatus(of: $0, timeout: .seconds(20)) }, "it did not exit")
+            #expect(status == 2)
+            #expect(joiner.recentLog.contains("heard from replica 4"), "log: \(joiner.recentLog)")
+        }
+
         /// A machine of a retired cluster comes back at addresses a new cluster now uses: its
         /// campaign reaches two of our replicas, which refuse it, and our writes go on.
         @Test func aRealReplicaOfAnotherClusterIsRefusedUnderSends() async throws {
