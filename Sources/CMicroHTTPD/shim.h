@@ -10,6 +10,10 @@
 #include <sys/types.h>
 #include <sys/select.h>
 #include <microhttpd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 /// Settings for `chat_mhd_start`; Swift fills this plain struct instead of calling the
 /// variadic MHD_start_daemon.
@@ -23,7 +27,88 @@ struct chat_mhd_settings {
     void *handler_context;
     MHD_RequestCompletedCallback completed;
     void *completed_context;
+    int use_tls;                   /* serve HTTPS with the credentials of chat_tls_install */
+    const char *client_ca_pem;     /* with TLS: ask clients for a certificate and verify it against this CA; may be NULL */
 };
+
+/* --- TLS ---------------------------------------------------------------------------------
+ * The server's certificate and key are handed to GnuTLS by a callback at each handshake, so
+ * that chat_tls_install can swap them while the daemon runs (SIGHUP) without a new daemon and
+ * without dropping a connection. A process serves one HTTPS daemon, hence one global slot.
+ * Replaced credentials are never freed: a handshake may still be using them, and a reload
+ * leaks only a few kilobytes. */
+
+struct chat_tls_credentials {
+    gnutls_pcert_st certificates[16];
+    unsigned int count;
+    gnutls_privkey_t key;
+};
+
+static pthread_mutex_t chat_tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct chat_tls_credentials *chat_tls_current = NULL;
+
+static inline int chat_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *requested_cas,
+                                    int requested_count, const gnutls_pk_algorithm_t *algorithms,
+                                    int algorithm_count, gnutls_pcert_st **certificates,
+                                    unsigned int *certificate_count, gnutls_privkey_t *key) {
+    (void)session; (void)requested_cas; (void)requested_count; (void)algorithms; (void)algorithm_count;
+    pthread_mutex_lock(&chat_tls_lock);
+    struct chat_tls_credentials *current = chat_tls_current;
+    pthread_mutex_unlock(&chat_tls_lock);
+    if (current == NULL) return -1;
+    *certificates = current->certificates;
+    *certificate_count = current->count;
+    *key = current->key;
+    return 0;
+}
+
+/// Parses a PEM certificate chain and its PEM private key, checks that they belong together,
+/// and makes them the ones every new handshake presents. 0 on success, else a GnuTLS error
+/// code (see chat_tls_error).
+static inline int chat_tls_install(const char *certificate_pem, const char *key_pem) {
+    gnutls_datum_t certificate = { (unsigned char *)certificate_pem, (unsigned int)strlen(certificate_pem) };
+    gnutls_datum_t key = { (unsigned char *)key_pem, (unsigned int)strlen(key_pem) };
+    /* GnuTLS refuses a key that does not match the certificate here. */
+    gnutls_certificate_credentials_t check;
+    int result = gnutls_certificate_allocate_credentials(&check);
+    if (result < 0) return result;
+    result = gnutls_certificate_set_x509_key_mem(check, &certificate, &key, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(check);
+    if (result < 0) return result;
+
+    struct chat_tls_credentials *loaded = calloc(1, sizeof(struct chat_tls_credentials));
+    if (loaded == NULL) return GNUTLS_E_MEMORY_ERROR;
+    loaded->count = 16;
+    result = gnutls_pcert_list_import_x509_raw(loaded->certificates, &loaded->count, &certificate,
+                                               GNUTLS_X509_FMT_PEM, 0);
+    if (result < 0) { free(loaded); return result; }
+    result = gnutls_privkey_init(&loaded->key);
+    if (result >= 0) result = gnutls_privkey_import_x509_raw(loaded->key, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (result < 0) {
+        for (unsigned int i = 0; i < loaded->count; i++) gnutls_pcert_deinit(&loaded->certificates[i]);
+        free(loaded);
+        return result;
+    }
+    pthread_mutex_lock(&chat_tls_lock);
+    chat_tls_current = loaded;
+    pthread_mutex_unlock(&chat_tls_lock);
+    return 0;
+}
+
+static inline const char *chat_tls_error(int code) { return gnutls_strerror(code); }
+
+/// Whether the client of this TLS connection presented a certificate that verifies against
+/// the daemon's client CA. Never true on a plain connection.
+static inline int chat_mhd_client_verified(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL) return 0;
+    gnutls_session_t session = (gnutls_session_t)info->tls_session;
+    unsigned int presented = 0;
+    if (gnutls_certificate_get_peers(session, &presented) == NULL || presented == 0) return 0;
+    unsigned int status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) < 0) return 0;
+    return status == 0;
+}
 
 /// Starts an epoll daemon with its own thread and suspend/resume; NULL on failure.
 static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *s) {
@@ -56,9 +141,18 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         { MHD_OPTION_END, 0, NULL },
     };
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG
-        | (is_ipv6 ? MHD_USE_IPv6 : 0);
+        | (is_ipv6 ? MHD_USE_IPv6 : 0) | (s->use_tls ? MHD_USE_TLS : 0);
+    if (!s->use_tls) {
+        return MHD_start_daemon(flags, s->port, NULL, NULL, s->handler, s->handler_context,
+                                MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    }
+    /* MHD_OPTION_HTTPS_MEM_TRUST makes MHD ask every client for a certificate (GNUTLS_CERT_REQUEST),
+       without requiring one; chat_mhd_client_verified then tells who presented a valid one. */
     return MHD_start_daemon(flags, s->port, NULL, NULL, s->handler, s->handler_context,
-                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+                            MHD_OPTION_ARRAY, options,
+                            MHD_OPTION_HTTPS_CERT_CALLBACK, &chat_tls_retrieve,
+                            s->client_ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, s->client_ca_pem,
+                            MHD_OPTION_END);
 }
 
 /// The port the daemon listens on (useful when started with port 0).

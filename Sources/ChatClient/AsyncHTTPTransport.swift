@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
 
 /// The real ``HTTPTransport``, on AsyncHTTPClient.
 ///
@@ -11,8 +12,18 @@ public final class AsyncHTTPTransport: HTTPTransport {
 
     private let client: HTTPClient
 
-    public init(connectTimeout: Duration = .seconds(2), responseSizeMaximum: Int = 64 * 1024 * 1024) {
+    /// `trustedCAFile`: verify `https` replicas against this PEM CA certificate instead of the
+    /// system's trusted CAs (`--cacert`).
+    public init(
+        connectTimeout: Duration = .seconds(2), responseSizeMaximum: Int = 64 * 1024 * 1024,
+        trustedCAFile: String? = nil
+    ) throws {
         var configuration = HTTPClient.Configuration()
+        if let trustedCAFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedCAFile))
+            configuration.tlsConfiguration = tls
+        }
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .milliseconds(Self.milliseconds(of: connectTimeout))

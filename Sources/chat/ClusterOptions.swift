@@ -9,6 +9,11 @@ struct ClusterOptions: ParsableArguments {
             valueName: "url,url,..."))
     var cluster: String?
 
+    @Option(help: ArgumentHelp(
+        "Verify https replicas against this PEM CA certificate; defaults to $CHAT_CACERT, else the system's CAs.",
+        valueName: "file"))
+    var cacert: String?
+
     @Option(help: "Seconds to keep trying replicas before giving up.")
     var timeout: Double = 10
 

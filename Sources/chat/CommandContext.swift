@@ -1,3 +1,4 @@
+import ArgumentParser
 import ChatClient
 import Foundation
 
@@ -18,7 +19,13 @@ struct CommandContext {
         let replicas = try ReplicaList.resolve(flag: options.cluster, environment: environment)
         let configurationFile = ConfigurationFile(environment: environment)
         let configuration = try configurationFile.load()
-        let transport = AsyncHTTPTransport()
+        let caFile = options.cacert ?? environment["CHAT_CACERT"].flatMap { $0.isEmpty ? nil : $0 }
+        let transport: AsyncHTTPTransport
+        do {
+            transport = try AsyncHTTPTransport(trustedCAFile: caFile)
+        } catch {
+            throw ValidationError("cannot read the CA certificate \(caFile ?? ""): \(error)")
+        }
         let client = FailoverClient(
             replicas: replicas, transport: transport, policy: FailoverPolicy(totalTimeout: options.totalTimeout),
             prefersForwarding: options.forward)

@@ -65,6 +65,24 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "How long a session may go unused before it expires: 30d, 12h, 90m, 45s, 500ms, or seconds.")
     var sessionTTL = "30d"
 
+    @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key); read again on SIGHUP. URLs in --peers are then https.")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key of --tls-cert; read again on SIGHUP.")
+    var tlsKey: String?
+
+    @Option(help: "Verify https peers against this PEM CA certificate (default: the system's trusted CAs).")
+    var peerCa: String?
+
+    @Option(help: "Present this PEM client certificate to peers (mutual TLS; with --peer-client-key).")
+    var peerClientCert: String?
+
+    @Option(help: "The PEM private key of --peer-client-cert.")
+    var peerClientKey: String?
+
+    @Flag(help: "Require a client certificate signed by --peer-ca on /internal/ (peer) calls; clients of the API need none.")
+    var peerVerifyClient = false
+
     @Flag(help: "Log one line per answered request: method, path, status and milliseconds.")
     var accessLog = false
 
@@ -111,6 +129,7 @@ struct ChatDaemon: ParsableCommand {
             throw ValidationError("--session-ttl takes a positive duration such as 30d, 12h, 90m, 45s or 500ms")
         }
         options.sessionPolicy = SessionPolicy(ttlMillis: ttl)
+        try configureTLS(&options)
 
         let service = try ReplicaService(options: options, logger: logger)
         let signals = [SIGINT, SIGTERM].map { signalNumber in
@@ -124,12 +143,40 @@ struct ChatDaemon: ParsableCommand {
             source.resume()
             return source
         }
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
+        reload.setEventHandler {
+            guard options.tls != nil else { return logger.notice("SIGHUP: no --tls-cert to read again") }
+            do {
+                try service.reloadCertificate()
+                logger.notice("SIGHUP: serving the certificate in \(tlsCert ?? "") from the next connection on")
+            } catch {
+                logger.error("SIGHUP: keeping the current certificate: \(error)")
+            }
+        }
+        reload.resume()
         if exitWithParent { exitWhenOrphaned(logger: logger) }
-        withExtendedLifetime(signals) { dispatchMain() }
+        withExtendedLifetime((signals, reload)) { dispatchMain() }
     }
 }
 
 extension ChatDaemon {
+    func configureTLS(_ options: inout ReplicaService.Options) throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard (peerClientCert == nil) == (peerClientKey == nil) else {
+            throw ValidationError("--peer-client-cert and --peer-client-key go together")
+        }
+        if peerVerifyClient && (tlsCert == nil || peerCa == nil) {
+            throw ValidationError("--peer-verify-client needs --tls-cert and --peer-ca (the CA client certificates must come from)")
+        }
+        if let tlsCert, let tlsKey {
+            options.tls = ServingTLS(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: peerVerifyClient ? peerCa : nil)
+        }
+        if peerCa != nil || peerClientCert != nil || tlsCert != nil {
+            options.peerTLS = PeerTLS(caFile: peerCa, clientCertificateFile: peerClientCert, clientKeyFile: peerClientKey)
+        }
+    }
+
     /// The secret in `path`, without surrounding white space; an unreadable or empty file stops
     /// the replica at once rather than leaving it unable to reach its peers.
     static func readSecret(from path: String) throws -> String {

@@ -6,7 +6,7 @@ import Testing
 struct AsyncHTTPTransportTests {
     @Test("reports a refused connection as a transport error, quickly and without retrying")
     func refusedConnection() async throws {
-        let transport = AsyncHTTPTransport()
+        let transport = try AsyncHTTPTransport()
         let request = TransportRequest(method: .get, url: URL(string: "http://127.0.0.1:1/healthz")!)
         let start = ContinuousClock.now
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOSSL
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -30,12 +31,13 @@ struct WriteForwarder: Sendable {
     let client: HTTPClient
     let timeout: Duration
 
-    init(replicaID: Int, writeTimeout: Duration) {
+    init(replicaID: Int, writeTimeout: Duration, tls: TLSConfiguration? = nil) {
         self.replicaID = replicaID
         timeout = writeTimeout + .seconds(2)
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.timeout = .init(connect: .seconds(1))
+        configuration.usePeerTLS(tls)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

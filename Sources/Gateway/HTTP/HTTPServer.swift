@@ -21,10 +21,27 @@ public final class HTTPServer: Sendable {
         public var maxBodyBytes: Int = 256 * 1024
         /// Peer traffic under `/internal/` carries batches of log entries and snapshot chunks.
         public var maxInternalBodyBytes: Int = 64 * 1024 * 1024
+        /// HTTPS instead of HTTP, when set.
+        public var tls: TLS?
 
         public init(bindAddress: String, port: UInt16) {
             self.bindAddress = bindAddress
             self.port = port
+        }
+    }
+
+    /// PEM texts for HTTPS.
+    public struct TLS: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        /// When set, requests under `/internal/` must come with a client certificate this CA
+        /// signed; other clients are asked for none they must give.
+        public var clientCA: String?
+
+        public init(certificateChain: String, privateKey: String, clientCA: String? = nil) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+            self.clientCA = clientCA
         }
     }
 
@@ -43,6 +60,11 @@ public final class HTTPServer: Sendable {
     /// Starts listening; returns the bound port.
     public func start() throws -> UInt16 {
         let context = Unmanaged.passUnretained(self).toOpaque()
+        if let tls = configuration.tls {
+            try installCertificate(chain: tls.certificateChain, privateKey: tls.privateKey)
+        }
+        let clientCA = configuration.tls?.clientCA.map { strdup($0) } ?? nil
+        defer { free(clientCA) }
         let started: OpaquePointer? = configuration.bindAddress.withCString { address in
             var settings = chat_mhd_settings(
                 bind_address: address,
@@ -53,7 +75,9 @@ public final class HTTPServer: Sendable {
                 handler: accessHandler,
                 handler_context: context,
                 completed: requestCompleted,
-                completed_context: context)
+                completed_context: context,
+                use_tls: configuration.tls == nil ? 0 : 1,
+                client_ca_pem: clientCA)
             return chat_mhd_start(&settings)
         }
         guard let started else {
@@ -62,6 +86,16 @@ public final class HTTPServer: Sendable {
         let handle = DaemonHandle(pointer: started)
         daemon.withLock { $0 = handle }
         return chat_mhd_bound_port(started)
+    }
+
+    /// Makes `chain` and `privateKey` the certificate every new TLS handshake presents, without
+    /// touching open connections (SIGHUP). Throws, keeping the old ones, when they do not parse
+    /// or do not belong together.
+    public func installCertificate(chain: String, privateKey: String) throws {
+        let result = chat_tls_install(chain, privateKey)
+        guard result == 0 else {
+            throw HTTPServerError.badCertificate(String(cString: chat_tls_error(result)))
+        }
     }
 
     /// Answers every suspended request with 503, waits (briefly) until the epoll thread has
@@ -128,6 +162,18 @@ public final class HTTPServer: Sendable {
     }
 }
 
+extension HTTPServer {
+    /// With a client CA, peer paths need a verified client certificate; nothing else does.
+    fileprivate func certificateRefusal(path: String, connection: OpaquePointer) -> HTTPResponse? {
+        guard configuration.tls?.clientCA != nil, path.hasPrefix("/internal/"),
+            chat_mhd_client_verified(connection) == 0
+        else { return nil }
+        return APIError(
+            status: 403, code: "client_certificate_required",
+            message: "Calls under /internal/ need a client certificate signed by the peer CA.").response
+    }
+}
+
 /// The answer to a suspended request, handed from the thread that computed it to the epoll
 /// thread, which queues it once MHD calls the access handler for the resumed connection.
 final class PendingReply: Sendable {
@@ -145,10 +191,12 @@ final class PendingReply: Sendable {
 
 public enum HTTPServerError: Error, CustomStringConvertible {
     case cannotListen(address: String, port: UInt16)
+    case badCertificate(String)
 
     public var description: String {
         switch self {
         case .cannotListen(let address, let port): "cannot listen on \(address):\(port)"
+        case .badCertificate(let reason): "the TLS certificate or key cannot be used: \(reason)"
         }
     }
 }
@@ -239,7 +287,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         let progress = RequestInProgress(maxBodyBytes: limit, head: head)
         requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
-        if let refusal = server.handler.screen(head) {
+        if let refusal = server.certificateRefusal(path: path, connection: connection) ?? server.handler.screen(head) {
             progress.hasAnswered = true
             HTTPServer.queue(refusal, on: connection, logger: server.logger)
         }

@@ -26,6 +26,10 @@ public final class ReplicaService: Sendable {
         public var passwordCheckQueueLimit = 32
         /// How long a session lives unused (`--session-ttl`).
         public var sessionPolicy = SessionPolicy()
+        /// Serve HTTPS (`--tls-cert`, `--tls-key`); this replica's URL is then `https`.
+        public var tls: ServingTLS?
+        /// How to call `https` peers (`--peer-ca` and the optional client certificate).
+        public var peerTLS: PeerTLS?
 
         public init(id: Int?, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -38,6 +42,7 @@ public final class ReplicaService: Sendable {
     let replicator: any Replicator
     let waiters: InboxWaiters
     let logger: Logger
+    let tls: ServingTLS?
     let peerCalls: PeerCalls
     let forwarder: WriteForwarder
     let sessionUseTask: Task<Void, Never>
@@ -45,6 +50,8 @@ public final class ReplicaService: Sendable {
 
     public init(options: Options, logger: Logger) throws {
         self.logger = logger
+        tls = options.tls
+        let peerClientTLS = try options.peerTLS?.clientConfiguration()
         let database = try ChatDatabase(directory: options.dataDirectory)
         let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
         if let recorded, let id = options.id, id != recorded.replicaID {
@@ -64,11 +71,15 @@ public final class ReplicaService: Sendable {
             ownURL = own.url
         } else if !options.join.isEmpty, let listen = options.listenAddress {
             let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
-            ownURL = "http://\(host):\(listen.port)"
+            ownURL = "\(options.tls == nil ? "http" : "https")://\(host):\(listen.port)"
         } else {
             throw options.join.isEmpty ? ServiceError.notInPeers(id) : ServiceError.joinNeedsListen
         }
         let listen = try options.listenAddress ?? Self.hostAndPort(of: ownURL)
+        let ownScheme = URLComponents(string: ownURL)?.scheme
+        guard (ownScheme == "https") == (options.tls != nil) else {
+            throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil)
+        }
         let waiters = InboxWaiters()
         let isLone = recorded.map { $0.bootstrapMembership.voters.count <= 1 && !$0.bootstrapMembership.isEmpty }
             ?? (options.join.isEmpty && options.peers.count <= 1)
@@ -78,9 +89,10 @@ public final class ReplicaService: Sendable {
         let entry: ClusterEntry = options.join.isEmpty
             ? .bootstrap(peers: options.peers.isEmpty ? [PeerAddress(id: id, url: ownURL)] : options.peers)
             : .join(urls: options.join, stayLearner: options.stayLearner)
-        let raft = RaftReplicator.Configuration(
+        var raft = RaftReplicator.Configuration(
             id: id, url: ownURL, entry: entry, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
+        raft.peerTLS = peerClientTLS
         let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
         var dependencies = ChatAPI.Dependencies(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
@@ -90,24 +102,32 @@ public final class ReplicaService: Sendable {
         if options.accessLog { dependencies.accessLogger = Logger(label: logger.label + ".access") }
         dependencies.hashingPool = PasswordHashingPool(queueLimit: options.passwordCheckQueueLimit)
         dependencies.sessionPolicy = options.sessionPolicy
-        let peerCalls = PeerCalls(secret: raft.clusterSecret)
+        let peerCalls = PeerCalls(secret: raft.clusterSecret, tls: peerClientTLS)
         let sessionUses = SessionUseRecorder(
             policy: options.sessionPolicy, replicator: replicator, database: database, peerCalls: peerCalls,
             clock: dependencies.clock, logger: logger)
         dependencies.sessionUses = sessionUses
         self.peerCalls = peerCalls
         let forwarder = WriteForwarder(
-            replicaID: id, writeTimeout: .milliseconds(options.raftTuning.requestTimeoutMilliseconds))
+            replicaID: id, writeTimeout: .milliseconds(options.raftTuning.requestTimeoutMilliseconds), tls: peerClientTLS)
         dependencies.forwarder = forwarder
         self.forwarder = forwarder
         sessionUseTask = Task { await sessionUses.run() }
         let api = ChatAPI(dependencies)
-        server = HTTPServer(
-            configuration: .init(bindAddress: listen.host, port: listen.port), handler: api, logger: logger)
+        var serverConfiguration = HTTPServer.Configuration(bindAddress: listen.host, port: listen.port)
+        serverConfiguration.tls = try options.tls?.load()
+        server = HTTPServer(configuration: serverConfiguration, handler: api, logger: logger)
         self.replicator = replicator
         self.waiters = waiters
         port = try server.start()
-        logger.info("replica \(id) listening on http://\(listen.host):\(port)")
+        logger.info("replica \(id) listening on \(ownScheme ?? "http")://\(listen.host):\(port)")
+    }
+
+    /// Reads the certificate and key files again and presents them from the next handshake on;
+    /// open connections, waiting long-polls among them, keep theirs (SIGHUP).
+    public func reloadCertificate() throws {
+        guard let tls, let loaded = try tls.load() as HTTPServer.TLS? else { return }
+        try server.installCertificate(chain: loaded.certificateChain, privateKey: loaded.privateKey)
     }
 
     /// Hands over leadership, answers every waiting request, and stops.
@@ -121,14 +141,14 @@ public final class ReplicaService: Sendable {
     }
 
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
-        guard let components = URLComponents(string: url), components.scheme == "http",
+        guard let components = URLComponents(string: url), components.scheme == "http" || components.scheme == "https",
             var host = components.host, !host.isEmpty
         else {
             throw ServiceError.invalidURL(url)
         }
         // An IPv6 address in a URL is written in brackets; the listen address goes without.
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host == "localhost" ? "127.0.0.1" : host, UInt16(components.port ?? 80))
+        return (host == "localhost" ? "127.0.0.1" : host, UInt16(components.port ?? (components.scheme == "https" ? 443 : 80)))
     }
 }
 
@@ -137,6 +157,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case invalidURL(String)
     case missingClusterSecret
     case joinNeedsListen
+    case schemeMismatch(url: String, servesTLS: Bool)
     case idMismatch(given: Int, recorded: Int, directory: String)
 
     public var description: String {
@@ -145,6 +166,10 @@ public enum ServiceError: Error, CustomStringConvertible {
         case .invalidURL(let url): "\(url) is not a usable http://host:port URL"
         case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
         case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
+        case .schemeMismatch(let url, let servesTLS):
+            servesTLS
+                ? "with --tls-cert this replica serves HTTPS, but its URL \(url) says http: name it https:// in --peers"
+                : "this replica's URL \(url) says https: give --tls-cert and --tls-key"
         case .idMismatch(let given, let recorded, let directory):
             "--id \(given) does not match the id \(recorded) recorded in \(directory); leave --id out or point --data-dir elsewhere"
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// Blocking HTTP calls a replica makes to its peers before Raft runs (asking whether they
 /// hold a cluster, asking to join one) and while it runs (asking to be promoted). Every call
@@ -19,11 +20,12 @@ struct PeerCalls: Sendable {
     let secret: String
     let client: HTTPClient
 
-    init(secret: String) {
+    init(secret: String, tls: TLSConfiguration? = nil) {
         self.secret = secret
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .milliseconds(500), read: .seconds(10)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.usePeerTLS(tls)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import ReplicaCore
 import Synchronization
 
@@ -32,7 +33,7 @@ final class PeerTransport: Sendable {
 
     /// Sends to nobody until `update(addresses:clusterID:)` names the members.
     init(
-        selfID: Int, secret: String, stateFiles: OutgoingStateFiles, logger: Logger,
+        selfID: Int, secret: String, tls: TLSConfiguration? = nil, stateFiles: OutgoingStateFiles, logger: Logger,
         deliver: @escaping @Sendable ([RaftMessage]) -> Void, onUnreachable: @escaping @Sendable (NodeID) -> Void
     ) {
         var configuration = HTTPClient.Configuration(
@@ -41,6 +42,7 @@ final class PeerTransport: Sendable {
             connectionPool: .init(idleTimeout: .seconds(60)))
         // A dead peer must be reported to Raft at once, not after retries until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.usePeerTLS(tls)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.selfID = selfID
         self.secret = secret

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import Logging
 import ReplicaCore
 import Synchronization
@@ -14,6 +15,8 @@ public final class RaftReplicator: Replicator {
         /// the data directory records one.
         public var entry: ClusterEntry
         public var clusterSecret: String
+        /// For calls to `https` peers; nil when peers speak plain HTTP.
+        public var peerTLS: TLSConfiguration?
         public var tuning = Tuning()
 
         public init(id: Int, url: String, entry: ClusterEntry, clusterSecret: String, tuning: Tuning = Tuning()) {
@@ -97,14 +100,14 @@ public final class RaftReplicator: Replicator {
             directory: database.directory.appendingPathComponent("incoming-snapshots"))
         self.incomingSnapshots = incomingSnapshots
         let transport = PeerTransport(
-            selfID: configuration.id, secret: configuration.clusterSecret,
+            selfID: configuration.id, secret: configuration.clusterSecret, tls: configuration.peerTLS,
             stateFiles: try OutgoingStateFiles(database: database), logger: logger,
             deliver: { [mailbox] replies in
                 mailbox.enqueue(.messages(replies.filter(incomingSnapshots.isDeliverable), replyTo: nil))
             },
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
         self.transport = transport
-        let calls = PeerCalls(secret: configuration.clusterSecret)
+        let calls = PeerCalls(secret: configuration.clusterSecret, tls: configuration.peerTLS)
         self.calls = calls
         let thread = Thread { [self, mailbox] in
             // Settling the identity may wait for peers; the HTTP server answers meanwhile.

@@ -158,7 +158,7 @@ final class RecordingTransport: HTTPTransport {
 
     typealias Hook = @Sendable (TransportRequest, TransportResponse) async throws -> Void
 
-    private let transport = AsyncHTTPTransport(connectTimeout: .milliseconds(500))
+    private let transport = try! AsyncHTTPTransport(connectTimeout: .milliseconds(500))
     private let sent = Mutex<[Attempt]>([])
     private let recorded = Mutex<[Attempt]>([])
     private let hook = Mutex<Hook?>(nil)
