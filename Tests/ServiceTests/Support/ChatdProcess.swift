@@ -9,7 +9,9 @@ final class ChatdProcess: @unchecked Sendable {
     /// Runs chatd inside this network namespace (`ip netns exec`), if set.
     let namespace: String?
     let dataDirectory: URL
-    let extraArguments: [String]
+    var extraArguments: [String]
+    /// `https` for a replica started with `--tls-cert`.
+    var scheme = "http"
     /// How the process names its cluster: `--peers` (a new cluster), `--join`, or nothing
     /// but its data directory (a restart after the first start).
     enum Entry: Sendable {
@@ -22,7 +24,7 @@ final class ChatdProcess: @unchecked Sendable {
     let logURL: URL
 
     var port: Int { peers[id]! }
-    var baseURL: String { "http://\(hosts[id] ?? "127.0.0.1"):\(port)" }
+    var baseURL: String { "\(scheme)://\(hosts[id] ?? "127.0.0.1"):\(port)" }
 
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["CHATD_BIN"] { return URL(fileURLWithPath: path) }
@@ -53,10 +55,11 @@ final class ChatdProcess: @unchecked Sendable {
         return replica
     }
 
-    /// Starts the process and waits until it answers `/healthz`.
-    func start() async throws {
+    /// Starts the process and waits until it answers `/healthz` (unless `waitForHealth` is false:
+    /// for a replica the test client cannot talk to).
+    func start(waitForHealth: Bool = true) async throws {
         let process = Process()
-        let peerList = peers.keys.sorted().map { "\($0)=http://\(hosts[$0] ?? "127.0.0.1"):\(peers[$0]!)" }
+        let peerList = peers.keys.sorted().map { "\($0)=\(scheme)://\(hosts[$0] ?? "127.0.0.1"):\(peers[$0]!)" }
             .joined(separator: ",")
         var launcher: [String] = []
         if let namespace {
@@ -85,7 +88,7 @@ final class ChatdProcess: @unchecked Sendable {
         process.standardOutput = log
         try process.run()
         self.process = process
-        try await waitUntil(path: "/healthz")
+        if waitForHealth { try await waitUntil(path: "/healthz") }
     }
 
     /// Polls `path` until it answers 200.

@@ -20,12 +20,14 @@ struct TestClient: Sendable {
         // By default AHC keeps retrying a refused connection until the connect timeout; a test
         // must see a dead replica at once.
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.tlsConfiguration = TestCertificates.main.clientTLS()
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     static let patientClient = HTTPClient(
         eventLoopGroupProvider: .singleton,
         configuration: .init(
+            tlsConfiguration: TestCertificates.main.clientTLS(),
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10), read: .seconds(90)),
             connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 2000)))

@@ -9,6 +9,7 @@ final class TestCluster: @unchecked Sendable {
     private let root: URL
     private let secretArguments: [String]
     private let extraArguments: [String]
+    private let tls: Bool
     static let secret = "test-cluster-secret"
 
     /// Timing for tests: elections in 300–600 ms, so failover is quick but a busy machine
@@ -17,9 +18,11 @@ final class TestCluster: @unchecked Sendable {
 
     /// `secretArguments` tell each replica the cluster secret (`--cluster-secret` by default).
     /// `host` names every replica in `--peers` (loopback by default).
+    /// With `tls`, every replica serves HTTPS and calls its peers with mutual TLS, each with
+    /// its own certificate from `TestCertificates.main`.
     init(
         size: Int, extraArguments: [String] = [], secretArguments: [String] = ["--cluster-secret", secret],
-        host: String? = nil
+        host: String? = nil, tls: Bool = false
     ) throws {
         var ports: [Int: Int] = [:]
         for id in 1...size { ports[id] = try FreePort.next() }
@@ -27,11 +30,15 @@ final class TestCluster: @unchecked Sendable {
         self.root = root
         self.secretArguments = secretArguments
         self.extraArguments = extraArguments
+        self.tls = tls
         let hosts = host.map { host in Dictionary(uniqueKeysWithValues: (1...size).map { ($0, host) }) } ?? [:]
         members = Mutex((1...size).map { id in
-            ChatdProcess(
+            let replica = ChatdProcess(
                 id: id, peers: ports, hosts: hosts, dataDirectory: root.appendingPathComponent("\(id)"),
-                extraArguments: secretArguments + Self.fastTiming + extraArguments)
+                extraArguments: secretArguments + Self.fastTiming + extraArguments
+                    + (tls ? TestCertificates.main.mutualTLSArguments(for: id) : []))
+            if tls { replica.scheme = "https" }
+            return replica
         })
     }
 
@@ -40,14 +47,16 @@ final class TestCluster: @unchecked Sendable {
     func addJoiner(id: Int, learner: Bool = false) throws -> ChatdProcess {
         let replica = ChatdProcess(
             id: id, peers: [id: try FreePort.next()], dataDirectory: root.appendingPathComponent("\(id)-\(UUID().uuidString.prefix(8))"),
-            extraArguments: secretArguments + Self.fastTiming + extraArguments)
+            extraArguments: secretArguments + Self.fastTiming + extraArguments
+                + (tls ? TestCertificates.main.mutualTLSArguments(for: id) : []))
+        if tls { replica.scheme = "https" }
         replica.entry = .join(running.map(\.baseURL), learner: learner)
         members.withLock { $0.append(replica) }
         return replica
     }
 
-    static func started(size: Int, extraArguments: [String] = []) async throws -> TestCluster {
-        let cluster = try TestCluster(size: size, extraArguments: extraArguments)
+    static func started(size: Int, extraArguments: [String] = [], tls: Bool = false) async throws -> TestCluster {
+        let cluster = try TestCluster(size: size, extraArguments: extraArguments, tls: tls)
         try await cluster.startAll()
         _ = try await cluster.waitForLeader()
         return cluster

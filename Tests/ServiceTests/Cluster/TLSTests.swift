@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Testing
+
+/// Replicas that serve HTTPS and call each other with mutual TLS (`--tls-cert`, `--peer-ca`,
+/// `--peer-client-cert`, `--peer-verify-client`), with throwaway CAs from `scripts/tls-certs.sh`.
+extension ClusterTests {
+    @Suite(.serialized) struct TLS {
+        /// A client that trusts `ca` only and presents `certificate` (replica id) from it, if given.
+        static func client(trusting ca: TestCertificates, presenting certificate: (TestCertificates, Int)? = nil) throws -> HTTPClient {
+            var tls = ca.clientTLS()
+            if let (issuer, id) = certificate {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(issuer.certificate(id)).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: issuer.key(id), format: .pem))
+            }
+            var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.timeout = .init(connect: .seconds(2), read: .seconds(30))
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        }
+
+        static func status(_ client: HTTPClient, _ method: HTTPMethod, _ url: String, headers: [(String, String)] = []) async throws -> Int {
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
+        }
+
+        @Test func aTLSClusterElectsReplicatesServesAndRedirectsToHTTPS() async throws {
+            let cluster = try await TestCluster.started(size: 3, tls: true)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            #expect(leader.baseURL.hasPrefix("https://"))
+            let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
+            #expect(members.count == 3 && members.allSatisfy { ($0["url"] as? String)?.hasPrefix("https://") == true }, "\(members)")
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let bobAtLeader = try await ChatUser.register("bob", at: leader.baseURL)
+            #expect(try await alice.send(to: "bob", "over TLS").status == 201)
+            let follower = cluster.followers(of: leader)[0]
+            let redirected = try await alice.at(follower).send(to: "bob", "at a follower")
+            #expect(redirected.status == 307)
+            #expect(redirected.headers.first(name: "Location") == "\(leader.baseURL)/v1/messages", "\(redirected.headers)")
+            // Replicated over mutual TLS: the follower serves the message itself.
+            let bob = bobAtLeader.at(follower)
+            let bodies = try await eventually(timeout: .seconds(10)) {
+                let read = try await bob.inbox().bodies
+                return read.isEmpty ? nil : read
+            }
+            #expect(bodies == ["over TLS"])
+        }
+
+        @Test func aPeerWhoseCertificateComesFromAnotherCAIsRefused() async throws {
+            let cluster = try await TestCluster.started(size: 3, tls: true)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let stranger = cluster.followers(of: leader)[0]
+            stranger.stop()
+            stranger.extraArguments = ["--cluster-secret", TestCluster.secret] + TestCluster.fastTiming
+                + TestCertificates.other.mutualTLSArguments(for: stranger.id)
+            stranger.entry = .dataDirectoryOnly
+            try await stranger.start(waitForHealth: false)
+            let otherClient = try Self.client(trusting: .other)
+            defer { release(otherClient) }
+            _ = try await eventually(timeout: .seconds(15)) {
+                try await Self.status(otherClient, .GET, "\(stranger.baseURL)/healthz") == 200 ? true : nil
+            }
+            for index in 0..<20 { #expect(try await alice.send(to: "alice", "m\(index)").status == 201) }
+            let committed = try await leader.appliedIndex
+            _ = try await eventually(timeout: .seconds(15)) {
+                leader.recentLog.contains("\(stranger.baseURL) is unreachable") ? true : nil
+            }
+            var request = HTTPClientRequest(url: "\(stranger.baseURL)/v1/cluster")
+            request.method = .GET
+            let view = try await otherClient.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+            let strangerApplied = (try JSONSerialization.jsonObject(with: Data(view.readableBytesView)) as? [String: Any])?["applied_index"] as? Int ?? -1
+            #expect(strangerApplied < committed, "the replica with a foreign certificate still received entries")
+        }
+
+        @Test func peerCallsWithoutAClientCertificateFromThePeerCAAreRefused() async throws {
+            let cluster = try await TestCluster.started(size: 3, tls: true)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let headers = try await leader.peerHeaders
+            let url = "\(leader.baseURL)/internal/identity?asker=9"
+            let anonymous = try Self.client(trusting: .main)
+            let foreign = try Self.client(trusting: .main, presenting: (.other, 9))
+            let peer = try Self.client(trusting: .main, presenting: (.main, 9))
+            defer { release(anonymous, foreign, peer) }
+            #expect(try await Self.status(anonymous, .GET, url, headers: headers) == 403, "no client certificate")
+            #expect(try await Self.status(foreign, .GET, url, headers: headers) == 403, "a client certificate of another CA")
+            #expect(try await Self.status(peer, .GET, url, headers: headers) == 200, "a client certificate of the peer CA")
+            #expect(try await Self.status(anonymous, .GET, "\(leader.baseURL)/v1/cluster") == 200, "API clients need no certificate")
+        }
+
+        @Test func aPlaintextRequestToATLSPortFailsCleanlyAndTheReplicaKeepsServing() async throws {
+            let cluster = try await TestCluster.started(size: 1, tls: true)
+            defer { cluster.stopAll() }
+            let replica = cluster.replicas[0]
+            let connection = try RawHTTPConnection(port: replica.port, timeoutSeconds: 10)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let answer = connection.readHead()
+            #expect(!answer.hasPrefix("HTTP/1.1 200"), "plain HTTP was served on a TLS port: \(answer)")
+            #expect(!connection.didTimeOut, "the plaintext connection was left hanging")
+            #expect(try await TestClient.shared.get("\(replica.baseURL)/healthz").status == 200)
+            #expect(replica.process?.isRunning == true)
+        }
+
+        @Test func sighupPicksUpANewCertificateAndKeepsWaitingLongPolls() async throws {
+            let files = TemporaryDirectory.make()
+            let certificate = files.appendingPathComponent("server.pem")
+            let key = files.appendingPathComponent("server-key.pem")
+            func install(_ issuer: TestCertificates) throws {
+                for (source, target) in [(issuer.certificate(1), certificate), (issuer.key(1), key)] {
+                    try? FileManager.default.removeItem(at: target)
+                    try FileManager.default.copyItem(atPath: source, toPath: target.path)
+                }
+            }
+            try install(.main)
+            let replica = ChatdProcess(
+                peers: [1: try FreePort.next()], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--tls-cert", certificate.path, "--tls-key", key.path])
+            replica.scheme = "https"
+            try await replica.start()
+            defer { replica.stop() }
+            try await replica.waitUntil(path: "/readyz")
+            let alice = try await ChatUser.register("alice", at: replica.baseURL)
+            let waiting = Task { try await alice.inbox("wait=30") }
+            let renewedClient = try Self.client(trusting: .renewed)
+            let mainClient = try Self.client(trusting: .main)
+            defer { release(renewedClient, mainClient) }
+            await #expect(throws: (any Error).self, "the new CA is trusted before the reload") {
+                try await Self.status(renewedClient, .GET, "\(replica.baseURL)/healthz")
+            }
+
+            try install(.renewed)
+            kill(replica.process!.processIdentifier, SIGHUP)
+            _ = try await eventually(timeout: .seconds(10)) {
+                try await Self.status(renewedClient, .GET, "\(replica.baseURL)/healthz") == 200 ? true : nil
+            }
+            await #expect(throws: (any Error).self, "new connections still get the old certificate") {
+                try await Self.status(mainClient, .GET, "\(replica.baseURL)/healthz")
+            }
+            // The long-poll that waited across the reload is answered on its old connection.
+            var send = HTTPClientRequest(url: "\(replica.baseURL)/v1/messages")
+            send.method = .POST
+            send.headers.add(name: "Authorization", value: "Bearer \(alice.token)")
+            send.headers.add(name: "Content-Type", value: "application/json")
+            send.body = .bytes(ByteBuffer(string: #"{"to":"alice","body":"after the reload"}"#))
+            #expect(try await renewedClient.execute(send, timeout: .seconds(10)).status.code == 201)
+            #expect(try await waiting.value.bodies == ["after the reload"])
+        }
+
+        /// The kill -9 test of `Failover`, over mutual TLS.
+        @Test func killingTheLeaderOverTLSLosesNoAcknowledgedMessageAndDuplicatesNone() async throws {
+            let cluster = try await TestCluster.started(size: 3, tls: true)
+            defer { cluster.stopAll() }
+            let stream = try await SendStream.start(on: cluster)
+            try await stream.waitForMore(60)
+            let leader = try await cluster.waitForLeader()
+            leader.stop(signal: SIGKILL)
+            _ = try await cluster.waitForLeader(timeout: .seconds(10))
+            try await stream.waitForMore(30)
+            try await stream.finishAndCheck()
+        }
+    }
+}
+
+/// Shuts clients down without blocking the test's task.
+private func release(_ clients: HTTPClient...) {
+    for client in clients { client.shutdown { _ in } }
+}
