@@ -3,13 +3,14 @@
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libmicrohttpd-dev pkg-config libsqlite3-dev curl iproute2
+APT_PACKAGES := libmicrohttpd-dev libgnutls28-dev pkg-config libsqlite3-dev curl iproute2 openssl
 
 .PHONY: run test deps build release clean bench-core mutants schemathesis schemathesis-deps python-client python-client-test
 
 ## Installs the system libraries the build links against, only when they are missing.
 deps:
-	@if ! pkg-config --exists libmicrohttpd 2>/dev/null || ! command -v curl >/dev/null || ! command -v ip >/dev/null; then \
+	@if ! pkg-config --exists libmicrohttpd gnutls 2>/dev/null || ! command -v curl >/dev/null || ! command -v ip >/dev/null \
+		|| ! command -v openssl >/dev/null; then \
 		echo "installing $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
 	fi
@@ -21,9 +22,10 @@ release: deps
 	$(SWIFT) build -c release --product chatd
 	$(SWIFT) build -c release --product chat
 
-## Starts a local 5-replica cluster on 127.0.0.1:8001-8005 with data under ./data (REPLICAS=3 for three).
+## Starts a local 5-replica cluster on 127.0.0.1:8001-8005 with data under ./data (REPLICAS=3 for three;
+## TLS=1 for HTTPS and mutual TLS between replicas, with a throwaway CA under data/tls/).
 run: release
-	./scripts/run-cluster.sh
+	TLS=$(TLS) ./scripts/run-cluster.sh
 
 ## Builds everything and runs every test (and a smoke run of the benchmark tool), then checks
 ## one replica against openapi.yaml with schemathesis.

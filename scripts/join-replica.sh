@@ -10,6 +10,6 @@ source scripts/local-cluster.sh
 learner=()
 [ "${LEARNER:-0}" = 1 ] && learner=(--learner)
 nohup "$bin/chatd" --id "$id" --join "$(replica_list)" --listen "127.0.0.1:$((base_port + id - 1))" "${learner[@]}" \
-  --cluster-secret-file data/cluster-secret --data-dir "data/$id" >>"data/$id.log" 2>&1 &
+  --cluster-secret-file data/cluster-secret --data-dir "data/$id" $(tls_arguments "$id") >>"data/$id.log" 2>&1 &
 echo $! > "data/$id.pid"
 echo "replica $id starting on $(replica_url "$id"), joining through $(replica_list) (log: data/$id.log)"

@@ -10,6 +10,17 @@ mkdir -p data
 [ -s data/cluster-secret ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > data/cluster-secret)
 
 echo "$replicas" > data/replicas
+tls=${TLS:-0}
+[ -z "$tls" ] && tls=0
+if [ "$tls" = 1 ]; then
+  # A throwaway CA and a certificate for each replica, and for up to 9 ids so replicas can join.
+  ./scripts/tls-certs.sh data/tls 9
+fi
+echo "$tls" > data/tls-enabled
+export TLS=$tls
+source scripts/local-cluster.sh
+curl_tls=()
+[ "$tls" = 1 ] && curl_tls=(--cacert data/tls/ca.pem)
 
 # Whether process $1 still runs (a zombie, exited but not yet reaped, does not).
 running() {
@@ -49,19 +60,19 @@ for id in $(seq 1 "$replicas"); do
 done
 
 for id in $(seq 1 "$replicas"); do
-  url="http://127.0.0.1:$((base_port + id - 1))"
+  url=$(replica_url "$id")
   for _ in $(seq 1 200); do
-    curl -sf --max-time 1 "$url/readyz" >/dev/null && break
+    curl -sf "${curl_tls[@]}" --max-time 1 "$url/readyz" >/dev/null && break
     sleep 0.05
   done
 done
 
 echo "chat service: $replicas replicas (any $(( (replicas - 1) / 2 )) may fail)"
 for id in $(seq 1 "$replicas"); do
-  echo "  replica $id: http://127.0.0.1:$((base_port + id - 1))   log: data/$id.log   pid: $(cat data/$id.pid)"
+  echo "  replica $id: $(replica_url "$id")   log: data/$id.log   pid: $(cat data/$id.pid)"
 done
 echo
-echo "try:  curl -sL -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' http://127.0.0.1:$base_port/v1/accounts"
+echo "try:  curl -sL ${curl_tls[*]} -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' $(replica_url 1)/v1/accounts"
 echo "Ctrl-C stops every replica; scripts/start-replica.sh ID brings back one that was killed."
 # Short sleeps: a Ctrl-C that lands between `sleep &` and `wait` is only seen when that sleep
 # ends (a race in bash), which with an hour-long sleep kept the script waiting under load.

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 id=$1
 source scripts/local-cluster.sh
 # The secret is read from its file, so it shows neither in ps nor in the environment.
+# shellcheck disable=SC2046 # tls_arguments is a list of flags
 nohup "$bin/chatd" --id "$id" --peers "$(replica_list peers)" --cluster-secret-file data/cluster-secret \
-  --data-dir "data/$id" >>"data/$id.log" 2>&1 &
+  --data-dir "data/$id" $(tls_arguments "$id") >>"data/$id.log" 2>&1 &
 echo $! > "data/$id.pid"

@@ -101,7 +101,7 @@ struct ChatDaemon: ParsableCommand {
 
         if join != nil && peers != nil { throw ValidationError("give either --peers (a new cluster) or --join, not both") }
         if learner && join == nil { throw ValidationError("--learner goes with --join") }
-        let defaultPeers = join == nil ? "\(id ?? 1)=http://127.0.0.1:\(8000 + (id ?? 1))" : nil
+        let defaultPeers = join == nil ? "\(id ?? 1)=\(tlsCert == nil ? "http" : "https")://127.0.0.1:\(8000 + (id ?? 1))" : nil
         var options = ReplicaService.Options(
             id: id, peers: try (peers ?? defaultPeers).map(PeerList.parse) ?? [],
             dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id ?? 1)"))
