@@ -23,6 +23,7 @@ import shlex
 import shutil
 import random
 import signal
+import ssl
 import threading
 import socket
 import statistics
@@ -108,6 +109,24 @@ def record(command, note=None):
         COMMANDS.append(entry)
 
 
+def tls_files():
+    """A throwaway CA and per-replica certificates for TLS clusters, made once per run."""
+    directory = WORK / "tls"
+    if not (directory / "ca.pem").exists():
+        subprocess.run(["bash", str(ROOT / "scripts" / "tls-certs.sh"), str(directory), "9"], check=True)
+    return directory
+
+
+TLS_CONTEXT = None
+
+
+def tls_context():
+    global TLS_CONTEXT
+    if TLS_CONTEXT is None:
+        TLS_CONTEXT = ssl.create_default_context(cafile=str(tls_files() / "ca.pem"))
+    return TLS_CONTEXT
+
+
 def http(method, url, body=None, timeout=2.0, headers=None):
     """(status, parsed JSON or text); status 0 when nothing answered."""
     data = json.dumps(body).encode() if body is not None else None
@@ -117,7 +136,8 @@ def http(method, url, body=None, timeout=2.0, headers=None):
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        context = tls_context() if url.startswith("https:") else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
@@ -157,11 +177,11 @@ class Replica:
         self.port = port
         self.data_dir = data_dir
         self.process = None
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{cluster.scheme}://127.0.0.1:{port}"
         self.join = None  # URLs to join through (--join) instead of --peers
 
     def command(self):
-        peers = ",".join(f"{r.id}=http://127.0.0.1:{r.port}" for r in self.cluster.replicas)
+        peers = ",".join(f"{r.id}={self.cluster.scheme}://127.0.0.1:{r.port}" for r in self.cluster.replicas)
         entry = (["--join", ",".join(self.join), "--listen", f"127.0.0.1:{self.port}"] if self.join
                  else ["--peers", peers])
         return [
@@ -170,7 +190,16 @@ class Replica:
             "--election-ticks", self.cluster.election_ticks,
             "--snapshot-every", CONFIG["BENCH_SNAPSHOT_EVERY"], "--retained-entries", CONFIG["BENCH_RETAINED_ENTRIES"],
             "--insecure-password-rounds", 1000, "--log-level", "warning", "--exit-with-parent",
-        ]
+        ] + self.tls_arguments()
+
+    def tls_arguments(self):
+        """Mutual TLS between replicas, each with its own certificate, as `make run TLS=1` does."""
+        if not self.cluster.tls:
+            return []
+        directory = tls_files()
+        certificate, key = directory / f"replica-{self.id}.pem", directory / f"replica-{self.id}-key.pem"
+        return ["--tls-cert", certificate, "--tls-key", key, "--peer-ca", directory / "ca.pem",
+                "--peer-client-cert", certificate, "--peer-client-key", key, "--peer-verify-client"]
 
     def start(self):
         command = [str(part) for part in self.command()]
@@ -223,8 +252,10 @@ class Replica:
 
 
 class Cluster:
-    def __init__(self, size, bin_dir, name, tick_ms=None, election_ticks=None):
+    def __init__(self, size, bin_dir, name, tick_ms=None, election_ticks=None, tls=False):
         self.bin_dir = bin_dir
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
         self.tick_ms = tick_ms or CONFIG["BENCH_TICK_MS"]
         self.election_ticks = election_ticks or CONFIG["BENCH_ELECTION_TICKS"]
         root = WORK / "data" / name
@@ -282,7 +313,9 @@ class Cluster:
 def chat_bench(bin_dir, arguments, timeout):
     command = [str(bin_dir / "chat-bench")] + [str(argument) for argument in arguments]
     record(command)
-    completed = subprocess.run(command, stdout=subprocess.PIPE, timeout=timeout, cwd=ROOT)
+    environment = dict(os.environ, CHAT_CACERT=str(tls_files() / "ca.pem")) if any(
+        str(argument).startswith("https:") for argument in arguments) else None
+    completed = subprocess.run(command, stdout=subprocess.PIPE, timeout=timeout, cwd=ROOT, env=environment)
     if completed.returncode != 0:
         raise RuntimeError(f"chat-bench {arguments[0]} failed ({completed.returncode})")
     return json.loads(completed.stdout.decode().strip().splitlines()[-1])
@@ -402,6 +435,8 @@ def scenario_sends(bin_dir, reference):
                 f"p99 {result['latency_us']['p99'] / 1000:.1f} ms, failures {result['failures']}")
         finally:
             cluster.stop()
+        if size == 3:
+            runs[str(size)]["tls"] = tls_sends(bin_dir, seconds)
     references.append(reference.measure(seconds))
     reference_rps = statistics.mean(r["requests_per_second"] for r in references)
     for result in runs.values():
@@ -410,8 +445,33 @@ def scenario_sends(bin_dir, reference):
             "replicas": runs, "seconds": seconds, "connections": CONFIG["BENCH_CONNECTIONS"]}
 
 
+def tls_sends(bin_dir, seconds):
+    """Committed sends/s at the leader of a 3-replica cluster with HTTPS and mutual TLS between
+    replicas, measured like the plain figure it stands beside."""
+    cluster = Cluster(3, bin_dir, "sends-3-tls", tls=True)
+    try:
+        leader = cluster.start()
+        users = chat_bench(bin_dir, ["setup", "--url", leader.url], timeout=120)
+        token, recipient = users["sender"]["token"], users["recipients"][0]["username"]
+        wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
+        repeats = [wrk(leader.url, seconds, token, recipient) for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
+        result = median_run(repeats, key=lambda run: run["ok_per_second"])
+        result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
+        log(f"3 replicas over TLS: {result['ok_per_second']:.0f} committed sends/s, "
+            f"p99 {result['latency_us']['p99'] / 1000:.1f} ms, failures {result['failures']}")
+        return result
+    finally:
+        cluster.stop()
+
+
 def scenario_delivery(bin_dir, reference):
-    cluster = Cluster(3, bin_dir, "delivery")
+    result = delivery_runs(bin_dir, tls=False)
+    result["tls"] = delivery_runs(bin_dir, tls=True)
+    return result
+
+
+def delivery_runs(bin_dir, tls):
+    cluster = Cluster(3, bin_dir, "delivery-tls" if tls else "delivery", tls=tls)
     try:
         leader = cluster.start()
         follower = cluster.followers(leader)[0]
@@ -423,7 +483,7 @@ def scenario_delivery(bin_dir, reference):
         result["repeats_latency_us"] = [
             {"p50": run["delivery_latency_us"]["p50"], "p99": run["delivery_latency_us"]["p99"]} for run in repeats]
         latency = result["delivery_latency_us"]
-        log(f"delivery at {CONFIG['BENCH_DELIVERY_RATE']}/s: p50 {latency['p50'] / 1000:.2f} ms, "
+        log(f"delivery{' over TLS' if tls else ''} at {CONFIG['BENCH_DELIVERY_RATE']}/s: p50 {latency['p50'] / 1000:.2f} ms, "
             f"p99 {latency['p99'] / 1000:.2f} ms, received {result['received']} of {result['send']['ok']}")
         return result
     finally:
@@ -676,12 +736,24 @@ def targets(results):
                 add(f"1. committed sends/s at a follower with Prefer: forward, {size} replicas",
                     f"{forwarded['ok_per_second']:.0f}/s; p50/p99 {forwarded['latency_us']['p50'] / 1000:.1f}/"
                     f"{forwarded['latency_us']['p99'] / 1000:.1f} ms", "(reported)", None)
+            over_tls = run.get("tls")
+            if over_tls:
+                add(f"12. committed sends/s over TLS (HTTPS, mutual TLS between replicas), {size} replicas",
+                    f"{over_tls['ok_per_second']:.0f}/s (plain: {run['ok_per_second']:.0f}/s); p50/p99 "
+                    f"{over_tls['latency_us']['p50'] / 1000:.1f}/{over_tls['latency_us']['p99'] / 1000:.1f} ms",
+                    "(reported)", None)
     delivery = results.get("delivery")
     if delivery:
         latency = delivery["delivery_latency_us"]
         add("2. delivery p50 (send start -> follower long-poll)", f"{latency['p50'] / 1000:.2f} ms", "<= 2 ms",
             latency["p50"] <= 2000)
         add("2. delivery p99", f"{latency['p99'] / 1000:.2f} ms", "<= 10 ms", latency["p99"] <= 10000)
+        over_tls = delivery.get("tls")
+        if over_tls:
+            tls_latency = over_tls["delivery_latency_us"]
+            add("12. delivery p50/p99 over TLS",
+                f"{tls_latency['p50'] / 1000:.2f}/{tls_latency['p99'] / 1000:.2f} ms "
+                f"(plain: {latency['p50'] / 1000:.2f}/{latency['p99'] / 1000:.2f} ms)", "(reported)", None)
     failover = results.get("failover")
     if failover:
         wanted = CONFIG["BENCH_FAILOVER_TRIALS"]

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// One HTTP answer, fully read.
 struct Reply: Sendable {
@@ -27,6 +28,14 @@ final class BenchHTTP: Sendable {
         // A refused connection must fail at once: otherwise AsyncHTTPClient keeps retrying the
         // connect until the request's deadline, and failover would measure the client's backoff.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // https replicas are verified against the CA in CHAT_CACERT, as with `chat`.
+        if let caFile = ProcessInfo.processInfo.environment["CHAT_CACERT"], !caFile.isEmpty,
+            let authority = try? NIOSSLCertificate.fromPEMFile(caFile)
+        {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(authority)
+            configuration.tlsConfiguration = tls
+        }
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
