@@ -30,7 +30,7 @@ extension ChatAPI {
             return .error(.invalidRequest("id must be a replica id from 1 to \(Int32.max)."))
         }
         guard let url = try? PeerList.parseURL(member.url) else {
-            return .error(.invalidRequest("url must be an http://host:port URL where the replica is reached."))
+            return .error(.invalidRequest("url must be an http://host:port or https://host:port URL where the replica is reached."))
         }
         return change(.add(id: member.id, url: url), context: context, status: 201)
     }

@@ -163,7 +163,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notInPeers(let id): "replica \(id) has no entry in --peers"
-        case .invalidURL(let url): "\(url) is not a usable http://host:port URL"
+        case .invalidURL(let url): "\(url) is not a usable http://host:port or https://host:port URL"
         case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
         case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
         case .schemeMismatch(let url, let servesTLS):

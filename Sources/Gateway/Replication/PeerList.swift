@@ -51,7 +51,7 @@ public enum PeerListError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalid(let entry): "\(entry) is not of the form id=http://host:port"
+        case .invalid(let entry): "\(entry) is not of the form id=http://host:port (or https://)"
         case .invalidListen(let text): "\(text) is not of the form host:port (an IPv6 address in brackets: [::1]:8001)"
         case .duplicate(let id): "replica \(id) appears twice in --peers"
         }

@@ -45,13 +45,18 @@ extension ClusterTests {
             let redirected = try await alice.at(follower).send(to: "bob", "at a follower")
             #expect(redirected.status == 307)
             #expect(redirected.headers.first(name: "Location") == "\(leader.baseURL)/v1/messages", "\(redirected.headers)")
-            // Replicated over mutual TLS: the follower serves the message itself.
+            // A follower carries a write out through the leader over the peers' TLS.
+            let forwarded = try await TestClient.shared.request(
+                .POST, "\(follower.baseURL)/v1/messages", token: alice.token, json: ["to": "bob", "body": "forwarded"],
+                headers: [("Prefer", "forward")])
+            #expect(forwarded.status == 201, "\(forwarded.status) \(forwarded.text)")
+            // Replicated over mutual TLS: the follower serves the messages itself.
             let bob = bobAtLeader.at(follower)
             let bodies = try await eventually(timeout: .seconds(10)) {
                 let read = try await bob.inbox().bodies
-                return read.isEmpty ? nil : read
+                return read.count < 2 ? nil : read
             }
-            #expect(bodies == ["over TLS"])
+            #expect(bodies == ["over TLS", "forwarded"])
         }
 
         @Test func aPeerWhoseCertificateComesFromAnotherCAIsRefused() async throws {
