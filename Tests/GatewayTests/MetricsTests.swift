@@ -11,7 +11,7 @@ import ReplicaCore
     struct FixedStatusReplicator: Replicator {
         var sizes: ChatStateSizes
         func writeRoute() -> WriteRoute { .here }
-        func submit(_ command: ChatCommand) async throws(ReplicationError) -> ChatResult { throw .noLeader }
+        func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult { throw .noLeader }
         func awaitLinearizableRead() async throws(ReplicationError) {}
         func status() -> ClusterStatus {
             var status = ClusterStatus(

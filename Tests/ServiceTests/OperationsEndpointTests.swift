@@ -34,4 +34,20 @@ import Testing
             #expect(response.text.contains(name), "metrics lack \(name)")
         }
     }
+
+    /// Each stage of a send through the leader, from the request reaching the API to the
+    /// handler resuming with the applied result, is a histogram in `/metrics`.
+    @Test func metricsBreakASendIntoStages() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let user = try await ChatUser.register("stages-\(UInt32.random(in: 0...UInt32.max))", at: base)
+        #expect(try await user.send(to: user.username, "timed").status == 201)
+        let text = try await TestClient.shared.get("\(base)/metrics").text
+        for stage in ["authenticate", "validate", "to_driver", "leader_persist", "quorum", "apply", "resume_handler", "total"] {
+            let count = text.split(separator: "\n").first {
+                $0.hasPrefix("chat_write_stage_seconds_count{stage=\"\(stage)\"}")
+            }
+            let value = count.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(value >= 1, "no send was timed through stage \(stage): \(count.map(String.init) ?? "missing")")
+        }
+    }
 }

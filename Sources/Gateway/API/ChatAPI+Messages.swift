@@ -8,8 +8,10 @@ extension ChatAPI {
 
     func sendMessage(_ context: RouteContext) -> HTTPReply {
         let request = context.request
+        let timeline = WriteTimeline(received: context.receivedAt)
         return later { () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
+            timeline.authenticated = .now
             let send = try RequestDecoding.body(RequestBodies.Send.self, from: request)
             guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
                 throw .invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8.")
@@ -20,7 +22,7 @@ extension ChatAPI {
                 tokenHash: caller.tokenHash, recipient: send.to, body: send.body,
                 messageID: MessageID.generate(), sentAtMillis: dependencies.clock(),
                 idempotencyKey: idempotencyKey, requestFingerprint: Self.fingerprint(send)))
-            let outcome = try await submit(command, request: request, subject: send.to)
+            let outcome = try await submit(command, request: request, subject: send.to, timeline: timeline)
             guard case .messageSent(let message, _) = outcome else {
                 throw APIError.internalError("Sending produced an unexpected outcome.")
             }

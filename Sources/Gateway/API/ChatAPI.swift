@@ -117,7 +117,7 @@ public struct ChatAPI: HTTPRequestHandler {
                 finish(Self.withPreferenceApplied(response), route)
             }
             let reply = prefersForward ? forwardingReply(request) : nil
-            switch reply ?? route.handler(self)(RouteContext(request: request, parameters: parameters)) {
+            switch reply ?? route.handler(self)(RouteContext(request: request, parameters: parameters, receivedAt: started)) {
             case .now(let response):
                 return .now(finish(response, route.name))
             case .later(let work):
@@ -148,6 +148,8 @@ public struct ChatAPI: HTTPRequestHandler {
 struct RouteContext: Sendable {
     var request: HTTPRequest
     var parameters: [String: String]
+    /// When the API took the request, on the epoll thread.
+    var receivedAt: ContinuousClock.Instant = .now
 }
 
 extension HTTPReply {
@@ -198,13 +200,16 @@ extension ChatAPI {
     }
 
     /// `subject` is the username the command is about, named in a `no_such_user` answer.
-    func submit(_ command: ChatCommand, request: HTTPRequest, subject: String? = nil) async throws(APIError) -> ChatOutcome {
+    func submit(
+        _ command: ChatCommand, request: HTTPRequest, subject: String? = nil, timeline: WriteTimeline? = nil
+    ) async throws(APIError) -> ChatOutcome {
         let result: ChatResult
         do {
-            result = try await dependencies.replicator.submit(command)
+            result = try await dependencies.replicator.submit(command, timeline: timeline)
         } catch {
             throw apiError(for: error, request: request)
         }
+        if let timeline { dependencies.metrics.record(timeline, answered: .now) }
         switch result {
         case .success(let outcome): return outcome
         case .failure(let rejection): throw apiError(for: rejection, subject: subject)

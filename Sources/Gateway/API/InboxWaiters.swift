@@ -42,8 +42,12 @@ public final class InboxWaiters: AppliedListener {
 
     private let state = Mutex(State())
     private let timerQueue = DispatchQueue(label: "inbox-waiters.timeouts")
+    /// Told, for each long-poll a new message wakes, how long after the apply its answer began.
+    private let onWake: @Sendable (Duration) -> Void
 
-    public init() {}
+    public init(onWake: @escaping @Sendable (Duration) -> Void = { _ in }) {
+        self.onWake = onWake
+    }
 
     public var waitingCount: Int { state.withLock { $0.count } }
 
@@ -87,7 +91,9 @@ public final class InboxWaiters: AppliedListener {
             default: break
             }
         }
-        for key in keys { wakeAll(accountKey: key) }
+        guard !keys.isEmpty else { return }
+        let appliedAt = ContinuousClock.now
+        for key in keys { wakeAll(accountKey: key, appliedAt: appliedAt) }
     }
 
     public func didReplaceState() { wakeEveryone() }
@@ -97,7 +103,7 @@ public final class InboxWaiters: AppliedListener {
         for key in keys { wakeAll(accountKey: key) }
     }
 
-    private func wakeAll(accountKey: String) {
+    private func wakeAll(accountKey: String, appliedAt: ContinuousClock.Instant? = nil) {
         let woken = state.withLock { state -> [Wake] in
             guard let waiters = state.byAccount[accountKey] else { return [] }
             var woken: [Wake] = []
@@ -113,7 +119,14 @@ public final class InboxWaiters: AppliedListener {
             state.byAccount[accountKey] = armed.isEmpty ? nil : armed
             return woken
         }
-        Self.run(woken)
+        guard let appliedAt else { return Self.run(woken) }
+        let timed = woken.map { wake in
+            { @Sendable [onWake] in
+                onWake(.now - appliedAt)
+                wake()
+            }
+        }
+        Self.run(timed)
     }
 
     private func fire(_ ticket: Ticket) {

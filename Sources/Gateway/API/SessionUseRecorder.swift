@@ -62,7 +62,7 @@ actor SessionUseRecorder {
         switch replicator.writeRoute() {
         case .here:
             let touch = ChatCommand.touchSessions(.init(tokenHashes: batch, atMillis: clock()))
-            delivered = (try? await replicator.submit(touch)) != nil
+            delivered = (try? await replicator.submit(touch, timeline: nil)) != nil
         case .leader(let leader):
             let answer = await peerCalls?.post(json: ["token_hashes": batch], to: leader.url + Self.usedPath)
             delivered = answer == 204
@@ -85,7 +85,7 @@ actor SessionUseRecorder {
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM session WHERE last_used_at < ?)", arguments: [cutoff])
         }) ?? false
         guard anyExpired == true else { return }
-        if (try? await replicator.submit(.expireSessions(.init(unusedBeforeMillis: cutoff)))) == nil {
+        if (try? await replicator.submit(.expireSessions(.init(unusedBeforeMillis: cutoff)), timeline: nil)) == nil {
             lastExpiryCheck = 0
         }
     }

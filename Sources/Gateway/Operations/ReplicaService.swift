@@ -80,7 +80,8 @@ public final class ReplicaService: Sendable {
         guard (ownScheme == "https") == (options.tls != nil) else {
             throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil)
         }
-        let waiters = InboxWaiters()
+        let metrics = ServiceMetrics()
+        let waiters = InboxWaiters { metrics.recordStage("long_poll_wake", $0) }
         let isLone = recorded.map { $0.bootstrapMembership.voters.count <= 1 && !$0.bootstrapMembership.isEmpty }
             ?? (options.join.isEmpty && options.peers.count <= 1)
         if !isLone && (options.clusterSecret ?? "").isEmpty {
@@ -93,9 +94,11 @@ public final class ReplicaService: Sendable {
             id: id, url: ownURL, entry: entry, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
         raft.peerTLS = peerClientTLS
-        let replicator = try RaftReplicator(configuration: raft, database: database, listener: waiters, logger: logger)
+        let replicator = try RaftReplicator(
+            configuration: raft, database: database, listener: waiters, logger: logger,
+            recordStage: { metrics.recordStage($0, $1) })
         var dependencies = ChatAPI.Dependencies(
-            database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
+            database: database, replicator: replicator, waiters: waiters, metrics: metrics,
             passwordHasher: PasswordHasher(rounds: options.passwordRounds), logger: logger,
             internalHandler: replicator.messageHandler)
         dependencies.clusterSecret = options.clusterSecret

@@ -5,6 +5,12 @@ import Prometheus
 public final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
+    /// Made once: a send records eight stages, and looking a timer up costs a registry lock.
+    private let stageTimers: [String: Timer]
+    static let stages = [
+        "authenticate", "validate", "to_driver", "leader_persist", "quorum", "apply", "resume_handler", "total",
+        "follower_persist", "follower_commit_apply", "long_poll_wake",
+    ]
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -13,7 +19,17 @@ public final class ServiceMetrics: Sendable {
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(61),
         ]
+        // Stages of a send take from microseconds (authentication) to tens of milliseconds (a
+        // quorum under load): finer buckets than whole requests.
+        factory.durationHistogramBuckets["chat_write_stage_seconds"] = [
+            .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(5),
+        ]
         self.factory = factory
+        stageTimers = Dictionary(uniqueKeysWithValues: Self.stages.map { stage in
+            (stage, Timer(label: "chat_write_stage_seconds", dimensions: [("stage", stage)], factory: factory))
+        })
     }
 
     /// Counts a request by route and status and records its latency; returns the response.
@@ -25,6 +41,20 @@ public final class ServiceMetrics: Sendable {
         Timer(label: "chat_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
             .recordInterval(since: started)
         return response
+    }
+
+    /// One send's way through the leader, stage by stage (`WriteTimeline`).
+    func record(_ timeline: WriteTimeline, answered: ContinuousClock.Instant) {
+        for (stage, duration) in timeline.stages(answered: answered) { recordStage(stage, duration) }
+    }
+
+    /// One stage of a write: on the leader (`WriteTimeline`), on a follower (`follower_persist`,
+    /// `follower_commit_apply`), or a long-poll woken by it (`long_poll_wake`).
+    func recordStage(_ stage: String, _ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let timer = stageTimers[stage]
+            ?? Timer(label: "chat_write_stage_seconds", dimensions: [("stage", stage)], factory: factory)
+        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func render(waitingLongPolls: Int, sizes: ChatStateSizes?, status: ClusterStatus) -> [UInt8] {

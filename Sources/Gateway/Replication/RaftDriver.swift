@@ -14,6 +14,7 @@ final class RaftDriver: @unchecked Sendable {
         var term: Term
         var continuation: CheckedContinuation<ChatResult, any Error>
         var deadline: ContinuousClock.Instant
+        var timeline: WriteTimeline?
     }
 
     struct PendingRead {
@@ -57,6 +58,11 @@ final class RaftDriver: @unchecked Sendable {
     /// The applied state's row counts: counted once at start and after installing a snapshot,
     /// then kept by adding what each transaction inserts and deletes.
     private var sizes: ChatStateSizes
+    let recordStage: @Sendable (String, Duration) -> Void
+    /// On a follower: when the driver took the append that carried an entry, then when that
+    /// entry was on disk, by index (`follower_persist`, `follower_commit_apply` stages).
+    private var entryTaken: [LogIndex: ContinuousClock.Instant] = [:]
+    private var entryPersisted: [LogIndex: ContinuousClock.Instant] = [:]
     /// Peers whose request is waiting for this turn's replies, and those replies.
     private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
     private var replies: [NodeID: [RaftMessage]] = [:]
@@ -74,8 +80,10 @@ final class RaftDriver: @unchecked Sendable {
         configuration: RaftReplicator.Configuration, identity: ReplicaIdentity, board: ClusterIdentityBoard,
         database: ChatDatabase, incomingSnapshots: IncomingSnapshots,
         listener: any AppliedListener, logger: Logger, send: @escaping @Sendable ([RaftMessage]) -> Void,
-        updatePeers: @escaping @Sendable ([NodeID: String]) -> Void
+        updatePeers: @escaping @Sendable ([NodeID: String]) -> Void,
+        recordStage: @escaping @Sendable (String, Duration) -> Void = { _, _ in }
     ) throws {
+        self.recordStage = recordStage
         self.configuration = configuration
         self.identity = identity
         self.board = board
@@ -147,13 +155,14 @@ final class RaftDriver: @unchecked Sendable {
 
     private func handle(_ input: RaftReplicator.Input) {
         switch input {
-        case .propose(let command, let continuation): propose(command, continuation)
+        case .propose(let command, let timeline, let continuation): propose(command, timeline, continuation)
         case .read(let continuation): read(continuation)
         case .messages(let messages, let responder):
             if let sender = messages.first?.from, !recordContact(with: Int(sender.rawValue)) {
                 responder?.answer(PeerTransport.replyResponse([]))
                 return
             }
+            noteEntriesTaken(messages)
             for message in messages { node.step(message) }
             if let responder {
                 if let sender = messages.first?.from {
@@ -217,7 +226,7 @@ final class RaftDriver: @unchecked Sendable {
     /// looks partitioned away, which Raft is built for).
     private func refuseWhileHolding(_ input: RaftReplicator.Input) {
         switch input {
-        case .propose(_, let continuation): continuation.resume(throwing: ReplicationError.storageFull)
+        case .propose(_, _, let continuation): continuation.resume(throwing: ReplicationError.storageFull)
         case .read(let continuation): continuation.resume(throwing: ReplicationError.storageFull)
         case .messages(_, let responder): responder?.answer(PeerTransport.replyResponse([]))
         case .unreachable, .transferLeadership: break
@@ -244,7 +253,9 @@ final class RaftDriver: @unchecked Sendable {
         return true
     }
 
-    private func propose(_ command: ChatCommand, _ continuation: CheckedContinuation<ChatResult, any Error>) {
+    private func propose(
+        _ command: ChatCommand, _ timeline: WriteTimeline?, _ continuation: CheckedContinuation<ChatResult, any Error>
+    ) {
         if diskSpace.isBelowReserve != isBelowDiskReserve {
             isBelowDiskReserve.toggle()
             if isBelowDiskReserve {
@@ -256,7 +267,9 @@ final class RaftDriver: @unchecked Sendable {
         if isBelowDiskReserve { return continuation.resume(throwing: ReplicationError.storageFull) }
         do {
             let (index, term) = try node.propose(ChatCommandCodec.encode(command))
-            proposals[index] = PendingProposal(term: term, continuation: continuation, deadline: .now + requestTimeout)
+            timeline?.proposed = .now
+            proposals[index] = PendingProposal(
+                term: term, continuation: continuation, deadline: .now + requestTimeout, timeline: timeline)
         } catch {
             continuation.resume(throwing: replicationError(for: error))
         }
@@ -323,6 +336,7 @@ final class RaftDriver: @unchecked Sendable {
     /// full, in which case `ready` is held to be tried again.
     private func finish(_ ready: Ready, messagesSent: Bool, isRetry: Bool = false) -> Bool {
         let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
+        stampTimelines(ready, committedAt: .now)
         do {
             outcomes = try persistAndApply(ready)
         } catch where StorageFailure.isRetryable(error) {
@@ -339,6 +353,9 @@ final class RaftDriver: @unchecked Sendable {
             // Anything but a full or failing disk is a bug: stop rather than guess (etcd does the same).
             fatalError("persisting a Raft batch failed: \(error)")
         }
+        let persistedAt = ContinuousClock.now
+        stampTimelines(ready, persistedAt: persistedAt)
+        recordFollowerStages(ready, at: persistedAt)
         if !messagesSent { route(ready.messages) }
         answerProposals(outcomes)
         answerMembershipChanges(outcomes)
@@ -490,9 +507,51 @@ final class RaftDriver: @unchecked Sendable {
         return outcomes
     }
 
+    /// A follower notes when appends reached the driver, to time their entries' stages.
+    private func noteEntriesTaken(_ messages: [RaftMessage]) {
+        guard node.role == .follower else { return }
+        let now = ContinuousClock.now
+        for message in messages {
+            guard case .append(let append) = message.kind, let last = append.entries.last else { continue }
+            // One stamp per batch, at its last entry: the entries of a batch share their stages.
+            if entryTaken.count < 4096 { entryTaken[last.index] = now }
+        }
+    }
+
+    /// Records a follower's stages for the entries `ready` persisted and applied.
+    private func recordFollowerStages(_ ready: Ready, at now: ContinuousClock.Instant) {
+        if !entryTaken.isEmpty, let last = ready.entries.last?.index {
+            for (index, taken) in entryTaken where index <= last {
+                entryTaken[index] = nil
+                recordStage("follower_persist", now - taken)
+                if entryPersisted.count < 4096 { entryPersisted[index] = now }
+            }
+        }
+        if !entryPersisted.isEmpty, let applied = ready.committedEntries.last?.index {
+            for (index, persisted) in entryPersisted where index <= applied {
+                entryPersisted[index] = nil
+                recordStage("follower_commit_apply", now - persisted)
+            }
+        }
+    }
+
+    /// Stamps the writes waiting on `ready`'s entries: when the driver learned they were
+    /// committed (before persisting), then when their entries and their application were on disk.
+    private func stampTimelines(_ ready: Ready, committedAt: ContinuousClock.Instant? = nil, persistedAt: ContinuousClock.Instant? = nil) {
+        guard !proposals.isEmpty else { return }
+        if let committedAt {
+            for entry in ready.committedEntries { proposals[entry.index]?.timeline?.committed = committedAt }
+        }
+        if let persistedAt {
+            for entry in ready.entries { proposals[entry.index]?.timeline?.persisted = persistedAt }
+            for entry in ready.committedEntries { proposals[entry.index]?.timeline?.applied = persistedAt }
+        }
+    }
+
     private func answerProposals(_ outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]) {
         for outcome in outcomes {
             guard let pending = proposals.removeValue(forKey: outcome.index) else { continue }
+            pending.timeline?.resumed = .now
             if pending.term == outcome.term, let result = outcome.result {
                 pending.continuation.resume(returning: result)
             } else {
@@ -579,7 +638,7 @@ final class RaftDriver: @unchecked Sendable {
     private func failEverything(with error: ReplicationError, inputs: [RaftReplicator.Input]) {
         for input in inputs {
             switch input {
-            case .propose(_, let continuation): continuation.resume(throwing: error)
+            case .propose(_, _, let continuation): continuation.resume(throwing: error)
             case .read(let continuation): continuation.resume(throwing: error)
             case .messages(_, let responder?): responder.answer(APIError.shuttingDown.response)
             case .changeMembership(_, let continuation): continuation.resume(throwing: MembershipChangeError.replication(error))

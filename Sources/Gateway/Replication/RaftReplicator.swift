@@ -56,7 +56,7 @@ public final class RaftReplicator: Replicator {
     }
 
     enum Input {
-        case propose(ChatCommand, CheckedContinuation<ChatResult, any Error>)
+        case propose(ChatCommand, WriteTimeline?, CheckedContinuation<ChatResult, any Error>)
         case read(CheckedContinuation<Void, any Error>)
         /// Messages from one peer; what this replica has to say back to that peer after
         /// handling them goes in the answer to `replyTo` (see `PeerTransport`).
@@ -80,8 +80,11 @@ public final class RaftReplicator: Replicator {
     /// Calls to peers outside Raft: joining, asking to be promoted.
     private let calls: PeerCalls
 
+    /// `recordStage` receives how long a follower's entries took to be persisted and applied
+    /// (`chat_write_stage_seconds`).
     public init(
-        configuration: Configuration, database: ChatDatabase, listener: any AppliedListener, logger: Logger
+        configuration: Configuration, database: ChatDatabase, listener: any AppliedListener, logger: Logger,
+        recordStage: @escaping @Sendable (String, Duration) -> Void = { _, _ in }
     ) throws {
         self.configuration = configuration
         self.logger = logger
@@ -127,7 +130,8 @@ public final class RaftReplicator: Replicator {
                 driver = try RaftDriver(
                     configuration: configuration, identity: settled, board: board, database: database,
                     incomingSnapshots: incomingSnapshots, listener: listener, logger: logger, send: transport.send,
-                    updatePeers: { transport.update(addresses: $0, clusterID: settled.clusterID) })
+                    updatePeers: { transport.update(addresses: $0, clusterID: settled.clusterID) },
+                    recordStage: recordStage)
             } catch {
                 fatalError("starting Raft failed: \(error)")
             }
@@ -201,7 +205,7 @@ public final class RaftReplicator: Replicator {
         return .noLeader
     }
 
-    public func submit(_ command: ChatCommand) async throws(ReplicationError) -> ChatResult {
+    public func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult {
         switch writeRoute() {
         case .here: break
         case .leader(let leader): throw .notLeader(leader)
@@ -209,7 +213,10 @@ public final class RaftReplicator: Replicator {
         }
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                mailbox.enqueue(.propose(command, continuation)) { continuation.resume(throwing: ReplicationError.shuttingDown) }
+                timeline?.submitted = .now
+                mailbox.enqueue(.propose(command, timeline, continuation)) {
+                    continuation.resume(throwing: ReplicationError.shuttingDown)
+                }
             }
         } catch let error as ReplicationError {
             throw error

@@ -7,7 +7,8 @@ public protocol Replicator: Sendable {
     /// Where writes must go right now, checked before a handler does any expensive work.
     func writeRoute() -> WriteRoute
     /// Waits until `command` is durable and applied, and returns what applying it produced.
-    func submit(_ command: ChatCommand) async throws(ReplicationError) -> ChatResult
+    /// `timeline`, when given, is stamped with the stages the command passes.
+    func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult
     /// Returns once this replica has applied every write committed before the call.
     func awaitLinearizableRead() async throws(ReplicationError)
     func status() -> ClusterStatus
