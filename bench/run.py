@@ -69,7 +69,7 @@ SMOKE = {
     "BENCH_LONGPOLLS": 100, "BENCH_SIZE_MESSAGES": 300, "BENCH_SNAPSHOT_EVERY": 100,
     "BENCH_RETAINED_ENTRIES": 10, "BENCH_SIZE_CONNECTIONS": 8, "BENCH_CATCH_UP_LIMIT_SECONDS": 10,
 }
-SCENARIOS = ["sends", "delivery", "failover", "longpoll", "size"]
+SCENARIOS = ["sends", "delivery", "path", "failover", "longpoll", "size"]
 
 CONFIG = {}
 COMMANDS = []       # the exact commands run, for the report
@@ -490,6 +490,122 @@ def delivery_runs(bin_dir, tls):
         cluster.stop()
 
 
+STAGES_LEADER = ["authenticate", "validate", "to_driver", "leader_persist", "quorum", "apply", "resume_handler", "total"]
+STAGES_FOLLOWER = ["follower_persist", "follower_commit_apply", "long_poll_wake"]
+PERF_EVENTS = {
+    "syscalls": "raw_syscalls:sys_enter", "context switches": "context-switches",
+    "futex": "syscalls:sys_enter_futex", "epoll_wait": "syscalls:sys_enter_epoll_wait",
+    "write": "syscalls:sys_enter_write", "writev": "syscalls:sys_enter_writev",
+    "sendmsg": "syscalls:sys_enter_sendmsg", "read": "syscalls:sys_enter_read",
+    "recvfrom": "syscalls:sys_enter_recvfrom", "fsync+fdatasync": "syscalls:sys_enter_fdatasync",
+    "pwrite64": "syscalls:sys_enter_pwrite64",
+}
+
+
+def stage_totals(replica):
+    """{stage: (count, sum in seconds)} of chat_write_stage_seconds in the replica's /metrics."""
+    status, text = http("GET", replica.url + "/metrics", timeout=5.0)
+    totals = {}
+    if status != 200 or not isinstance(text, str):
+        return totals
+    for line in text.splitlines():
+        for suffix in ("_count", "_sum"):
+            prefix = f"chat_write_stage_seconds{suffix}{{stage=\""
+            if line.startswith(prefix):
+                stage = line[len(prefix):].split('"', 1)[0]
+                count, total = totals.get(stage, (0.0, 0.0))
+                value = float(line.rsplit(" ", 1)[1])
+                totals[stage] = (value, total) if suffix == "_count" else (count, value)
+    return totals
+
+
+def stage_means(before, after, stages):
+    """Mean microseconds per stage between two `stage_totals`, with how many were timed."""
+    means = {}
+    for stage in stages:
+        count = after.get(stage, (0, 0))[0] - before.get(stage, (0, 0))[0]
+        total = after.get(stage, (0, 0))[1] - before.get(stage, (0, 0))[1]
+        if count > 0:
+            means[stage] = {"count": int(count), "mean_us": round(total / count * 1e6, 1)}
+    return means
+
+
+class SystemCalls:
+    """Counts a process's system calls and context switches during a block (perf stat, tracepoints)."""
+
+    def __init__(self, pid, name):
+        self.pid, self.output = pid, WORK / f"perf-stat-{name}.csv"
+        self.counts = None
+
+    def __enter__(self):
+        self.process = None
+        if shutil.which("perf"):
+            events = ",".join(PERF_EVENTS.values())
+            command = ["perf", "stat", "-x", ",", "-e", events, "-p", str(self.pid), "-o", str(self.output)]
+            record(command, "system calls and context switches (bench/run.py, scenario path)")
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)  # perf attaches to every thread before the load starts
+        return self
+
+    def __exit__(self, *exception):
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+            text = self.output.read_text()
+        except (OSError, subprocess.TimeoutExpired):
+            return  # perf could not attach here (permissions, no tracepoints): not measured
+        by_event = {}
+        for line in text.splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].strip().isdigit():
+                by_event[fields[2]] = int(fields[0])
+        names = {event: name for name, event in PERF_EVENTS.items()}
+        self.counts = {names[event]: count for event, count in by_event.items() if event in names}
+
+
+def per_send(counts, sends):
+    return {name: round(count / sends, 2) for name, count in (counts or {}).items()} if sends else None
+
+
+def scenario_path(bin_dir, reference):
+    """Where a send goes on 3 replicas: stage means from /metrics, and system calls and context
+    switches per committed send on the leader and a follower, at saturation and at 1,000/s."""
+    cluster = Cluster(3, bin_dir, "path")
+    result = {}
+    try:
+        leader = cluster.start()
+        follower = cluster.followers(leader)[0]
+        users = chat_bench(bin_dir, ["setup", "--url", leader.url], timeout=120)
+        token, recipient = users["sender"]["token"], users["recipients"][0]["username"]
+        wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
+        loads = {
+            "saturation": lambda: wrk(leader.url, CONFIG["BENCH_SECONDS"], token, recipient),
+            "1000/s": lambda: chat_bench(bin_dir, [
+                "delivery", "--send-url", leader.url, "--poll-url", follower.url,
+                "--rate", 1000, "--duration", CONFIG["BENCH_DELIVERY_SECONDS"],
+            ], timeout=CONFIG["BENCH_DELIVERY_SECONDS"] + 180),
+        }
+        for name, load in loads.items():
+            before = {"leader": stage_totals(leader), "follower": stage_totals(follower)}
+            with SystemCalls(leader.pid, f"leader-{name.replace('/', '-')}") as on_leader, \
+                    SystemCalls(follower.pid, f"follower-{name.replace('/', '-')}") as on_follower:
+                outcome = load()
+            sends = outcome["ok"] if "ok" in outcome else outcome["send"]["ok"]
+            result[name] = {
+                "sends": sends,
+                "stages_leader": stage_means(before["leader"], stage_totals(leader), STAGES_LEADER),
+                "stages_follower": stage_means(before["follower"], stage_totals(follower), STAGES_FOLLOWER),
+                "per_send_leader": per_send(on_leader.counts, sends),
+                "per_send_follower": per_send(on_follower.counts, sends),
+            }
+            log(f"path at {name}: {sends} sends; leader per send {result[name]['per_send_leader']}")
+        return result
+    finally:
+        cluster.stop()
+
+
 def scenario_failover(bin_dir, reference):
     cluster = Cluster(3, bin_dir, "failover", tick_ms=CONFIG["BENCH_FAILOVER_TICK_MS"],
                       election_ticks=CONFIG["BENCH_FAILOVER_ELECTION_TICKS"])
@@ -810,6 +926,49 @@ def targets(results):
     return rows
 
 
+def render_path(path):
+    loads = [load for load, value in path.items() if isinstance(value, dict)]
+    lines = [
+        "",
+        "### 6. Where a send goes (3 replicas, sends at the leader)",
+        "",
+        "Mean time per stage, from `chat_write_stage_seconds` in each replica's `/metrics` over the load "
+        "(saturation: one wrk run; 1000/s: one delivery run with long-polls at a follower). Leader stages are "
+        "measured from the request reaching the API; `leader_persist` and `quorum` both start when the entry is "
+        "proposed (the leader sends its appends while it writes).",
+        "",
+        "| Stage | " + " | ".join(f"{load} µs" for load in loads) + " |",
+        "| --- | " + " | ".join("---" for _ in loads) + " |",
+    ]
+    for side, stages in (("stages_leader", STAGES_LEADER), ("stages_follower", STAGES_FOLLOWER)):
+        for stage in stages:
+            cells = [path[load][side].get(stage) for load in loads]
+            if any(cells):
+                lines.append(f"| {stage} | " + " | ".join(f"{cell['mean_us']:.0f}" if cell else "-" for cell in cells) + " |")
+    lines += [
+        "",
+        "System calls and context switches per committed send (`perf stat` on each process, all threads; a "
+        "context switch is a thread that blocked and was woken, the measure of hand-offs):",
+        "",
+        "| Per send | " + " | ".join(f"leader, {load} | follower, {load}" for load in loads) + " |",
+        "| --- | " + " | ".join("--- | ---" for _ in loads) + " |",
+    ]
+    names = [name for name in PERF_EVENTS if any((path[load].get(side) or {}).get(name) is not None
+                                                 for load in loads for side in ("per_send_leader", "per_send_follower"))]
+    if not names:
+        lines.append("| (not measured: perf is missing) | " + " | ".join("- | -" for _ in loads) + " |")
+    for name in names:
+        cells = []
+        for load in loads:
+            for side in ("per_send_leader", "per_send_follower"):
+                value = (path[load].get(side) or {}).get(name)
+                cells.append("-" if value is None else f"{value:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Sends measured: " + ", ".join(f"{load} {path[load]['sends']}" for load in loads) + ".")
+    return lines
+
+
 def verdict(row):
     if row["target"] == "(reported)":
         return "-"
@@ -938,6 +1097,9 @@ def write_report(results, rows):
         if len(runs) > 1:
             lines += ["", f"The table is the run with the median p50 of {len(runs)} runs on the same cluster; p50 / p99 of every run: "
                       + ", ".join(f"{run['p50'] / 1000:.2f} / {run['p99'] / 1000:.2f} ms" for run in runs) + "."]
+    path = results["scenarios"].get("path")
+    if path:
+        lines += render_path(path)
     failover = results["scenarios"].get("failover")
     if failover:
         lines += [
