@@ -410,13 +410,7 @@ def scenario_sends(bin_dir, reference):
         cluster = Cluster(size, bin_dir, f"sends-{size}")
         try:
             leader = cluster.start()
-            users = chat_bench(bin_dir, ["setup", "--url", leader.url], timeout=120)
-            token, recipient = users["sender"]["token"], users["recipients"][0]["username"]
-            wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
-            # The machine is noisy: several runs, and the median one stands for the replica count.
-            repeats = [wrk(leader.url, seconds, token, recipient) for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
-            result = median_run(repeats, key=lambda run: run["ok_per_second"])
-            result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
+            result, token, recipient = leader_sends(bin_dir, leader, seconds)
             result["leader_rss_kib"] = rss_kib(leader.pid)
             if size == 3:
                 # The same cluster, sends at a follower that forwards them (Prefer: forward).
@@ -445,18 +439,24 @@ def scenario_sends(bin_dir, reference):
             "replicas": runs, "seconds": seconds, "connections": CONFIG["BENCH_CONNECTIONS"]}
 
 
+def leader_sends(bin_dir, leader, seconds):
+    """Sets up a sender and recipients, warms up, then runs wrk at the leader several times (the
+    machine is noisy): the median run, with every run's rate, and the sender's token and recipient."""
+    users = chat_bench(bin_dir, ["setup", "--url", leader.url], timeout=120)
+    token, recipient = users["sender"]["token"], users["recipients"][0]["username"]
+    wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
+    repeats = [wrk(leader.url, seconds, token, recipient) for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
+    result = median_run(repeats, key=lambda run: run["ok_per_second"])
+    result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
+    return result, token, recipient
+
+
 def tls_sends(bin_dir, seconds):
     """Committed sends/s at the leader of a 3-replica cluster with HTTPS and mutual TLS between
     replicas, measured like the plain figure it stands beside."""
     cluster = Cluster(3, bin_dir, "sends-3-tls", tls=True)
     try:
-        leader = cluster.start()
-        users = chat_bench(bin_dir, ["setup", "--url", leader.url], timeout=120)
-        token, recipient = users["sender"]["token"], users["recipients"][0]["username"]
-        wrk(leader.url, 2, token, recipient)  # warm-up, not recorded
-        repeats = [wrk(leader.url, seconds, token, recipient) for _ in range(max(1, CONFIG["BENCH_SEND_REPEATS"]))]
-        result = median_run(repeats, key=lambda run: run["ok_per_second"])
-        result["repeats_ok_per_second"] = [round(run["ok_per_second"], 1) for run in repeats]
+        result, _, _ = leader_sends(bin_dir, cluster.start(), seconds)
         log(f"3 replicas over TLS: {result['ok_per_second']:.0f} committed sends/s, "
             f"p99 {result['latency_us']['p99'] / 1000:.1f} ms, failures {result['failures']}")
         return result

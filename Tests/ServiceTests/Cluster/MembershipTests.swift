@@ -238,19 +238,7 @@ extension ClusterTests {
             defer { cluster.stopAll() }
             let base = cluster.replicas[0].baseURL
             func chat(_ arguments: String..., secret: String? = TestCluster.secret) throws -> (status: Int32, output: String) {
-                let process = Process()
-                process.executableURL = ChatdProcess.binary.deletingLastPathComponent().appendingPathComponent("chat")
-                process.arguments = ["cluster"] + arguments + ["--cluster", base]
-                var environment = ProcessInfo.processInfo.environment
-                environment["CHAT_CLUSTER_SECRET"] = secret
-                process.environment = environment
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = output
-                try process.run()
-                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                waitForExit(process, timeout: .seconds(20))
-                return (process.terminationStatus, text)
+                try runChat(["cluster"] + arguments + ["--cluster", base], environment: ["CHAT_CLUSTER_SECRET": secret])
             }
             let added = try chat("add", "9", "http://127.0.0.1:1")
             #expect(added.status == 0 && added.output.contains("9\tlearner\thttp://127.0.0.1:1"), "\(added)")

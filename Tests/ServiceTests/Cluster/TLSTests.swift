@@ -164,25 +164,14 @@ extension ClusterTests {
         @Test func theChatClientTrustsTheCAOfCacertOrCHAT_CACERT() async throws {
             let cluster = try await TestCluster.started(size: 1, tls: true)
             defer { cluster.stopAll() }
-            func chat(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
-                let process = Process()
-                process.executableURL = ChatdProcess.binary.deletingLastPathComponent().appendingPathComponent("chat")
-                process.arguments = ["cluster", "list", "--cluster", cluster.replicas[0].baseURL, "--timeout", "2"] + arguments
-                var environment = ProcessInfo.processInfo.environment
-                environment["CHAT_CACERT"] = nil
-                environment.merge(extra) { $1 }
-                process.environment = environment
-                let output = Pipe()
-                process.standardOutput = output
-                process.standardError = output
-                try process.run()
-                let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                waitForExit(process, timeout: .seconds(20))
-                return (process.terminationStatus, text)
+            func chat(_ arguments: [String], caFile: String? = nil) throws -> (status: Int32, output: String) {
+                try runChat(
+                    ["cluster", "list", "--cluster", cluster.replicas[0].baseURL, "--timeout", "2"] + arguments,
+                    environment: ["CHAT_CACERT": caFile])
             }
             let flag = try chat(["--cacert", TestCertificates.main.ca])
             #expect(flag.status == 0 && flag.output.contains("1\tvoter\thttps://"), "\(flag)")
-            let environment = try chat([], environment: ["CHAT_CACERT": TestCertificates.main.ca])
+            let environment = try chat([], caFile: TestCertificates.main.ca)
             #expect(environment.status == 0 && environment.output.contains("1\tvoter"), "\(environment)")
             let untrusted = try chat(["--cacert", TestCertificates.other.ca])
             #expect(untrusted.status != 0 && untrusted.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted)")
