@@ -143,13 +143,23 @@ extension ClusterTests {
                 try await Self.status(renewedClient, .GET, "\(replica.baseURL)/healthz")
             }
 
+            // A certificate that does not parse is refused, and the current one stays.
+            try Data("not a certificate".utf8).write(to: certificate)
+            kill(replica.process!.processIdentifier, SIGHUP)
+            _ = try await eventually(timeout: .seconds(10)) {
+                replica.recentLog.contains("keeping the current certificate") ? true : nil
+            }
+            #expect(try await Self.status(mainClient, .GET, "\(replica.baseURL)/healthz") == 200)
+
             try install(.renewed)
             kill(replica.process!.processIdentifier, SIGHUP)
             _ = try await eventually(timeout: .seconds(10)) {
                 try await Self.status(renewedClient, .GET, "\(replica.baseURL)/healthz") == 200 ? true : nil
             }
+            let freshMainClient = try Self.client(trusting: .main)
+            defer { release(freshMainClient) }
             await #expect(throws: (any Error).self, "new connections still get the old certificate") {
-                try await Self.status(mainClient, .GET, "\(replica.baseURL)/healthz")
+                try await Self.status(freshMainClient, .GET, "\(replica.baseURL)/healthz")
             }
             // The long-poll that waited across the reload is answered on its old connection.
             var send = HTTPClientRequest(url: "\(replica.baseURL)/v1/messages")
