@@ -27,8 +27,9 @@ extension ClusterTests {
             var alice: ChatUser
             var bob: ChatUser
 
-            static func started(missing bodies: [String]) async throws -> Laggard {
-                let cluster = try await TestCluster.started(size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
+            static func started(missing bodies: [String], tls: Bool = false) async throws -> Laggard {
+                let cluster = try await TestCluster.started(
+                    size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"], tls: tls)
                 let leader = try await cluster.waitForLeader()
                 let alice = try await ChatUser.register("alice", at: leader.baseURL)
                 let bob = try await ChatUser.register("bob", at: leader.baseURL)

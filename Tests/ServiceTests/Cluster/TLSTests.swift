@@ -187,6 +187,15 @@ extension ClusterTests {
             #expect(untrusted.status != 0 && untrusted.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted)")
         }
 
+        /// State files travel to a follower over the peers' mutual TLS too.
+        @Test func aLaggardCatchesUpThroughASnapshotOverTLS() async throws {
+            let laggard = try await Persistence.Laggard.started(missing: (1...60).map { "m\($0)" }, tls: true)
+            defer { laggard.cluster.stopAll() }
+            #expect(try await laggard.caughtUpInbox() == (1...60).map { "m\($0)" })
+            #expect(try await laggard.metrics.contains("chat_raft_snapshots_installed 1"),
+                    "the laggard caught up without a snapshot")
+        }
+
         /// The kill -9 test of `Failover`, over mutual TLS.
         @Test func killingTheLeaderOverTLSLosesNoAcknowledgedMessageAndDuplicatesNone() async throws {
             let cluster = try await TestCluster.started(size: 3, tls: true)
