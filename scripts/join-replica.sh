@@ -9,6 +9,7 @@ id=$1
 source scripts/local-cluster.sh
 learner=()
 [ "${LEARNER:-0}" = 1 ] && learner=(--learner)
+# shellcheck disable=SC2046 # tls_arguments is a list of flags
 nohup "$bin/chatd" --id "$id" --join "$(replica_list)" --listen "127.0.0.1:$((base_port + id - 1))" "${learner[@]}" \
   --cluster-secret-file data/cluster-secret --data-dir "data/$id" $(tls_arguments "$id") >>"data/$id.log" 2>&1 &
 echo $! > "data/$id.pid"

@@ -3,7 +3,7 @@
 replicas=${REPLICAS:-$(cat data/replicas 2>/dev/null || echo 5)}
 base_port=${BASE_PORT:-8001}
 bin=${CHAT_BIN_DIR:-$(swift build -c release --show-bin-path)}
-# TLS=1 (recorded in data/tls by run-cluster.sh): HTTPS with certificates from data/tls/.
+# TLS=1 (recorded in data/tls-enabled by run-cluster.sh): HTTPS with certificates from data/tls/.
 tls=${TLS:-$(cat data/tls-enabled 2>/dev/null || echo 0)}
 [ "$tls" = 1 ] && scheme=https || scheme=http
 

@@ -23,4 +23,6 @@ for i in $(seq 1 "$count"); do
     -extfile "replica-$i.ext" -out "replica-$i.pem" 2>/dev/null
   rm -f "replica-$i.csr" "replica-$i.ext"
 done
-chmod 644 ca.pem replica-*.pem 2>/dev/null || true
+# Certificates are public; keys stay readable by their owner alone.
+chmod 644 ca.pem replica-[0-9].pem replica-[0-9][0-9].pem 2>/dev/null || true
+chmod 600 ca-key.pem replica-*-key.pem

@@ -39,7 +39,7 @@ struct ClusterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a replica as a learner (then start it with chatd --join, or promote it once caught up).")
         @Argument(help: "The new replica's id.") var id: Int
-        @Argument(help: "Where the other replicas reach it: http://host:port.") var url: String
+        @Argument(help: "Where the other replicas reach it: http://host:port (https:// with TLS).") var url: String
         @OptionGroup var cluster: ClusterOptions
 
         func run() async throws {

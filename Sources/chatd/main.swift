@@ -90,6 +90,8 @@ struct ChatDaemon: ParsableCommand {
     var exitWithParent = false
 
     func run() throws {
+        // Until the reload handler is in place, a SIGHUP must not end the process.
+        signal(SIGHUP, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -143,7 +145,6 @@ struct ChatDaemon: ParsableCommand {
             source.resume()
             return source
         }
-        signal(SIGHUP, SIG_IGN)
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
         reload.setEventHandler {
             guard options.tls != nil else { return logger.notice("SIGHUP: no --tls-cert to read again") }
@@ -168,6 +169,13 @@ extension ChatDaemon {
         }
         if peerVerifyClient && (tlsCert == nil || peerCa == nil) {
             throw ValidationError("--peer-verify-client needs --tls-cert and --peer-ca (the CA client certificates must come from)")
+        }
+        if peerVerifyClient && peerClientCert == nil {
+            // Its peers most likely verify clients too, and would refuse its calls with 403.
+            FileHandle.standardError.write(Data("""
+                chatd: warning: --peer-verify-client without --peer-client-cert: the other replicas \
+                will refuse this one's calls if they verify clients too\n
+                """.utf8))
         }
         if let tlsCert, let tlsKey {
             options.tls = ServingTLS(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: peerVerifyClient ? peerCa : nil)

@@ -61,10 +61,10 @@ public final class HTTPServer: Sendable {
     public func start() throws -> UInt16 {
         let context = Unmanaged.passUnretained(self).toOpaque()
         if let tls = configuration.tls {
-            try installCertificate(chain: tls.certificateChain, privateKey: tls.privateKey)
+            try Self.installCertificate(chain: tls.certificateChain, privateKey: tls.privateKey)
         }
+        // MHD keeps this pointer for as long as the daemon runs: freed only after it stops.
         let clientCA = configuration.tls?.clientCA.map { strdup($0) } ?? nil
-        defer { free(clientCA) }
         let started: OpaquePointer? = configuration.bindAddress.withCString { address in
             var settings = chat_mhd_settings(
                 bind_address: address,
@@ -83,7 +83,7 @@ public final class HTTPServer: Sendable {
         guard let started else {
             throw HTTPServerError.cannotListen(address: configuration.bindAddress, port: configuration.port)
         }
-        let handle = DaemonHandle(pointer: started)
+        let handle = DaemonHandle(pointer: started, clientCA: clientCA)
         daemon.withLock { $0 = handle }
         return chat_mhd_bound_port(started)
     }
@@ -91,7 +91,7 @@ public final class HTTPServer: Sendable {
     /// Makes `chain` and `privateKey` the certificate every new TLS handshake presents, without
     /// touching open connections (SIGHUP). Throws, keeping the old ones, when they do not parse
     /// or do not belong together.
-    public func installCertificate(chain: String, privateKey: String) throws {
+    public static func installCertificate(chain: String, privateKey: String) throws {
         let result = chat_tls_install(chain, privateKey)
         guard result == 0 else {
             throw HTTPServerError.badCertificate(String(cString: chat_tls_error(result)))
@@ -111,6 +111,7 @@ public final class HTTPServer: Sendable {
             return current
         }) else { return }
         MHD_stop_daemon(running.pointer)
+        free(running.clientCA)
     }
 
     /// Called on the epoll thread once a request's body is complete.
@@ -163,6 +164,18 @@ public final class HTTPServer: Sendable {
 }
 
 extension HTTPServer {
+    /// A path with an empty segment in the middle (`//`), or a `.` or `..` segment, is refused:
+    /// every check on a path's prefix (peer calls under `/internal/`) sees the path the
+    /// router matches.
+    static func pathRefusal(_ path: String) -> HTTPResponse? {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        let inner = segments.dropFirst().dropLast()
+        let isClean = path.hasPrefix("/") && !inner.contains { $0.isEmpty }
+            && !segments.contains { $0 == "." || $0 == ".." }
+        return isClean ? nil : APIError(
+            status: 400, code: "invalid_path", message: "A path has no empty, . or .. segments.").response
+    }
+
     /// With a client CA, peer paths need a verified client certificate; nothing else does.
     fileprivate func certificateRefusal(path: String, connection: OpaquePointer) -> HTTPResponse? {
         guard configuration.tls?.clientCA != nil, path.hasPrefix("/internal/"),
@@ -204,6 +217,8 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 /// The running daemon; only `start` and `stop` touch it.
 struct DaemonHandle: @unchecked Sendable {
     let pointer: OpaquePointer
+    /// The client CA handed to MHD, owned until the daemon stops.
+    let clientCA: UnsafeMutablePointer<CChar>?
 }
 
 /// A connection MHD has suspended; it must be resumed exactly once.
@@ -287,7 +302,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         let progress = RequestInProgress(maxBodyBytes: limit, head: head)
         requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
-        if let refusal = server.certificateRefusal(path: path, connection: connection) ?? server.handler.screen(head) {
+        if let refusal = HTTPServer.pathRefusal(path)
+            ?? server.certificateRefusal(path: path, connection: connection) ?? server.handler.screen(head) {
             progress.hasAnswered = true
             HTTPServer.queue(refusal, on: connection, logger: server.logger)
         }

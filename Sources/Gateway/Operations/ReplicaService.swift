@@ -51,7 +51,13 @@ public final class ReplicaService: Sendable {
     public init(options: Options, logger: Logger) throws {
         self.logger = logger
         tls = options.tls
+        // Every certificate and key is read and checked before this replica talks to anyone:
+        // a bad file must not stop it after it asked to join.
         let peerClientTLS = try options.peerTLS?.clientConfiguration()
+        let servingTLS = try options.tls?.load()
+        if let servingTLS {
+            try HTTPServer.installCertificate(chain: servingTLS.certificateChain, privateKey: servingTLS.privateKey)
+        }
         let database = try ChatDatabase(directory: options.dataDirectory)
         let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
         if let recorded, let id = options.id, id != recorded.replicaID {
@@ -78,7 +84,7 @@ public final class ReplicaService: Sendable {
         let listen = try options.listenAddress ?? Self.hostAndPort(of: ownURL)
         let ownScheme = URLComponents(string: ownURL)?.scheme
         guard (ownScheme == "https") == (options.tls != nil) else {
-            throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil)
+            throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil, isRecorded: recorded != nil)
         }
         let metrics = ServiceMetrics()
         let waiters = InboxWaiters { metrics.recordStage("long_poll_wake", $0) }
@@ -118,7 +124,7 @@ public final class ReplicaService: Sendable {
         sessionUseTask = Task { await sessionUses.run() }
         let api = ChatAPI(dependencies)
         var serverConfiguration = HTTPServer.Configuration(bindAddress: listen.host, port: listen.port)
-        serverConfiguration.tls = try options.tls?.load()
+        serverConfiguration.tls = servingTLS
         server = HTTPServer(configuration: serverConfiguration, handler: api, logger: logger)
         self.replicator = replicator
         self.waiters = waiters
@@ -129,8 +135,9 @@ public final class ReplicaService: Sendable {
     /// Reads the certificate and key files again and presents them from the next handshake on;
     /// open connections, waiting long-polls among them, keep theirs (SIGHUP).
     public func reloadCertificate() throws {
-        guard let tls, let loaded = try tls.load() as HTTPServer.TLS? else { return }
-        try server.installCertificate(chain: loaded.certificateChain, privateKey: loaded.privateKey)
+        guard let tls else { return }
+        let (chain, privateKey) = try tls.loadCertificate()
+        try HTTPServer.installCertificate(chain: chain, privateKey: privateKey)
     }
 
     /// Hands over leadership, answers every waiting request, and stops.
@@ -160,7 +167,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case invalidURL(String)
     case missingClusterSecret
     case joinNeedsListen
-    case schemeMismatch(url: String, servesTLS: Bool)
+    case schemeMismatch(url: String, servesTLS: Bool, isRecorded: Bool)
     case idMismatch(given: Int, recorded: Int, directory: String)
 
     public var description: String {
@@ -169,10 +176,17 @@ public enum ServiceError: Error, CustomStringConvertible {
         case .invalidURL(let url): "\(url) is not a usable http://host:port or https://host:port URL"
         case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
         case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
-        case .schemeMismatch(let url, let servesTLS):
-            servesTLS
-                ? "with --tls-cert this replica serves HTTPS, but its URL \(url) says http: name it https:// in --peers"
-                : "this replica's URL \(url) says https: give --tls-cert and --tls-key"
+        case .schemeMismatch(let url, let servesTLS, let isRecorded):
+            switch (servesTLS, isRecorded) {
+            case (true, false):
+                "with --tls-cert this replica serves HTTPS, but its URL \(url) says http: name it https:// in --peers"
+            case (true, true):
+                """
+                with --tls-cert this replica serves HTTPS, but its data directory records its URL as \(url): \
+                start it without TLS, or remove it from the cluster and join it again under an https URL
+                """
+            case (false, _): "this replica's URL \(url) says https: give --tls-cert and --tls-key"
+            }
         case .idMismatch(let given, let recorded, let directory):
             "--id \(given) does not match the id \(recorded) recorded in \(directory); leave --id out or point --data-dir elsewhere"
         }

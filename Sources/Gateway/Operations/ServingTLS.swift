@@ -14,15 +14,20 @@ public struct ServingTLS: Sendable {
     }
 
     func load() throws -> HTTPServer.TLS {
-        func read(_ path: String) throws -> String {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else {
-                throw ServingTLSError.unreadable(path)
-            }
-            return text
+        let (chain, privateKey) = try loadCertificate()
+        return HTTPServer.TLS(certificateChain: chain, privateKey: privateKey, clientCA: try clientCAFile.map(Self.read))
+    }
+
+    /// The certificate chain and key alone: what SIGHUP reads again.
+    func loadCertificate() throws -> (chain: String, privateKey: String) {
+        (try Self.read(certificateFile), try Self.read(keyFile))
+    }
+
+    private static func read(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else {
+            throw ServingTLSError.unreadable(path)
         }
-        return HTTPServer.TLS(
-            certificateChain: try read(certificateFile), privateKey: try read(keyFile),
-            clientCA: try clientCAFile.map(read))
+        return text
     }
 }
 

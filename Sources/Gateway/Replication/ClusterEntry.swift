@@ -112,6 +112,7 @@ struct ClusterEntryResolver {
 
     private func join(_ urls: [String]) throws(ClusterEntryRefusal) -> ReplicaIdentity {
         var lastWaitLog: ContinuousClock.Instant?
+        var waitingFor = "no leader answered yet"
         while true {
             for url in urls {
                 guard let answer = calls.call(.POST, "\(url)/v1/cluster/members", json: ["id": replicaID, "url": ownURL])
@@ -125,8 +126,11 @@ struct ClusterEntryResolver {
                 case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "change_in_progress":
                     continue  // another replica is joining right now: ask again
                 case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "member_exists":
-                    guard let identity = try adoptExistingMembership(askedAt: url) else { continue }
-                    return identity
+                    let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "already a member"
+                    switch try adoptExistingMembership(askedAt: url, refusal: message) {
+                    case .adopted(let identity): return identity
+                    case .waiting(let reason): waitingFor = reason
+                    }
                 case 400, 401, 409:
                     let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "status \(answer.status)"
                     throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
@@ -137,7 +141,7 @@ struct ClusterEntryResolver {
             let now = ContinuousClock.now
             if lastWaitLog.map({ now - $0 > .seconds(10) }) ?? true {
                 lastWaitLog = now
-                logger.notice("asking \(urls.joined(separator: ", ")) to add replica \(replicaID); no leader answered yet")
+                logger.notice("asking \(urls.joined(separator: ", ")) to add replica \(replicaID); \(waitingFor)")
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
         }
@@ -148,14 +152,28 @@ extension ClusterEntryResolver {
     /// This id is a member already: an operator added it (`chat cluster add`) before starting
     /// it, or an earlier start was added but stopped before recording the answer. It may take
     /// the place only if it is listed at this very URL and no member has ever heard from it;
-    /// otherwise its data was lost, or the id belongs to another machine. Nil: not every member
-    /// answered yet, so ask again.
-    fileprivate func adoptExistingMembership(askedAt url: String) throws(ClusterEntryRefusal) -> ReplicaIdentity? {
-        guard let view = calls.call(.GET, "\(url)/v1/cluster")?.json(),
+    /// otherwise its data was lost, or the id belongs to another machine. Until every member
+    /// has answered for the cluster, it waits.
+    fileprivate enum Adoption {
+        case adopted(ReplicaIdentity)
+        /// Ask again later; the reason is for the operator.
+        case waiting(String)
+    }
+
+    fileprivate func adoptExistingMembership(
+        askedAt url: String, refusal message: String
+    ) throws(ClusterEntryRefusal) -> Adoption {
+        // The leader's view: a lagging follower may not list a member that heard from this id.
+        guard let asked = calls.call(.GET, "\(url)/v1/cluster")?.json(),
+            let leaderURL = (asked["leader"] as? [String: Any])?["url"] as? String,
+            let view = calls.call(.GET, "\(leaderURL)/v1/cluster")?.json(), view["role"] as? String == "leader",
             let clusterID = view["cluster_id"] as? String,
             let members = view["members"] as? [[String: Any]]
-        else { return nil }
-        guard let listed = members.first(where: { $0["id"] as? Int == replicaID }) else { return nil }
+        else { return .waiting("replica \(replicaID) is already listed; asking the leader for its view") }
+        guard let listed = members.first(where: { $0["id"] as? Int == replicaID }) else {
+            // The URL is another member's: this is no place to take.
+            throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
+        }
         guard listed["url"] as? String == ownURL else {
             throw ClusterEntryRefusal(description: """
                 the cluster refused to add replica \(replicaID) (\(ownURL)): replica \(replicaID) is already a member \
@@ -163,16 +181,29 @@ extension ClusterEntryResolver {
                 """)
         }
         var witnesses: [Int] = []
+        var unanswered: [Int] = []
         for member in members {
             guard let id = member["id"] as? Int, id != replicaID, let memberURL = member["url"] as? String else { continue }
+            // A member that does not (yet) speak for this cluster, a wiped one among them,
+            // cannot vouch that it never heard from this id.
             guard let answer = calls.call(.GET, "\(memberURL)/internal/identity?asker=\(replicaID)"),
-                answer.status == 200, let json = answer.json()
-            else { return nil }
+                answer.status == 200, let json = answer.json(), json["cluster_id"] as? String == clusterID
+            else {
+                unanswered.append(id)
+                continue
+            }
             if json["heard_from_asker"] as? Bool == true { witnesses.append(id) }
         }
         if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: [clusterID]) }
+        guard unanswered.isEmpty else {
+            return .waiting("""
+                replica \(replicaID) is already a member of cluster \(clusterID): waiting for replicas \
+                \(unanswered.map(String.init).joined(separator: ", ")) to confirm they never heard from it
+                """)
+        }
         logger.notice("replica \(replicaID) is already a member of cluster \(clusterID) and no member has heard from it: taking its place")
-        return ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
+        return .adopted(
+            ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership()))
     }
 }
 

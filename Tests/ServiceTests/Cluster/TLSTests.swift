@@ -101,6 +101,8 @@ extension ClusterTests {
             #expect(try await Self.status(foreign, .GET, url, headers: headers) == 403, "a client certificate of another CA")
             #expect(try await Self.status(peer, .GET, url, headers: headers) == 200, "a client certificate of the peer CA")
             #expect(try await Self.status(anonymous, .GET, "\(leader.baseURL)/v1/cluster") == 200, "API clients need no certificate")
+            #expect(try await Self.status(anonymous, .POST, "\(leader.baseURL)//internal/sessions/used", headers: headers) == 400,
+                    "a doubled slash gets around the certificate check")
         }
 
         @Test func aPlaintextRequestToATLSPortFailsCleanlyAndTheReplicaKeepsServing() async throws {

@@ -1,0 +1,15 @@
+import Testing
+@testable import Gateway
+
+/// Paths the router would read differently from a prefix check are refused before either.
+@Suite struct PathRefusalTests {
+    @Test(arguments: ["/", "/v1/accounts", "/v1/accounts/", "/internal/raft/messages", "/v1/accounts/a.b"])
+    func aCleanPathPasses(_ path: String) {
+        #expect(HTTPServer.pathRefusal(path) == nil)
+    }
+
+    @Test(arguments: ["//internal/sessions/used", "/v1//accounts", "/v1/./accounts", "/v1/accounts/..", "/./internal/identity", "v1"])
+    func aPathWithAnEmptyDotOrDotDotSegmentIs400(_ path: String) {
+        #expect(HTTPServer.pathRefusal(path)?.status == 400, "\(path) was let through")
+    }
+}
