@@ -520,18 +520,24 @@ final class RaftDriver: @unchecked Sendable {
 
     /// Records a follower's stages for the entries `ready` persisted and applied.
     private func recordFollowerStages(_ ready: Ready, at now: ContinuousClock.Instant) {
+        guard node.role == .follower else {
+            // Stamps of a follower that became something else would time nothing it did.
+            entryTaken = [:]
+            entryPersisted = [:]
+            return
+        }
         if !entryTaken.isEmpty, let last = ready.entries.last?.index {
-            for (index, taken) in entryTaken where index <= last {
-                entryTaken[index] = nil
+            let persisted = entryTaken.filter { $0.key <= last }
+            entryTaken = entryTaken.filter { $0.key > last }
+            for (index, taken) in persisted {
                 recordStage("follower_persist", now - taken)
                 if entryPersisted.count < 4096 { entryPersisted[index] = now }
             }
         }
         if !entryPersisted.isEmpty, let applied = ready.committedEntries.last?.index {
-            for (index, persisted) in entryPersisted where index <= applied {
-                entryPersisted[index] = nil
-                recordStage("follower_commit_apply", now - persisted)
-            }
+            let done = entryPersisted.filter { $0.key <= applied }
+            entryPersisted = entryPersisted.filter { $0.key > applied }
+            for (_, persisted) in done { recordStage("follower_commit_apply", now - persisted) }
         }
     }
 
