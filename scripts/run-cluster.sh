@@ -72,7 +72,7 @@ for id in $(seq 1 "$replicas"); do
   echo "  replica $id: $(replica_url "$id")   log: data/$id.log   pid: $(cat data/$id.pid)"
 done
 echo
-echo "try:  curl -sL ${curl_tls[*]} -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' $(replica_url 1)/v1/accounts"
+echo "try:  curl -sL ${curl_tls[*]:+${curl_tls[*]} }-H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"correct horse\"}' $(replica_url 1)/v1/accounts"
 echo "Ctrl-C stops every replica; scripts/start-replica.sh ID brings back one that was killed."
 # Short sleeps: a Ctrl-C that lands between `sleep &` and `wait` is only seen when that sleep
 # ends (a race in bash), which with an hour-long sleep kept the script waiting under load.
