@@ -56,11 +56,16 @@ struct ClusterEntryResolver {
             var clusters: Set<String> = []
             var unanswered: [Int] = []
             var witnesses: [Int] = []
+            var reasons: [String] = []
             for peer in others {
-                guard let answer = calls.call(.GET, "\(peer.url)/internal/identity?asker=\(replicaID)"),
-                    answer.status == 200, let json = answer.json()
-                else {
+                let url = "\(peer.url)/internal/identity?asker=\(replicaID)"
+                let answer = calls.call(.GET, url)
+                guard let answer, answer.status == 200, let json = answer.json() else {
                     unanswered.append(peer.id)
+                    let code = (answer?.json()?["error"] as? [String: Any])?["code"] as? String
+                    let reason = answer.map { "status \($0.status)\(code.map { " \($0)" } ?? "")" }
+                        ?? calls.failures.last(for: url) ?? "no answer"
+                    reasons.append("\(peer.id): \(reason)")
                     continue
                 }
                 if let clusterID = json["cluster_id"] as? String { clusters.insert(clusterID) }
@@ -87,7 +92,7 @@ struct ClusterEntryResolver {
                 lastWaitLog = now
                 let waitingFor = unanswered.isEmpty
                     ? "replica \(others.map(\.id).min()!) to create the cluster"
-                    : "replicas \(unanswered.map(String.init).joined(separator: ", ")) to answer"
+                    : "replicas \(unanswered.map(String.init).joined(separator: ", ")) to answer (\(reasons.joined(separator: "; ")))"
                 logger.notice("new data directory: waiting for \(waitingFor) before first start")
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)

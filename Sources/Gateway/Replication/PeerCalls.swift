@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// Blocking HTTP calls a replica makes to its peers before Raft runs (asking whether they
 /// hold a cluster, asking to join one) and while it runs (asking to be promoted). Every call
@@ -19,6 +20,8 @@ struct PeerCalls: Sendable {
 
     let secret: String
     let client: HTTPClient
+    /// Why the last call to each URL reached no answer, for the operator's wait messages.
+    let failures = PeerCallFailures()
 
     init(secret: String, tls: TLSConfiguration? = nil) {
         self.secret = secret
@@ -53,7 +56,11 @@ struct PeerCalls: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(Array(data))
         }
-        guard let response = try? client.execute(request: request, deadline: .now() + .seconds(10)).wait() else {
+        let response: HTTPClient.Response
+        do {
+            response = try client.execute(request: request, deadline: .now() + .seconds(10)).wait()
+        } catch {
+            failures.record(url, "\(error)")
             return nil
         }
         let body = response.body.map { Array($0.readableBytesView) } ?? []
@@ -62,4 +69,13 @@ struct PeerCalls: Sendable {
         }
         return Answer(status: Int(response.status.code), body: body)
     }
+}
+
+/// The last error of a call to each URL (a refused connection, a TLS handshake that failed).
+final class PeerCallFailures: Sendable {
+    private let byURL = Mutex<[String: String]>([:])
+
+    func record(_ url: String, _ description: String) { byURL.withLock { $0[url] = description } }
+
+    func last(for url: String) -> String? { byURL.withLock { $0[url] } }
 }
