@@ -30,17 +30,14 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// PEM texts for HTTPS.
+    /// HTTPS settings. The certificate is not among them: `installCertificate` must have
+    /// succeeded before `start`, and may run again at any time (SIGHUP).
     public struct TLS: Sendable {
-        public var certificateChain: String
-        public var privateKey: String
-        /// When set, requests under `/internal/` must come with a client certificate this CA
-        /// signed; other clients are asked for none they must give.
+        /// A PEM CA: requests under `/internal/` must come with a client certificate it signed;
+        /// other clients are asked for none they must give.
         public var clientCA: String?
 
-        public init(certificateChain: String, privateKey: String, clientCA: String? = nil) {
-            self.certificateChain = certificateChain
-            self.privateKey = privateKey
+        public init(clientCA: String? = nil) {
             self.clientCA = clientCA
         }
     }
@@ -60,9 +57,6 @@ public final class HTTPServer: Sendable {
     /// Starts listening; returns the bound port.
     public func start() throws -> UInt16 {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        if let tls = configuration.tls {
-            try Self.installCertificate(chain: tls.certificateChain, privateKey: tls.privateKey)
-        }
         // MHD keeps this pointer for as long as the daemon runs: freed only after it stops.
         let clientCA = configuration.tls?.clientCA.map { strdup($0) } ?? nil
         let started: OpaquePointer? = configuration.bindAddress.withCString { address in

@@ -54,10 +54,8 @@ public final class ReplicaService: Sendable {
         // Every certificate and key is read and checked before this replica talks to anyone:
         // a bad file must not stop it after it asked to join.
         let peerClientTLS = try options.peerTLS?.clientConfiguration()
-        let servingTLS = try options.tls?.load()
-        if let servingTLS {
-            try HTTPServer.installCertificate(chain: servingTLS.certificateChain, privateKey: servingTLS.privateKey)
-        }
+        try options.tls?.installCertificate()
+        let servingTLS = try options.tls?.serverSettings()
         let database = try ChatDatabase(directory: options.dataDirectory)
         let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
         if let recorded, let id = options.id, id != recorded.replicaID {
@@ -135,9 +133,7 @@ public final class ReplicaService: Sendable {
     /// Reads the certificate and key files again and presents them from the next handshake on;
     /// open connections, waiting long-polls among them, keep theirs (SIGHUP).
     public func reloadCertificate() throws {
-        guard let tls else { return }
-        let (chain, privateKey) = try tls.loadCertificate()
-        try HTTPServer.installCertificate(chain: chain, privateKey: privateKey)
+        try tls?.installCertificate()
     }
 
     /// Hands over leadership, answers every waiting request, and stops.

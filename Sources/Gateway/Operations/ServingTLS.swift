@@ -13,14 +13,15 @@ public struct ServingTLS: Sendable {
         self.clientCAFile = clientCAFile
     }
 
-    func load() throws -> HTTPServer.TLS {
-        let (chain, privateKey) = try loadCertificate()
-        return HTTPServer.TLS(certificateChain: chain, privateKey: privateKey, clientCA: try clientCAFile.map(Self.read))
+    /// Reads the certificate chain and key and makes them the ones new handshakes present:
+    /// at start, and again on SIGHUP.
+    func installCertificate() throws {
+        try HTTPServer.installCertificate(chain: try Self.read(certificateFile), privateKey: try Self.read(keyFile))
     }
 
-    /// The certificate chain and key alone: what SIGHUP reads again.
-    func loadCertificate() throws -> (chain: String, privateKey: String) {
-        (try Self.read(certificateFile), try Self.read(keyFile))
+    /// The server's settings besides the certificate.
+    func serverSettings() throws -> HTTPServer.TLS {
+        HTTPServer.TLS(clientCA: try clientCAFile.map(Self.read))
     }
 
     private static func read(_ path: String) throws -> String {
