@@ -62,8 +62,7 @@ struct ClusterEntryResolver {
                 let answer = calls.call(.GET, url)
                 guard let answer, answer.status == 200, let json = answer.json() else {
                     unanswered.append(peer.id)
-                    let code = (answer?.json()?["error"] as? [String: Any])?["code"] as? String
-                    let reason = answer.map { "status \($0.status)\(code.map { " \($0)" } ?? "")" }
+                    let reason = answer.map { "status \($0.status)\($0.errorCode.map { " \($0)" } ?? "")" }
                         ?? calls.failures.last(for: url) ?? "no answer"
                     reasons.append("\(peer.id): \(reason)")
                     continue
@@ -128,16 +127,16 @@ struct ClusterEntryResolver {
                     logger.notice("added to cluster \(clusterID) as a learner; catching up")
                     return ReplicaIdentity(
                         clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
-                case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "change_in_progress":
+                case 409 where answer.errorCode == "change_in_progress":
                     continue  // another replica is joining right now: ask again
-                case 409 where (answer.json()?["error"] as? [String: Any])?["code"] as? String == "member_exists":
-                    let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "already a member"
+                case 409 where answer.errorCode == "member_exists":
+                    let message = answer.error?["message"] as? String ?? "already a member"
                     switch try adoptExistingMembership(askedAt: url, refusal: message) {
                     case .adopted(let identity): return identity
                     case .waiting(let reason): waitingFor = reason
                     }
                 case 400, 401, 409:
-                    let message = (answer.json()?["error"] as? [String: Any])?["message"] as? String ?? "status \(answer.status)"
+                    let message = answer.error?["message"] as? String ?? "status \(answer.status)"
                     throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
                 default:
                     continue  // no leader yet, shutting down: ask again

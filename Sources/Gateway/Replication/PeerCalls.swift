@@ -16,6 +16,10 @@ struct PeerCalls: Sendable {
         func json() -> [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
         }
+
+        /// The `error` object of an error answer.
+        var error: [String: Any]? { json()?["error"] as? [String: Any] }
+        var errorCode: String? { error?["code"] as? String }
     }
 
     let secret: String
