@@ -11,7 +11,6 @@ mkdir -p data
 
 echo "$replicas" > data/replicas
 tls=${TLS:-0}
-[ -z "$tls" ] && tls=0
 if [ "$tls" = 1 ]; then
   # A throwaway CA and a certificate for each replica, and for up to 9 ids so replicas can join.
   ./scripts/tls-certs.sh data/tls 9
