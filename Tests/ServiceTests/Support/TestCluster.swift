@@ -32,24 +32,31 @@ final class TestCluster: @unchecked Sendable {
         self.extraArguments = extraArguments
         self.tls = tls
         let hosts = host.map { host in Dictionary(uniqueKeysWithValues: (1...size).map { ($0, host) }) } ?? [:]
-        members = Mutex((1...size).map { id in
-            let replica = ChatdProcess(
-                id: id, peers: ports, hosts: hosts, dataDirectory: root.appendingPathComponent("\(id)"),
-                extraArguments: secretArguments + Self.fastTiming + extraArguments
-                    + (tls ? TestCertificates.main.mutualTLSArguments(for: id) : []))
-            if tls { replica.scheme = "https" }
-            return replica
-        })
+        members = Mutex([])
+        members.withLock { members in
+            members = (1...size).map { id in
+                makeReplica(id: id, peers: ports, hosts: hosts, dataDirectory: root.appendingPathComponent("\(id)"))
+            }
+        }
+    }
+
+    /// A replica of this cluster: its secret, fast timing, extra arguments and, with TLS, its
+    /// own certificate.
+    private func makeReplica(id: Int, peers: [Int: Int], hosts: [Int: String] = [:], dataDirectory: URL) -> ChatdProcess {
+        let replica = ChatdProcess(
+            id: id, peers: peers, hosts: hosts, dataDirectory: dataDirectory,
+            extraArguments: secretArguments + Self.fastTiming + extraArguments
+                + (tls ? TestCertificates.main.mutualTLSArguments(for: id) : []))
+        if tls { replica.scheme = "https" }
+        return replica
     }
 
     /// A new replica `id` on a free port that joins through the running replicas (`--join`);
     /// not started.
     func addJoiner(id: Int, learner: Bool = false) throws -> ChatdProcess {
-        let replica = ChatdProcess(
-            id: id, peers: [id: try FreePort.next()], dataDirectory: root.appendingPathComponent("\(id)-\(UUID().uuidString.prefix(8))"),
-            extraArguments: secretArguments + Self.fastTiming + extraArguments
-                + (tls ? TestCertificates.main.mutualTLSArguments(for: id) : []))
-        if tls { replica.scheme = "https" }
+        let replica = makeReplica(
+            id: id, peers: [id: try FreePort.next()],
+            dataDirectory: root.appendingPathComponent("\(id)-\(UUID().uuidString.prefix(8))"))
         replica.entry = .join(running.map(\.baseURL), learner: learner)
         members.withLock { $0.append(replica) }
         return replica
