@@ -11,7 +11,10 @@ import ReplicaCore
     struct FixedStatusReplicator: Replicator {
         var sizes: ChatStateSizes
         func writeRoute() -> WriteRoute { .here }
-        func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult { throw .noLeader }
+        func submit(
+            _ command: ChatCommand, timeline: WriteTimeline?,
+            then completion: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void
+        ) { completion(.failure(.noLeader)) }
         func awaitLinearizableRead() async throws(ReplicationError) {}
         func status() -> ClusterStatus {
             var status = ClusterStatus(

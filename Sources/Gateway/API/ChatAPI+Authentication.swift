@@ -13,33 +13,62 @@ extension ChatAPI {
     /// elsewhere) moments ago may not have been applied here yet, so a miss is checked again
     /// after a linearizable read. A session unused for the TTL is a miss (see `SessionPolicy`).
     func authenticate(_ request: HTTPRequest) async throws(APIError) -> Caller {
-        guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
-        let tokenHash = SessionToken.hash(token)
-        if let caller = try await liveCaller(tokenHash) { return caller }
+        if let caller = try callerKnownHere(request) { return caller }
         try await awaitLinearizableRead(request)
-        if let caller = try await liveCaller(tokenHash) { return caller }
+        if let caller = try callerKnownHere(request) { return caller }
         throw APIError.unauthorized
     }
 
-    /// The caller behind an unexpired session; notes its use when the recorded one grows old.
-    private func liveCaller(_ tokenHash: String) async throws(APIError) -> Caller? {
-        guard let (session, account) = try readState({ try ChatQueries.session(forTokenHash: tokenHash, in: $0) })
+    /// The caller behind the request's token if this replica's applied state holds a live
+    /// session for it, read at once on the calling thread; nil on a miss, which only the
+    /// linearizable re-check of `authenticate` may turn into a 401.
+    func callerKnownHere(_ request: HTTPRequest) throws(APIError) -> Caller? {
+        guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
+        return try liveCaller(SessionToken.hash(token))
+    }
+
+    /// The token hash and account key of the request's caller if the in-memory session table
+    /// holds a live session for its token: no I/O. Nil on a miss, which the table's lag behind
+    /// the database can cause; `authenticate` then decides.
+    func sessionInTable(_ request: HTTPRequest) throws(APIError) -> (tokenHash: String, accountKey: String)? {
+        guard let token = Self.bearerToken(request) else { throw APIError.unauthorized }
+        let tokenHash = SessionToken.hash(token)
+        guard let session = dependencies.database.sessions.entry(forTokenHash: tokenHash),
+              isLive(tokenHash, lastUsedAtMillis: session.lastUsedAtMillis)
         else { return nil }
-        let now = dependencies.clock()
-        let policy = dependencies.sessionPolicy
-        if policy.isExpired(lastUsedAtMillis: session.lastUsedAtMillis, now: now) { return nil }
-        if policy.needsTouch(lastUsedAtMillis: session.lastUsedAtMillis, now: now) {
-            await dependencies.sessionUses?.note(tokenHash)
-        }
+        return (tokenHash, session.accountKey)
+    }
+
+    /// The caller behind an unexpired session.
+    private func liveCaller(_ tokenHash: String) throws(APIError) -> Caller? {
+        guard let (session, account) = try readState({ try ChatQueries.session(forTokenHash: tokenHash, in: $0) }),
+              isLive(tokenHash, lastUsedAtMillis: session.lastUsedAtMillis)
+        else { return nil }
         return Caller(tokenHash: tokenHash, account: account)
     }
 
+    /// Whether a session last used at that time is unexpired; notes its use when the recorded
+    /// one grows old.
+    private func isLive(_ tokenHash: String, lastUsedAtMillis: Int64) -> Bool {
+        let now = dependencies.clock()
+        let policy = dependencies.sessionPolicy
+        if policy.isExpired(lastUsedAtMillis: lastUsedAtMillis, now: now) { return false }
+        if policy.needsTouch(lastUsedAtMillis: lastUsedAtMillis, now: now) {
+            dependencies.sessionUses?.note(tokenHash)
+        }
+        return true
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (the scheme in any case).
     static func bearerToken(_ request: HTTPRequest) -> String? {
         guard let value = request.header("Authorization") else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        // Header values are ASCII here: spaces and tabs are all the whitespace there is to trim.
+        var token = parts[1]
+        while token.first == " " || token.first == "\t" { token.removeFirst() }
+        while token.last == " " || token.last == "\t" { token.removeLast() }
+        return token.isEmpty ? nil : String(token)
     }
 
     func awaitLinearizableRead(_ request: HTTPRequest) async throws(APIError) {

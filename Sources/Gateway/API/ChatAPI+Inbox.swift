@@ -1,41 +1,81 @@
 import ReplicaCore
 
 extension ChatAPI {
+    /// A stale read by a caller this replica knows is served on the epoll thread, with no task
+    /// (and, when it names `after`, without reading the account: the session table has its
+    /// key); a linearizable read, or a session not applied here yet, first waits in a task.
     func readInbox(_ context: RouteContext) -> HTTPReply {
         let request = context.request
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
         return .deferred { responder in
+            do throws(APIError) {
+                // Authentication comes before validation, so a bad query with a bad token is a 401.
+                if let session = try sessionInTable(request) {
+                    let parameters = try InboxParameters(request)
+                    if parameters.isStale, let after = parameters.after {
+                        let query = InboxQuery(
+                            accountKey: session.accountKey, tokenHash: session.tokenHash, after: after, limit: parameters.limit)
+                        return serveInbox(query, waitSeconds: parameters.waitSeconds, responder: responder)
+                    }
+                }
+            } catch {
+                return responder.answer(error.response)
+            }
             Task {
                 do throws(APIError) {
-                    // Authentication comes before validation, so a bad query with a bad token is a 401.
                     _ = try await authenticate(request)
-                    let after = try RequestDecoding.integer("after", in: request, range: 0...Int64.max, default: nil)
-                    let waitSeconds = try RequestDecoding.integer(
-                        "wait", in: request, range: 0...Self.maxWaitSeconds, default: 0)!
-                    let limit = try RequestDecoding.integer(
-                        "limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
-                    if !(try Self.isStale(request)) { try await awaitLinearizableRead(request) }
+                    let parameters = try InboxParameters(request)
+                    if !parameters.isStale { try await awaitLinearizableRead(request) }
                     // Again, after the read index: the account's acknowledged position as of now.
                     let caller = try await authenticate(request)
                     let query = InboxQuery(
                         accountKey: caller.account.key, tokenHash: caller.tokenHash,
-                        after: after ?? caller.account.ackedSeq, limit: limit)
-                    let waiters = dependencies.waiters
-                    let ticket = waiters.register(accountKey: query.accountKey)
-                    let messages = try readMessages(query, ticket: ticket)
-                    guard messages.isEmpty && waitSeconds > 0 else {
-                        waiters.cancel(ticket)
-                        responder.answer(Self.inboxResponse(messages, query: query))
-                        return
-                    }
-                    // The task ends here; the wait holds only the query and the responder.
-                    waiters.wait(ticket, seconds: Double(waitSeconds)) { [self] in
-                        responder.answer(answerAfterWait(query))
-                    }
+                        after: parameters.after ?? caller.account.ackedSeq, limit: parameters.limit)
+                    serveInbox(query, waitSeconds: parameters.waitSeconds, responder: responder)
                 } catch {
                     responder.answer(error.response)
                 }
             }
+        }
+    }
+
+    /// The query of `GET /v1/inbox`, validated.
+    struct InboxParameters {
+        var after: Int64?
+        var waitSeconds: Int64
+        var limit: Int64
+        var isStale: Bool
+
+        init(_ request: HTTPRequest) throws(APIError) {
+            after = try RequestDecoding.integer("after", in: request, range: 0...Int64.max, default: nil)
+            waitSeconds = try RequestDecoding.integer("wait", in: request, range: 0...ChatAPI.maxWaitSeconds, default: 0)!
+            limit = try RequestDecoding.integer(
+                "limit", in: request, range: 1...ChatAPI.maxPageSize, default: ChatAPI.defaultPageSize)!
+            isStale = try ChatAPI.isStale(request)
+        }
+    }
+
+    /// Answers with the caller's messages now, or registers the long-poll to be answered when
+    /// one arrives or its wait runs out.
+    private func serveInbox(_ query: InboxQuery, waitSeconds: Int64, responder: HTTPResponder) {
+        let waiters = dependencies.waiters
+        let ticket = waiters.register(accountKey: query.accountKey)
+        let messages: [StoredMessage]
+        do throws(APIError) {
+            messages = try readMessages(query, ticket: ticket)
+        } catch {
+            return responder.answer(error.response)
+        }
+        guard messages.isEmpty && waitSeconds > 0 else {
+            waiters.cancel(ticket)
+            return responder.answer(Self.inboxResponse(messages, query: query))
+        }
+        // The wait holds only the query and the responder; the epoll thread makes the answer.
+        waiters.wait(ticket, seconds: Double(waitSeconds)) { [self] appliedAt in
+            responder.answer(making: { [self] in
+                if let appliedAt { dependencies.metrics.recordStage("long_poll_wake", .now - appliedAt) }
+                return answerAfterWait(query)
+            })
         }
     }
 

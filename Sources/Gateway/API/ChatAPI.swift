@@ -124,7 +124,7 @@ public struct ChatAPI: HTTPRequestHandler {
                 return .later { finish(await work(), route.name) }
             case .deferred(let start):
                 return .deferred { responder in
-                    start(HTTPResponder { responder.answer(finish($0, route.name)) })
+                    start(HTTPResponder { make in responder.answer(making: { finish(make(), route.name) }) })
                 }
             }
         }
@@ -203,16 +203,21 @@ extension ChatAPI {
     func submit(
         _ command: ChatCommand, request: HTTPRequest, subject: String? = nil, timeline: WriteTimeline? = nil
     ) async throws(APIError) -> ChatOutcome {
-        let result: ChatResult
-        do {
-            result = try await dependencies.replicator.submit(command, timeline: timeline)
-        } catch {
-            throw apiError(for: error, request: request)
+        let result = await withCheckedContinuation { continuation in
+            dependencies.replicator.submit(command, timeline: timeline) { continuation.resume(returning: $0) }
         }
+        return try outcome(of: result, request: request, subject: subject, timeline: timeline)
+    }
+
+    /// What a submitted command's result means to its caller; records its timeline as answered now.
+    func outcome(
+        of result: Result<ChatResult, ReplicationError>, request: HTTPRequest, subject: String?, timeline: WriteTimeline?
+    ) throws(APIError) -> ChatOutcome {
         if let timeline { dependencies.metrics.record(timeline, answered: .now) }
         switch result {
-        case .success(let outcome): return outcome
-        case .failure(let rejection): throw apiError(for: rejection, subject: subject)
+        case .failure(let error): throw apiError(for: error, request: request)
+        case .success(.success(let outcome)): return outcome
+        case .success(.failure(let rejection)): throw apiError(for: rejection, subject: subject)
         }
     }
 

@@ -7,15 +7,19 @@ import Synchronization
 ///
 /// A waiter is registered before the inbox is read, so a message applied between the read and
 /// the wait still wakes it. A waiting long-poll is only an entry here holding what answers it
-/// (no task, no continuation), which keeps ten thousand of them cheap; woken ones are answered
-/// on the concurrency pool in small groups, never on the thread that applied the message.
+/// (no task, no continuation), which keeps ten thousand of them cheap. A wake only hands the
+/// answer on (the epoll thread reads and encodes it), so a few woken long-polls are woken on the
+/// thread that applied the message; many at once are spread over tasks in small groups, so the
+/// applier is not held up.
 public final class InboxWaiters: AppliedListener {
     public struct Ticket: Sendable, Hashable {
         let id: Int
         let accountKey: String
     }
 
-    public typealias Wake = @Sendable () -> Void
+    /// Called with when the change that woke the long-poll was applied, or nil when its time
+    /// ran out (or the whole state was replaced). It must only hand the answer on.
+    public typealias Wake = @Sendable (_ appliedAt: ContinuousClock.Instant?) -> Void
 
     private enum Waiter {
         case armed
@@ -37,17 +41,13 @@ public final class InboxWaiters: AppliedListener {
         }
     }
 
-    /// Woken long-polls answered one after another by one task.
+    /// Woken long-polls handed on one after another by one task, or inline when no more wake at once.
     static let wakesPerTask = 64
 
     private let state = Mutex(State())
     private let timerQueue = DispatchQueue(label: "inbox-waiters.timeouts")
-    /// Told, for each long-poll a new message wakes, how long after the apply its answer began.
-    private let onWake: @Sendable (Duration) -> Void
 
-    public init(onWake: @escaping @Sendable (Duration) -> Void = { _ in }) {
-        self.onWake = onWake
-    }
+    public init() {}
 
     public var waitingCount: Int { state.withLock { $0.count } }
 
@@ -71,7 +71,7 @@ public final class InboxWaiters: AppliedListener {
             return false
         }
         if hasFired {
-            Self.run([wake])
+            wake(nil)
             return
         }
         timerQueue.asyncAfter(deadline: .now() + seconds) { [self] in fire(ticket) }
@@ -119,14 +119,7 @@ public final class InboxWaiters: AppliedListener {
             state.byAccount[accountKey] = armed.isEmpty ? nil : armed
             return woken
         }
-        guard let appliedAt else { return Self.run(woken) }
-        let timed = woken.map { wake in
-            { @Sendable [onWake] in
-                onWake(.now - appliedAt)
-                wake()
-            }
-        }
-        Self.run(timed)
+        Self.run(woken, appliedAt: appliedAt)
     }
 
     private func fire(_ ticket: Ticket) {
@@ -139,14 +132,18 @@ public final class InboxWaiters: AppliedListener {
             _ = state.remove(ticket)
             return wake
         }
-        if let wake { Self.run([wake]) }
+        wake?(nil)
     }
 
-    private static func run(_ wakes: [Wake]) {
+    private static func run(_ wakes: [Wake], appliedAt: ContinuousClock.Instant?) {
+        guard wakes.count > wakesPerTask else {
+            for wake in wakes { wake(appliedAt) }
+            return
+        }
         var start = 0
         while start < wakes.count {
             let group = wakes[start..<min(start + wakesPerTask, wakes.count)]
-            Task { for wake in group { wake() } }
+            Task { for wake in group { wake(appliedAt) } }
             start += wakesPerTask
         }
     }

@@ -57,6 +57,6 @@ public enum SessionToken {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        SHA256.hash(data: Array(token.utf8)).hexadecimal
     }
 }

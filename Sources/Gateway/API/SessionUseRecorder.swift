@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ReplicaCore
+import Synchronization
 
 /// Keeps sessions that are in use alive, and has the leader remove the expired ones.
 ///
@@ -23,7 +24,8 @@ actor SessionUseRecorder {
     let peerCalls: PeerCalls?
     let clock: @Sendable () -> Int64
     let logger: Logger
-    private var pending: Set<String> = []
+    /// Noted by handlers on any thread, without waiting for the actor.
+    private let pending = Mutex<Set<String>>([])
     private var lastExpiryCheck: Int64 = 0
 
     init(
@@ -40,9 +42,11 @@ actor SessionUseRecorder {
 
     var flushInterval: Duration { .milliseconds(max(10, min(policy.refreshAfterMillis / 2, 5_000))) }
 
-    func note(_ tokenHash: String) {
-        guard pending.count < Self.maxPending else { return }
-        pending.insert(tokenHash)
+    nonisolated func note(_ tokenHash: String) {
+        pending.withLock { pending in
+            guard pending.count < Self.maxPending else { return }
+            pending.insert(tokenHash)
+        }
     }
 
     /// Flushes and expires until the task is cancelled.
@@ -55,9 +59,12 @@ actor SessionUseRecorder {
     }
 
     func flush() async {
-        guard !pending.isEmpty else { return }
-        let batch = Array(pending.prefix(Self.maxHashesPerTouch))
-        pending.subtract(batch)
+        let batch = pending.withLock { pending in
+            let batch = Array(pending.prefix(Self.maxHashesPerTouch))
+            pending.subtract(batch)
+            return batch
+        }
+        guard !batch.isEmpty else { return }
         let delivered: Bool
         switch replicator.writeRoute() {
         case .here:
@@ -70,7 +77,7 @@ actor SessionUseRecorder {
             delivered = false
         }
         if !delivered {
-            pending.formUnion(batch)
+            pending.withLock { $0.formUnion(batch) }
             logger.debug("recording the use of \(batch.count) sessions failed; trying again")
         }
     }

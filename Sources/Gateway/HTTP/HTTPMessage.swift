@@ -62,14 +62,23 @@ public enum HTTPReply: Sendable {
 }
 
 /// Answers one suspended request; only the first answer counts.
+///
+/// An answer may be left as work that makes the response: the server runs it on the epoll
+/// thread, which must wake to queue the response anyway, so a caller on another thread (the
+/// Raft driver) hands off the encoding without waking a third thread for it.
 public struct HTTPResponder: Sendable {
-    let answerOnce: @Sendable (HTTPResponse) -> Void
+    public typealias MakeResponse = @Sendable () -> HTTPResponse
 
-    public init(_ answerOnce: @escaping @Sendable (HTTPResponse) -> Void) {
+    let answerOnce: @Sendable (@escaping MakeResponse) -> Void
+
+    public init(_ answerOnce: @escaping @Sendable (@escaping MakeResponse) -> Void) {
         self.answerOnce = answerOnce
     }
 
-    public func answer(_ response: HTTPResponse) { answerOnce(response) }
+    public func answer(_ response: HTTPResponse) { answerOnce { response } }
+
+    /// Answers with what `makeResponse` returns, computed on the epoll thread.
+    public func answer(making makeResponse: @escaping MakeResponse) { answerOnce(makeResponse) }
 }
 
 public protocol HTTPRequestHandler: Sendable {

@@ -121,11 +121,11 @@ public final class HTTPServer: Sendable {
             let ticket = suspend(connection, progress: progress)
             Task {
                 let response = await work()
-                self.suspended.resume(ticket, with: response)
+                self.suspended.resume(ticket, making: { response })
             }
         case .deferred(let start):
             let ticket = suspend(connection, progress: progress)
-            start(HTTPResponder { [suspended] in suspended.resume(ticket, with: $0) })
+            start(HTTPResponder { [suspended] in suspended.resume(ticket, making: $0) })
         }
     }
 
@@ -181,14 +181,14 @@ extension HTTPServer {
     }
 }
 
-/// The answer to a suspended request, handed from the thread that computed it to the epoll
-/// thread, which queues it once MHD calls the access handler for the resumed connection.
+/// The answer to a suspended request, handed from the thread that decided it to the epoll
+/// thread, which makes and queues it once MHD calls the access handler for the resumed connection.
 final class PendingReply: Sendable {
-    private let response = Mutex<HTTPResponse?>(nil)
+    private let response = Mutex<HTTPResponder.MakeResponse?>(nil)
 
-    func set(_ value: HTTPResponse) { response.withLock { $0 = value } }
+    func set(_ value: @escaping HTTPResponder.MakeResponse) { response.withLock { $0 = value } }
 
-    func take() -> HTTPResponse? {
+    func take() -> HTTPResponder.MakeResponse? {
         response.withLock { current in
             defer { current = nil }
             return current
@@ -242,10 +242,11 @@ final class SuspendedConnections: Sendable {
 
     var count: Int { state.withLock { $0.connections.count } }
 
-    /// Leaves `response` for the epoll thread and resumes the connection, once per ticket.
-    func resume(_ ticket: Int, with response: HTTPResponse) {
+    /// Leaves the making of the response to the epoll thread and resumes the connection, once
+    /// per ticket.
+    func resume(_ ticket: Int, making makeResponse: @escaping HTTPResponder.MakeResponse) {
         guard let connection = state.withLock({ $0.connections.removeValue(forKey: ticket) }) else { return }
-        resume(connection, with: response)
+        resume(connection, making: makeResponse)
     }
 
     func resumeAll(with response: HTTPResponse) {
@@ -254,12 +255,12 @@ final class SuspendedConnections: Sendable {
             return Array(state.connections.values)
         }
         for connection in all {
-            resume(connection, with: response)
+            resume(connection, making: { response })
         }
     }
 
-    private func resume(_ connection: SuspendedConnection, with response: HTTPResponse) {
-        connection.reply.set(response)
+    private func resume(_ connection: SuspendedConnection, making makeResponse: @escaping HTTPResponder.MakeResponse) {
+        connection.reply.set(makeResponse)
         unqueued.withLock { $0 += 1 }
         MHD_resume_connection(connection.pointer)
     }
@@ -306,9 +307,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     let progress = Unmanaged<RequestInProgress>.fromOpaque(existing).takeUnretainedValue()
     if progress.hasAnswered {
         // Called again for a resumed connection: queue the answer left for it.
-        if let reply = progress.pendingReply, let response = reply.take() {
+        if let reply = progress.pendingReply, let makeResponse = reply.take() {
             progress.pendingReply = nil
-            HTTPServer.queue(response, on: connection, logger: server.logger)
+            HTTPServer.queue(makeResponse(), on: connection, logger: server.logger)
             server.suspended.replyQueued()
         }
         uploadDataSize.pointee = 0

@@ -85,7 +85,7 @@ public final class ReplicaService: Sendable {
             throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil, isRecorded: recorded != nil)
         }
         let metrics = ServiceMetrics()
-        let waiters = InboxWaiters { metrics.recordStage("long_poll_wake", $0) }
+        let waiters = InboxWaiters()
         let isLone = recorded.map { $0.bootstrapMembership.voters.count <= 1 && !$0.bootstrapMembership.isEmpty }
             ?? (options.join.isEmpty && options.peers.count <= 1)
         if !isLone && (options.clusterSecret ?? "").isEmpty {

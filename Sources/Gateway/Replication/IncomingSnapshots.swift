@@ -22,7 +22,7 @@ struct StateFileTransfer: Equatable, Sendable {
     }
 
     static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        digest.hexadecimal
     }
 }
 

@@ -12,7 +12,7 @@ import ReplicaCore
 final class RaftDriver: @unchecked Sendable {
     struct PendingProposal {
         var term: Term
-        var continuation: CheckedContinuation<ChatResult, any Error>
+        var complete: @Sendable (Result<ChatResult, ReplicationError>) -> Void
         var deadline: ContinuousClock.Instant
         var timeline: WriteTimeline?
     }
@@ -58,6 +58,8 @@ final class RaftDriver: @unchecked Sendable {
     /// The applied state's row counts: counted once at start and after installing a snapshot,
     /// then kept by adding what each transaction inserts and deletes.
     private var sizes: ChatStateSizes
+    /// The session rows the transaction under way wrote, for `database.sessions` once it commits.
+    private var sessionChanges = SessionChanges()
     let recordStage: @Sendable (String, Duration) -> Void
     /// On a follower: when the driver took the append that carried an entry, then when that
     /// entry was on disk, by index (`follower_persist`, `follower_commit_apply` stages).
@@ -155,7 +157,7 @@ final class RaftDriver: @unchecked Sendable {
 
     private func handle(_ input: RaftReplicator.Input) {
         switch input {
-        case .propose(let command, let timeline, let continuation): propose(command, timeline, continuation)
+        case .propose(let command, let timeline, let complete): propose(command, timeline, complete)
         case .read(let continuation): read(continuation)
         case .messages(let messages, let responder):
             if let sender = messages.first?.from, !recordContact(with: Int(sender.rawValue)) {
@@ -226,7 +228,7 @@ final class RaftDriver: @unchecked Sendable {
     /// looks partitioned away, which Raft is built for).
     private func refuseWhileHolding(_ input: RaftReplicator.Input) {
         switch input {
-        case .propose(_, _, let continuation): continuation.resume(throwing: ReplicationError.storageFull)
+        case .propose(_, _, let complete): complete(.failure(.storageFull))
         case .read(let continuation): continuation.resume(throwing: ReplicationError.storageFull)
         case .messages(_, let responder): responder?.answer(PeerTransport.replyResponse([]))
         case .unreachable, .transferLeadership: break
@@ -254,7 +256,8 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     private func propose(
-        _ command: ChatCommand, _ timeline: WriteTimeline?, _ continuation: CheckedContinuation<ChatResult, any Error>
+        _ command: ChatCommand, _ timeline: WriteTimeline?,
+        _ complete: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void
     ) {
         if diskSpace.isBelowReserve != isBelowDiskReserve {
             isBelowDiskReserve.toggle()
@@ -264,14 +267,14 @@ final class RaftDriver: @unchecked Sendable {
                 logger.notice("free space in \(diskSpace.directory.path) is above the reserve again: taking writes")
             }
         }
-        if isBelowDiskReserve { return continuation.resume(throwing: ReplicationError.storageFull) }
+        if isBelowDiskReserve { return complete(.failure(.storageFull)) }
         do {
             let (index, term) = try node.propose(ChatCommandCodec.encode(command))
             timeline?.proposed = .now
             proposals[index] = PendingProposal(
-                term: term, continuation: continuation, deadline: .now + requestTimeout, timeline: timeline)
+                term: term, complete: complete, deadline: .now + requestTimeout, timeline: timeline)
         } catch {
-            continuation.resume(throwing: replicationError(for: error))
+            complete(.failure(replicationError(for: error)))
         }
     }
 
@@ -428,8 +431,11 @@ final class RaftDriver: @unchecked Sendable {
     /// the applied index, the sizes and the storage's mirror of the log.
     private func persistAndApply(_ ready: Ready) throws -> [(index: LogIndex, term: Term, result: ChatResult?)] {
         let (applied, counted) = (appliedIndex, sizes)
+        sessionChanges = SessionChanges()
         do {
-            return try persistAndApplyOnce(ready)
+            let outcomes = try persistAndApplyOnce(ready)
+            database.sessions.apply(sessionChanges)
+            return outcomes
         } catch {
             (appliedIndex, sizes) = (applied, counted)
             reloadStorageMirror()
@@ -473,6 +479,15 @@ final class RaftDriver: @unchecked Sendable {
             }
         }
         snapshotsInstalled += 1
+        // Every session may have changed: read them all again, and drop the changes noted.
+        do {
+            try database.read { db in try database.sessions.reload(from: db) }
+        } catch {
+            // An empty table is safe, only slower: every token is then looked up in SQLite.
+            database.sessions.removeAll()
+            logger.warning("reading the sessions of the installed snapshot failed (\(error)); looking tokens up on disk")
+        }
+        sessionChanges = SessionChanges()
         incomingSnapshots.removeCompleted(upTo: snapshot.metadata.index)
         logger.info("installed a snapshot at index \(snapshot.metadata.index); the state stands at \(appliedIndex)")
         return outcomes
@@ -484,7 +499,7 @@ final class RaftDriver: @unchecked Sendable {
         if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
         var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
         let tally = SizeTally()
-        let chatStore = SQLiteChatStore(db: db, tally: tally)
+        let chatStore = SQLiteChatStore(db: db, tally: tally, sessionChanges: sessionChanges)
         for entry in ready.committedEntries where entry.index > appliedIndex {
             precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
             var result: ChatResult?
@@ -559,10 +574,10 @@ final class RaftDriver: @unchecked Sendable {
             guard let pending = proposals.removeValue(forKey: outcome.index) else { continue }
             pending.timeline?.resumed = .now
             if pending.term == outcome.term, let result = outcome.result {
-                pending.continuation.resume(returning: result)
+                pending.complete(.success(result))
             } else {
                 // Another leader's entry took this index: the proposal was lost, a retry is safe.
-                pending.continuation.resume(throwing: ReplicationError.timedOut)
+                pending.complete(.failure(.timedOut))
             }
         }
     }
@@ -623,7 +638,7 @@ final class RaftDriver: @unchecked Sendable {
     private func expireRequests(now: ContinuousClock.Instant) {
         for (index, pending) in proposals where pending.deadline <= now {
             proposals[index] = nil
-            pending.continuation.resume(throwing: ReplicationError.timedOut)
+            pending.complete(.failure(.timedOut))
         }
         for (index, pending) in membershipProposals where pending.deadline <= now {
             membershipProposals[index] = nil
@@ -644,7 +659,7 @@ final class RaftDriver: @unchecked Sendable {
     private func failEverything(with error: ReplicationError, inputs: [RaftReplicator.Input]) {
         for input in inputs {
             switch input {
-            case .propose(_, _, let continuation): continuation.resume(throwing: error)
+            case .propose(_, _, let complete): complete(.failure(error))
             case .read(let continuation): continuation.resume(throwing: error)
             case .messages(_, let responder?): responder.answer(APIError.shuttingDown.response)
             case .changeMembership(_, let continuation): continuation.resume(throwing: MembershipChangeError.replication(error))
@@ -655,7 +670,7 @@ final class RaftDriver: @unchecked Sendable {
             responder.answer(APIError.shuttingDown.response)
         }
         pendingReplies = [:]
-        for pending in proposals.values { pending.continuation.resume(throwing: error) }
+        for pending in proposals.values { pending.complete(.failure(error)) }
         for pending in readsAwaitingIndex.values { for continuation in pending.continuations { continuation.resume(throwing: error) } }
         for waiting in readsAwaitingApply { for continuation in waiting.read.continuations { continuation.resume(throwing: error) } }
         for pending in membershipProposals.values { pending.continuation.resume(throwing: MembershipChangeError.replication(error)) }

@@ -56,7 +56,7 @@ public final class RaftReplicator: Replicator {
     }
 
     enum Input {
-        case propose(ChatCommand, WriteTimeline?, CheckedContinuation<ChatResult, any Error>)
+        case propose(ChatCommand, WriteTimeline?, @Sendable (Result<ChatResult, ReplicationError>) -> Void)
         case read(CheckedContinuation<Void, any Error>)
         /// Messages from one peer; what this replica has to say back to that peer after
         /// handling them goes in the answer to `replyTo` (see `PeerTransport`).
@@ -205,24 +205,17 @@ public final class RaftReplicator: Replicator {
         return .noLeader
     }
 
-    public func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult {
+    public func submit(
+        _ command: ChatCommand, timeline: WriteTimeline?,
+        then completion: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void
+    ) {
         switch writeRoute() {
         case .here: break
-        case .leader(let leader): throw .notLeader(leader)
-        case .noLeader: throw .noLeader
+        case .leader(let leader): return completion(.failure(.notLeader(leader)))
+        case .noLeader: return completion(.failure(.noLeader))
         }
-        do {
-            return try await withCheckedThrowingContinuation { continuation in
-                timeline?.submitted = .now
-                mailbox.enqueue(.propose(command, timeline, continuation)) {
-                    continuation.resume(throwing: ReplicationError.shuttingDown)
-                }
-            }
-        } catch let error as ReplicationError {
-            throw error
-        } catch {
-            throw .shuttingDown
-        }
+        timeline?.submitted = .now
+        mailbox.enqueue(.propose(command, timeline, completion)) { completion(.failure(.shuttingDown)) }
     }
 
     public func awaitLinearizableRead() async throws(ReplicationError) {

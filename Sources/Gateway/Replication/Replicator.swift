@@ -6,9 +6,12 @@ import ReplicaCore
 public protocol Replicator: Sendable {
     /// Where writes must go right now, checked before a handler does any expensive work.
     func writeRoute() -> WriteRoute
-    /// Waits until `command` is durable and applied, and returns what applying it produced.
-    /// `timeline`, when given, is stamped with the stages the command passes.
-    func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult
+    /// Calls `completion` once `command` is durable and applied, with what applying it
+    /// produced, or once it failed. `completion` may run on the Raft driver's thread: it must
+    /// only hand the result on. `timeline`, when given, is stamped with the stages the command passes.
+    func submit(
+        _ command: ChatCommand, timeline: WriteTimeline?,
+        then completion: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void)
     /// Returns once this replica has applied every write committed before the call.
     func awaitLinearizableRead() async throws(ReplicationError)
     func status() -> ClusterStatus
@@ -16,6 +19,16 @@ public protocol Replicator: Sendable {
     /// removed) after the change is committed and applied here.
     func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member?
     func shutdown()
+}
+
+extension Replicator {
+    /// Waits until `command` is durable and applied, and returns what applying it produced.
+    public func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult {
+        let result = await withCheckedContinuation { continuation in
+            submit(command, timeline: timeline) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
 }
 
 public enum WriteRoute: Sendable, Equatable {

@@ -8,6 +8,8 @@ public final class ChatDatabase: Sendable {
     let pool: DatabasePool
     /// The replica's data directory: the database, and snapshot files in transit.
     let directory: URL
+    /// The sessions of the applied state, kept in memory by the applier.
+    public let sessions = SessionTable()
 
     public init(directory: URL) throws {
         self.directory = directory
@@ -24,6 +26,7 @@ public final class ChatDatabase: Sendable {
         let mode = try synchronousMode()
         precondition(mode == 2, "SQLite must run with synchronous=FULL, found \(mode)")
         try Schema.migrator().migrate(pool)
+        try pool.read { db in try sessions.reload(from: db) }
     }
 
     /// The writer connection's `PRAGMA synchronous` (2 is FULL).

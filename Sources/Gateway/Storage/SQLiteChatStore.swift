@@ -13,10 +13,13 @@ struct SQLiteChatStore: ChatStore {
     let db: Database
     /// Given by the applier: every insert and delete is counted here.
     var tally: SizeTally?
+    /// Given by the applier: every write to a session row is noted here, for `SessionTable`.
+    var sessionChanges: SessionChanges?
 
-    init(db: Database, tally: SizeTally? = nil) {
+    init(db: Database, tally: SizeTally? = nil, sessionChanges: SessionChanges? = nil) {
         self.db = db
         self.tally = tally
+        self.sessionChanges = sessionChanges
     }
 
     private func count(_ keyPath: WritableKeyPath<ChatStateSizes, Int>, sign: Int) {
@@ -70,26 +73,31 @@ struct SQLiteChatStore: ChatStore {
             INSERT OR REPLACE INTO session (token_hash, account_key, created_at, last_used_at) VALUES (?, ?, ?, ?)
             """).execute(arguments: [session.tokenHash, session.accountKey, session.createdAtMillis, session.lastUsedAtMillis])
         count(\.sessions, sign: 1)
+        sessionChanges?.record(.inserted(session))
     }
 
     func touchSession(tokenHash: String, atMillis millis: Int64) throws {
         try db.cachedStatement(sql: "UPDATE session SET last_used_at = ? WHERE token_hash = ? AND last_used_at < ?")
             .execute(arguments: [millis, tokenHash, millis])
+        sessionChanges?.record(.touched(tokenHash: tokenHash, millis: millis))
     }
 
     func deleteSessions(unusedBefore millis: Int64) throws {
         try db.cachedStatement(sql: "DELETE FROM session WHERE last_used_at < ?").execute(arguments: [millis])
         count(\.sessions, sign: -1)
+        sessionChanges?.record(.deletedUnusedBefore(millis: millis))
     }
 
     func deleteSession(forTokenHash tokenHash: String) throws {
         try db.cachedStatement(sql: "DELETE FROM session WHERE token_hash = ?").execute(arguments: [tokenHash])
         count(\.sessions, sign: -1)
+        sessionChanges?.record(.deleted(tokenHash: tokenHash))
     }
 
     func deleteSessions(ofAccount key: String) throws {
         try db.cachedStatement(sql: "DELETE FROM session WHERE account_key = ?").execute(arguments: [key])
         count(\.sessions, sign: -1)
+        sessionChanges?.record(.deletedOfAccount(key: key))
     }
 
     func insertMessage(_ message: StoredMessage, recipientKey: String) throws {

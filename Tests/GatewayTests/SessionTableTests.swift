@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+@testable import Gateway
+import ReplicaCore
+
+/// The in-memory session table follows the session rows the applier writes.
+@Suite struct SessionTableTests {
+    @Test func theTableFollowsEveryKindOfSessionWrite() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)")
+        let database = try ChatDatabase(directory: directory)
+        let machine = ChatStateMachine()
+        let changes = SessionChanges()
+        try database.write { db in
+            let store = SQLiteChatStore(db: db, sessionChanges: changes)
+            for name in ["alice", "bob", "carol"] {
+                _ = try machine.apply(.createAccount(.init(username: name, passwordHash: "h", createdAtMillis: 1)), to: store)
+            }
+            for (name, token, at) in [("alice", "t-alice", 10), ("alice", "t-alice2", 20), ("bob", "t-bob", 10), ("carol", "t-carol", 45)] {
+                _ = try machine.apply(.openSession(.init(
+                    username: name, verifiedPasswordHash: "h", tokenHash: token, createdAtMillis: Int64(at))), to: store)
+            }
+            _ = try machine.apply(.touchSessions(.init(tokenHashes: ["t-bob", "t-alice2"], atMillis: 50)), to: store)
+            _ = try machine.apply(.closeSession(.init(tokenHash: "t-alice2")), to: store)
+            _ = try machine.apply(.deleteAccount(.init(tokenHash: "t-carol", username: "carol")), to: store)
+            _ = try machine.apply(.expireSessions(.init(unusedBeforeMillis: 40)), to: store)
+            _ = try machine.apply(.openSession(.init(
+                username: "alice", verifiedPasswordHash: "h", tokenHash: "t-alice3", createdAtMillis: 60)), to: store)
+        }
+        database.sessions.apply(changes)
+        let reread = SessionTable()
+        try database.read { try reread.reload(from: $0) }
+        #expect(database.sessions.all == reread.all, "kept \(database.sessions.all), the rows say \(reread.all)")
+        #expect(Set(reread.all.keys) == ["t-bob", "t-alice3"], "the writes above should leave exactly these")
+    }
+
+    @Test func aReopenedDatabaseStartsWithItsSessions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)")
+        _ = try ChatDatabase(directory: directory).apply([
+            .createAccount(.init(username: "alice", passwordHash: "h", createdAtMillis: 1)),
+            .openSession(.init(username: "alice", verifiedPasswordHash: "h", tokenHash: "t-alice", createdAtMillis: 5)),
+        ])
+        let reopened = try ChatDatabase(directory: directory)
+        #expect(reopened.sessions.entry(forTokenHash: "t-alice") == .init(accountKey: "alice", lastUsedAtMillis: 5))
+    }
+}
