@@ -356,6 +356,9 @@ class Profile:
         return self
 
     def __exit__(self, *exception):
+        ended = process_cpu_seconds(self.pid)
+        if ended is not None and self.cpu_started is not None:
+            self.cpu_seconds = ended - self.cpu_started
         if self.process is None:
             return
         self.process.wait(timeout=60)
@@ -536,9 +539,11 @@ class SystemCalls:
     def __init__(self, pid, name):
         self.pid, self.output = pid, WORK / f"perf-stat-{name}.csv"
         self.counts = None
+        self.cpu_seconds = None
 
     def __enter__(self):
         self.process = None
+        self.cpu_started = process_cpu_seconds(self.pid)
         if shutil.which("perf"):
             events = ",".join(PERF_EVENTS.values())
             command = ["perf", "stat", "-x", ",", "-e", events, "-p", str(self.pid), "-o", str(self.output)]
@@ -548,6 +553,9 @@ class SystemCalls:
         return self
 
     def __exit__(self, *exception):
+        ended = process_cpu_seconds(self.pid)
+        if ended is not None and self.cpu_started is not None:
+            self.cpu_seconds = ended - self.cpu_started
         if self.process is None:
             return
         self.process.send_signal(signal.SIGINT)
@@ -565,8 +573,22 @@ class SystemCalls:
         self.counts = {names[event]: count for event, count in by_event.items() if event in names}
 
 
-def per_send(counts, sends):
-    return {name: round(count / sends, 2) for name, count in (counts or {}).items()} if sends else None
+def process_cpu_seconds(pid):
+    """User and system CPU time the process has used, all threads (/proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def per_send(measured, sends):
+    if not sends:
+        return None
+    counts = {name: round(count / sends, 2) for name, count in (measured.counts or {}).items()}
+    if measured.cpu_seconds is not None:
+        counts["cpu_us"] = round(measured.cpu_seconds * 1e6 / sends, 1)
+    return counts
 
 
 def scenario_path(bin_dir, reference):
@@ -597,8 +619,8 @@ def scenario_path(bin_dir, reference):
                 "sends": sends,
                 "stages_leader": stage_means(before["leader"], stage_totals(leader), STAGES_LEADER),
                 "stages_follower": stage_means(before["follower"], stage_totals(follower), STAGES_FOLLOWER),
-                "per_send_leader": per_send(on_leader.counts, sends),
-                "per_send_follower": per_send(on_follower.counts, sends),
+                "per_send_leader": per_send(on_leader, sends),
+                "per_send_follower": per_send(on_follower, sends),
             }
             log(f"path at {name}: {sends} sends; leader per send {result[name]['per_send_leader']}")
         return result
@@ -947,13 +969,14 @@ def render_path(path):
                 lines.append(f"| {stage} | " + " | ".join(f"{cell['mean_us']:.0f}" if cell else "-" for cell in cells) + " |")
     lines += [
         "",
-        "System calls and context switches per committed send (`perf stat` on each process, all threads; a "
-        "context switch is a thread that blocked and was woken, the measure of hand-offs):",
+        "CPU time (`cpu_us`, all threads, from /proc), system calls and context switches per committed send "
+        "(`perf stat` on each process, all threads; a context switch is a thread that blocked and was woken, "
+        "the measure of hand-offs):",
         "",
         "| Per send | " + " | ".join(f"leader, {load} | follower, {load}" for load in loads) + " |",
         "| --- | " + " | ".join("--- | ---" for _ in loads) + " |",
     ]
-    names = [name for name in PERF_EVENTS if any((path[load].get(side) or {}).get(name) is not None
+    names = [name for name in ["cpu_us", *PERF_EVENTS] if any((path[load].get(side) or {}).get(name) is not None
                                                  for load in loads for side in ("per_send_leader", "per_send_follower"))]
     if not names:
         lines.append("| (not measured: perf is missing) | " + " | ".join("- | -" for _ in loads) + " |")

@@ -64,10 +64,7 @@ extension ChatAPI {
         guard let value = request.header("Authorization") else { return nil }
         let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        // Header values are ASCII here: spaces and tabs are all the whitespace there is to trim.
-        var token = parts[1]
-        while token.first == " " || token.first == "\t" { token.removeFirst() }
-        while token.last == " " || token.last == "\t" { token.removeLast() }
+        let token = parts[1].trimmingBlanks
         return token.isEmpty ? nil : String(token)
     }
 

@@ -113,3 +113,14 @@ extension String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs, the only whitespace of an HTTP header value
+    /// (Foundation's trimming costs more than the rest of a send's header handling).
+    var trimmingBlanks: SubSequence {
+        var text = self[...]
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return text
+    }
+}

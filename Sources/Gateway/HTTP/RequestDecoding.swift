@@ -33,7 +33,7 @@ enum RequestDecoding {
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
         let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+        return mediaType.trimmingBlanks.lowercased() == "application/json"
     }
 
     static func describe(_ error: DecodingError) -> String {
