@@ -356,9 +356,6 @@ class Profile:
         return self
 
     def __exit__(self, *exception):
-        ended = process_cpu_seconds(self.pid)
-        if ended is not None and self.cpu_started is not None:
-            self.cpu_seconds = ended - self.cpu_started
         if self.process is None:
             return
         self.process.wait(timeout=60)
