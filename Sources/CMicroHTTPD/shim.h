@@ -44,8 +44,12 @@ struct chat_tls_credentials {
     gnutls_privkey_t key;
 };
 
-static pthread_mutex_t chat_tls_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct chat_tls_credentials *chat_tls_current = NULL;
+/* Weak, not static: Swift's cross-module optimisation in release builds can inline a caller of
+ * chat_tls_install into another module, which would then get its own copy of a static slot
+ * while GnuTLS's callback reads the daemon module's empty one (every handshake failed).
+ * A weak definition is merged into one by the linker, whichever modules include this header. */
+__attribute__((weak)) pthread_mutex_t chat_tls_lock = PTHREAD_MUTEX_INITIALIZER;
+__attribute__((weak)) struct chat_tls_credentials *chat_tls_current = NULL;
 
 static inline int chat_tls_retrieve(gnutls_session_t session, const gnutls_datum_t *requested_cas,
                                     int requested_count, const gnutls_pk_algorithm_t *algorithms,

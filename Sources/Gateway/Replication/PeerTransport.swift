@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ReplicaCore
 import Synchronization
@@ -23,6 +24,9 @@ final class PeerTransport: Sendable {
     static let clusterIDHeader = "X-Chat-Cluster-Id"
 
     private let links = Mutex<[NodeID: PeerLink]>([:])
+    /// One thread for every peer's connection: the appends one Ready sends to all followers go
+    /// out in one wake-up of one thread, and their answers come back on it (issue 13).
+    private let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let client: HTTPClient
     private let selfID: Int
     private let secret: String
@@ -43,7 +47,7 @@ final class PeerTransport: Sendable {
         // A dead peer must be reported to Raft at once, not after retries until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.usePeerTLS(tls)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        client = HTTPClient(eventLoopGroupProvider: .shared(eventLoops), configuration: configuration)
         self.selfID = selfID
         self.secret = secret
         self.stateFiles = stateFiles
@@ -69,6 +73,7 @@ final class PeerTransport: Sendable {
 
     func shutdown() {
         try? client.syncShutdown()
+        try? eventLoops.syncShutdownGracefully()
     }
 
     /// The answer to a batch: the receiver's replies to its sender.
