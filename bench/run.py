@@ -619,6 +619,9 @@ def scenario_path(bin_dir, reference):
                 "per_send_leader": per_send(on_leader, sends),
                 "per_send_follower": per_send(on_follower, sends),
             }
+            if "delivery_latency_us" in outcome:
+                latency = outcome["delivery_latency_us"]
+                result[name]["delivery_ms"] = {"p50": latency["p50"] / 1000, "p99": latency["p99"] / 1000}
             log(f"path at {name}: {sends} sends; leader per send {result[name]['per_send_leader']}")
         return result
     finally:
@@ -986,6 +989,11 @@ def render_path(path):
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Sends measured: " + ", ".join(f"{load} {path[load]['sends']}" for load in loads) + ".")
+    for load in loads:
+        if path[load].get("delivery_ms"):
+            delivery = path[load]["delivery_ms"]
+            lines.append(f"Delivery latency in the {load} run (send start to receipt by a long-poll at the follower): "
+                         f"p50 {delivery['p50']:.2f} ms, p99 {delivery['p99']:.2f} ms.")
     return lines
 
 

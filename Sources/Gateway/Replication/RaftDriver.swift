@@ -338,10 +338,31 @@ final class RaftDriver: @unchecked Sendable {
     /// Persists and applies `ready`, then sends, answers and advances; false when the disk is
     /// full, in which case `ready` is held to be tried again.
     private func finish(_ ready: Ready, messagesSent: Bool, isRetry: Bool = false) -> Bool {
-        let outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]
-        stampTimelines(ready, committedAt: .now)
+        stampCommitted(ready.committedEntries, at: .now)
         do {
-            outcomes = try persistAndApply(ready)
+            if ApplyBeforePersisting.isPossible(for: ready) {
+                var applying = ready
+                (applying.entries, applying.hardState, applying.mustSync) = ([], nil, false)
+                let appliedOutcomes = try persistAndApply(applying)
+                let appliedAt = ContinuousClock.now
+                recordFollowerStages(persisted: [], applied: ready.committedEntries, at: appliedAt)
+                deliver(appliedOutcomes, of: ready.committedEntries, appliedAt: appliedAt)
+                var persisting = ready
+                persisting.committedEntries = []
+                _ = try persistAndApply(persisting)
+                let persistedAt = ContinuousClock.now
+                stampPersisted(ready.entries, at: persistedAt)
+                recordFollowerStages(persisted: ready.entries, applied: [], at: persistedAt)
+                if !messagesSent { route(ready.messages) }
+            } else {
+                let outcomes = try persistAndApply(ready)
+                let persistedAt = ContinuousClock.now
+                stampPersisted(ready.entries, at: persistedAt)
+                recordFollowerStages(persisted: ready.entries, applied: ready.committedEntries, at: persistedAt)
+                if !messagesSent { route(ready.messages) }
+                if ready.snapshot != nil { listener.didReplaceState() }
+                deliver(outcomes, of: ready.committedEntries, appliedAt: persistedAt)
+            }
         } catch where StorageFailure.isRetryable(error) {
             if !isRetry {
                 logger.warning("""
@@ -356,14 +377,6 @@ final class RaftDriver: @unchecked Sendable {
             // Anything but a full or failing disk is a bug: stop rather than guess (etcd does the same).
             fatalError("persisting a Raft batch failed: \(error)")
         }
-        let persistedAt = ContinuousClock.now
-        stampTimelines(ready, persistedAt: persistedAt)
-        recordFollowerStages(ready, at: persistedAt)
-        if !messagesSent { route(ready.messages) }
-        answerProposals(outcomes)
-        answerMembershipChanges(outcomes)
-        if ready.snapshot != nil { listener.didReplaceState() }
-        listener.didApply(outcomes.compactMap { try? $0.result?.get() })
         for readState in ready.readStates { indexKnown(readState) }
         node.advance(ready)
         answerReads()
@@ -371,8 +384,20 @@ final class RaftDriver: @unchecked Sendable {
         return true
     }
 
+    /// Answers the writes whose entries were applied, and tells the listener (long-polls).
+    private func deliver(
+        _ outcomes: [(index: LogIndex, term: Term, result: ChatResult?)], of committed: [Entry],
+        appliedAt: ContinuousClock.Instant
+    ) {
+        stampApplied(committed, at: appliedAt)
+        answerProposals(outcomes)
+        answerMembershipChanges(outcomes)
+        listener.didApply(outcomes.compactMap { try? $0.result?.get() })
+    }
+
     /// The node is unchanged since the held Ready was taken (it was frozen), and the failed
-    /// transaction rolled back, so persisting that same Ready now is exactly what was due then.
+    /// transaction rolled back, so persisting that same Ready now is exactly what was due then
+    /// (committed entries applied before the failure are skipped: they are below the applied index).
     private func retryHeldReady() {
         guard let held = heldReady else { return }
         heldReady = nil
@@ -533,40 +558,44 @@ final class RaftDriver: @unchecked Sendable {
         }
     }
 
-    /// Records a follower's stages for the entries `ready` persisted and applied.
-    private func recordFollowerStages(_ ready: Ready, at now: ContinuousClock.Instant) {
+    /// Records a follower's stages for the entries it persisted and applied at `now`.
+    private func recordFollowerStages(persisted: [Entry], applied: [Entry], at now: ContinuousClock.Instant) {
         guard node.role == .follower else {
             // Stamps of a follower that became something else would time nothing it did.
             entryTaken = [:]
             entryPersisted = [:]
             return
         }
-        if !entryTaken.isEmpty, let last = ready.entries.last?.index {
-            let persisted = entryTaken.filter { $0.key <= last }
+        if !entryTaken.isEmpty, let last = persisted.last?.index {
+            let done = entryTaken.filter { $0.key <= last }
             entryTaken = entryTaken.filter { $0.key > last }
-            for (index, taken) in persisted {
+            for (index, taken) in done {
                 recordStage("follower_persist", now - taken)
                 if entryPersisted.count < 4096 { entryPersisted[index] = now }
             }
         }
-        if !entryPersisted.isEmpty, let applied = ready.committedEntries.last?.index {
-            let done = entryPersisted.filter { $0.key <= applied }
-            entryPersisted = entryPersisted.filter { $0.key > applied }
-            for (_, persisted) in done { recordStage("follower_commit_apply", now - persisted) }
+        if !entryPersisted.isEmpty, let last = applied.last?.index {
+            let done = entryPersisted.filter { $0.key <= last }
+            entryPersisted = entryPersisted.filter { $0.key > last }
+            for (_, persistedAt) in done { recordStage("follower_commit_apply", now - persistedAt) }
         }
     }
 
-    /// Stamps the writes waiting on `ready`'s entries: when the driver learned they were
-    /// committed (before persisting), then when their entries and their application were on disk.
-    private func stampTimelines(_ ready: Ready, committedAt: ContinuousClock.Instant? = nil, persistedAt: ContinuousClock.Instant? = nil) {
+    /// The writes waiting on these entries learned, at `instant`, that they are committed
+    /// (stamped before persisting), that the leader's copy is on disk, or that they are applied.
+    private func stampCommitted(_ entries: [Entry], at instant: ContinuousClock.Instant) {
         guard !proposals.isEmpty else { return }
-        if let committedAt {
-            for entry in ready.committedEntries { proposals[entry.index]?.timeline?.committed = committedAt }
-        }
-        if let persistedAt {
-            for entry in ready.entries { proposals[entry.index]?.timeline?.persisted = persistedAt }
-            for entry in ready.committedEntries { proposals[entry.index]?.timeline?.applied = persistedAt }
-        }
+        for entry in entries { proposals[entry.index]?.timeline?.committed = instant }
+    }
+
+    private func stampPersisted(_ entries: [Entry], at instant: ContinuousClock.Instant) {
+        guard !proposals.isEmpty else { return }
+        for entry in entries { proposals[entry.index]?.timeline?.persisted = instant }
+    }
+
+    private func stampApplied(_ entries: [Entry], at instant: ContinuousClock.Instant) {
+        guard !proposals.isEmpty else { return }
+        for entry in entries { proposals[entry.index]?.timeline?.applied = instant }
     }
 
     private func answerProposals(_ outcomes: [(index: LogIndex, term: Term, result: ChatResult?)]) {
