@@ -31,7 +31,7 @@ import ReplicaCore
         let outcome = Mutex<(delivered: Int, failures: Int)>((0, 0))
         let link = PeerLink(
             baseURL: "http://127.0.0.1:\(port)", secret: "secret", clusterID: "c", client: client,
-            stateFiles: try OutgoingStateFiles(database: try ChatDatabase(directory: directory)), logger: Logger(label: "link"),
+            eventLoop: client.eventLoopGroup.next(), stateFiles: try OutgoingStateFiles(database: try ChatDatabase(directory: directory)), logger: Logger(label: "link"),
             deliver: { messages in outcome.withLock { $0.delivered += messages.count } },
             onFailure: { outcome.withLock { $0.failures += 1 } },
             maxReplyBytes: overLimit ? body.count - 1 : body.count)

@@ -30,6 +30,7 @@ final class PeerTransport: Sendable {
     private let client: HTTPClient
     private let selfID: Int
     private let secret: String
+    private let tls: TLSConfiguration?
     private let stateFiles: OutgoingStateFiles
     private let logger: Logger
     private let deliver: @Sendable ([RaftMessage]) -> Void
@@ -50,6 +51,7 @@ final class PeerTransport: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .shared(eventLoops), configuration: configuration)
         self.selfID = selfID
         self.secret = secret
+        self.tls = tls
         self.stateFiles = stateFiles
         self.logger = logger
         self.deliver = deliver
@@ -61,11 +63,14 @@ final class PeerTransport: Sendable {
     func update(addresses: [NodeID: String], clusterID: String) {
         links.withLock { links in
             for (id, url) in addresses where id.rawValue != UInt64(selfID) && links[id]?.baseURL != url {
+                links[id]?.close()
                 links[id] = PeerLink(
-                    baseURL: url, secret: secret, clusterID: clusterID, client: client, stateFiles: stateFiles,
+                    baseURL: url, secret: secret, clusterID: clusterID, client: client, tls: tls,
+                    eventLoop: eventLoops.next(), stateFiles: stateFiles,
                     logger: logger, deliver: deliver, onFailure: { [onUnreachable] in onUnreachable(id) })
             }
             for id in links.keys where addresses[id] == nil {
+                links[id]?.close()
                 links[id] = nil
             }
         }
@@ -130,15 +135,29 @@ final class PeerLink: Sendable {
     /// A peer's answer is collected up to this many bytes, like the requests a replica accepts
     /// from its peers (`HTTPServer.Configuration.maxInternalBodyBytes`); a larger one fails.
     let maxReplyBytes: Int
+    /// Where the Raft messages go; nil when `baseURL` cannot be used (every send then fails).
+    let connection: PeerConnection?
     private let state = Mutex(State())
 
     init(
-        baseURL: String, secret: String, clusterID: String, client: HTTPClient, stateFiles: OutgoingStateFiles,
-        logger: Logger,
+        baseURL: String, secret: String, clusterID: String, client: HTTPClient, tls: TLSConfiguration? = nil,
+        eventLoop: any EventLoop, stateFiles: OutgoingStateFiles, logger: Logger,
         deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void,
         maxReplyBytes: Int = 64 * 1024 * 1024
     ) {
         self.maxReplyBytes = maxReplyBytes
+        do {
+            connection = try PeerConnection(
+                url: baseURL + PeerTransport.path,
+                headers: [
+                    ("Content-Type", RaftWireCodec.contentType), (PeerTransport.secretHeader, secret),
+                    (PeerTransport.clusterIDHeader, clusterID),
+                ],
+                tls: tls, eventLoop: eventLoop, maxAnswerBytes: maxReplyBytes)
+        } catch {
+            logger.error("cannot send Raft messages to \(baseURL): \(error)")
+            connection = nil
+        }
         self.baseURL = baseURL
         url = baseURL + PeerTransport.path
         self.secret = secret
@@ -317,26 +336,19 @@ final class PeerLink: Sendable {
     }
 
     private func post(_ batch: [RaftMessage]) -> EventLoopFuture<Void> {
-        let request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(
-                url: url, method: .POST,
-                headers: [
-                    "Content-Type": RaftWireCodec.contentType, PeerTransport.secretHeader: secret,
-                    PeerTransport.clusterIDHeader: clusterID,
-                ],
-                body: .bytes(RaftWireCodec.encode(batch)))
-        } catch {
-            return client.eventLoopGroup.next().makeFailedFuture(error)
+        guard let connection else {
+            return client.eventLoopGroup.next().makeFailedFuture(PeerConnectionError.badURL(baseURL))
         }
-        let accumulator = ResponseAccumulator(request: request, maxBodySize: maxReplyBytes)
-        return client.execute(request: request, delegate: accumulator, deadline: .now() + .seconds(5)).futureResult
-            .flatMapThrowing { [deliver] response in
-                guard response.status == .ok else { throw PeerTransportError.refused(Int(response.status.code)) }
-                let replies = try RaftWireCodec.decode(response.body.map { Array($0.readableBytesView) } ?? [])
+        return connection.post(ByteBuffer(bytes: RaftWireCodec.encode(batch)), timeout: .seconds(5))
+            .flatMapThrowing { [deliver] answer in
+                guard answer.status == 200 else { throw PeerTransportError.refused(answer.status) }
+                let replies = try RaftWireCodec.decode(Array(answer.body.readableBytesView))
                 if !replies.isEmpty { deliver(replies) }
             }
     }
+
+    /// Closes the connection of a link that is replaced or removed.
+    func close() { connection?.close() }
 }
 
 enum PeerTransportError: Error {
