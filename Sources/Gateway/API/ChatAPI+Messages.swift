@@ -36,7 +36,7 @@ extension ChatAPI {
         _ request: HTTPRequest, tokenHash: String, timeline: WriteTimeline, responder: HTTPResponder
     ) throws(APIError) {
         timeline.authenticated = .now
-        let send = try RequestDecoding.body(RequestBodies.Send.self, from: request)
+        let send = try Self.sendBody(of: request)
         guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
             throw .invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8.")
         }
@@ -53,12 +53,23 @@ extension ChatAPI {
                     guard case .messageSent(let message, _) = outcome else {
                         throw APIError.internalError("Sending produced an unexpected outcome.")
                     }
-                    return WireFormat.response(201, WireFormat.Message(message))
+                    return HTTPResponse(
+                        status: 201, headers: [("Content-Type", "application/json")], body: WireFormat.Message(message).json)
                 } catch {
                     return error.response
                 }
             })
         }
+    }
+
+    /// The body of a send: the usual `{"to": …, "body": …}` read without Foundation, anything
+    /// else by `JSONDecoder` (and its errors).
+    static func sendBody(of request: HTTPRequest) throws(APIError) -> RequestBodies.Send {
+        if RequestDecoding.isJSON(request.header("Content-Type")), let fields = StringObjectJSON.parse(request.body),
+           fields.count == 2, let to = fields["to"], let body = fields["body"] {
+            return RequestBodies.Send(to: to, body: body)
+        }
+        return try RequestDecoding.body(RequestBodies.Send.self, from: request)
     }
 
     /// The request's Idempotency-Key, if it has one. A key that is not UTF-8 text of 1 to 128

@@ -52,6 +52,13 @@ enum WireFormat {
             case id, seq, from, to, body
             case sentAt = "sent_at"
         }
+
+        /// What `JSONEncoder` makes of it, made without it (the answer to every send).
+        var json: [UInt8] {
+            StringObjectJSON.object(
+                [("id", id), ("seq", String(seq)), ("from", from), ("to", to), ("body", body), ("sent_at", sentAt)],
+                numbers: ["seq"])
+        }
     }
 
     struct Inbox: Encodable {
