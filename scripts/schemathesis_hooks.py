@@ -68,31 +68,3 @@ def filter_case(context, case):
     fits_guard = arguments <= MAX_QUERY_ARGUMENTS and uri + 64 + RECORD_BYTES * arguments <= URI_BUDGET_BYTES - 200
     return fits_guard and _size(case) <= LIMIT_BYTES
 
-
-def _fits_guard(case):
-    arguments, uri = _query_arguments(case)
-    return arguments <= MAX_QUERY_ARGUMENTS and uri + 64 + RECORD_BYTES * arguments <= URI_BUDGET_BYTES - 200
-
-
-@schemathesis.hook
-def before_call(context, case, kwargs):
-    """A backstop for cases that reach the network without passing `filter_case` (a seeded run
-    sent one with 25 query arguments, which the URI guard closed): repeated query values are
-    dropped from the end, then the longest values shortened, until the query fits the guard."""
-    query = case.query
-    if not query or _fits_guard(case):
-        return
-    while not _fits_guard(case):
-        repeated = [name for name, value in query.items() if isinstance(value, (list, tuple)) and len(value) > 1]
-        if repeated:
-            name = max(repeated, key=lambda name: len(query[name]))
-            query[name] = list(query[name])[:-1]
-            continue
-        name = max(query, key=lambda name: _encoded(query[name]))
-        value = query[name]
-        if isinstance(value, (list, tuple)):
-            value = value[0] if value else ""
-        text = str(value)
-        if len(text) <= 1:
-            break
-        query[name] = text[: len(text) // 2]
