@@ -67,4 +67,3 @@ def filter_case(context, case):
     # A margin over the shim's estimate: path parameters and encoding make the real URI longer.
     fits_guard = arguments <= MAX_QUERY_ARGUMENTS and uri + 64 + RECORD_BYTES * arguments <= URI_BUDGET_BYTES - 200
     return fits_guard and _size(case) <= LIMIT_BYTES
-
