@@ -203,9 +203,7 @@ extension ChatAPI {
     func submit(
         _ command: ChatCommand, request: HTTPRequest, subject: String? = nil, timeline: WriteTimeline? = nil
     ) async throws(APIError) -> ChatOutcome {
-        let result = await withCheckedContinuation { continuation in
-            dependencies.replicator.submit(command, timeline: timeline) { continuation.resume(returning: $0) }
-        }
+        let result = await dependencies.replicator.result(of: command, timeline: timeline)
         return try outcome(of: result, request: request, subject: subject, timeline: timeline)
     }
 

@@ -3,7 +3,7 @@
 /// a token hash is made for every authenticated request.
 extension Sequence<UInt8> {
     var hexadecimal: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        let digits = hexadecimalDigits
         var text: [UInt8] = []
         text.reserveCapacity(underestimatedCount * 2)
         for byte in self {
@@ -13,3 +13,6 @@ extension Sequence<UInt8> {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+/// The digits of lower-case hexadecimal, as UTF-8, made once (JSON escapes use them too).
+let hexadecimalDigits: [UInt8] = Array("0123456789abcdef".utf8)

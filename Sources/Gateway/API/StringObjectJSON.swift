@@ -50,7 +50,7 @@ enum StringObjectJSON {
 
     /// A JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        let hex = hexadecimalDigits
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

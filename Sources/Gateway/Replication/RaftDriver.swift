@@ -340,29 +340,23 @@ final class RaftDriver: @unchecked Sendable {
     private func finish(_ ready: Ready, messagesSent: Bool, isRetry: Bool = false) -> Bool {
         stampCommitted(ready.committedEntries, at: .now)
         do {
+            var persisting = ready
             if ApplyBeforePersisting.isPossible(for: ready) {
                 var applying = ready
                 (applying.entries, applying.hardState, applying.mustSync) = ([], nil, false)
-                let appliedOutcomes = try persistAndApply(applying)
+                let outcomes = try persistAndApply(applying)
                 let appliedAt = ContinuousClock.now
                 recordFollowerStages(persisted: [], applied: ready.committedEntries, at: appliedAt)
-                deliver(appliedOutcomes, of: ready.committedEntries, appliedAt: appliedAt)
-                var persisting = ready
+                deliver(outcomes, of: ready.committedEntries, appliedAt: appliedAt)
                 persisting.committedEntries = []
-                _ = try persistAndApply(persisting)
-                let persistedAt = ContinuousClock.now
-                stampPersisted(ready.entries, at: persistedAt)
-                recordFollowerStages(persisted: ready.entries, applied: [], at: persistedAt)
-                if !messagesSent { route(ready.messages) }
-            } else {
-                let outcomes = try persistAndApply(ready)
-                let persistedAt = ContinuousClock.now
-                stampPersisted(ready.entries, at: persistedAt)
-                recordFollowerStages(persisted: ready.entries, applied: ready.committedEntries, at: persistedAt)
-                if !messagesSent { route(ready.messages) }
-                if ready.snapshot != nil { listener.didReplaceState() }
-                deliver(outcomes, of: ready.committedEntries, appliedAt: persistedAt)
             }
+            let outcomes = try persistAndApply(persisting)
+            let persistedAt = ContinuousClock.now
+            stampPersisted(ready.entries, at: persistedAt)
+            recordFollowerStages(persisted: ready.entries, applied: persisting.committedEntries, at: persistedAt)
+            if !messagesSent { route(ready.messages) }
+            if ready.snapshot != nil { listener.didReplaceState() }
+            deliver(outcomes, of: persisting.committedEntries, appliedAt: persistedAt)
         } catch where StorageFailure.isRetryable(error) {
             if !isRetry {
                 logger.warning("""

@@ -24,10 +24,14 @@ public protocol Replicator: Sendable {
 extension Replicator {
     /// Waits until `command` is durable and applied, and returns what applying it produced.
     public func submit(_ command: ChatCommand, timeline: WriteTimeline?) async throws(ReplicationError) -> ChatResult {
-        let result = await withCheckedContinuation { continuation in
+        try await result(of: command, timeline: timeline).get()
+    }
+
+    /// Waits until `command` is durable and applied, or has failed.
+    public func result(of command: ChatCommand, timeline: WriteTimeline?) async -> Result<ChatResult, ReplicationError> {
+        await withCheckedContinuation { continuation in
             submit(command, timeline: timeline) { continuation.resume(returning: $0) }
         }
-        return try result.get()
     }
 }
 
