@@ -95,7 +95,8 @@ python-client-test: python-client
 ## Benchmarks (issue 5)
 # `make bench` builds release binaries in their own folder (so they never contend with the debug
 # build's lock), builds the C reference server, runs every scenario (bench/run.py) and rewrites
-# BENCHMARKS.md and bench/results.json. Sizes: see DEFAULTS in bench/run.py (environment overrides).
+# BENCHMARKS.md and bench/results.json: three whole runs (BENCH_RUNS), each scenario's median reported
+# (about 30 minutes). Sizes: see DEFAULTS in bench/run.py (environment overrides).
 # `make bench-smoke` is the quick check of the benchmark tool that `make test` runs.
 BENCH_SCRATCH := .build-release
 BENCH_APT_PACKAGES := wrk python3
