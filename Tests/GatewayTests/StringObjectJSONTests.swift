@@ -65,4 +65,19 @@ import ReplicaCore
         let theirs = try JSONSerialization.jsonObject(with: encoder.encode(message)) as? NSDictionary
         #expect(ours != nil && ours == theirs, "wrote \(String(decoding: message.json, as: UTF8.self))")
     }
+
+    @Test(arguments: [0, 1, 3])
+    func theInboxWriterAgreesWithJSONEncoder(_ count: Int) throws {
+        let messages = (0..<count).map { number in
+            WireFormat.Message(StoredMessage(
+                id: "id-\(number)", seq: Int64(7 + number), sender: "alice", recipient: "bob",
+                body: "body \" \\ \n \(number)", sentAtMillis: 1_700_000_000_000 + Int64(number)))
+        }
+        let inbox = WireFormat.Inbox(messages: messages, nextAfter: 9)
+        let ours = try JSONSerialization.jsonObject(with: Data(inbox.json)) as? NSDictionary
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let theirs = try JSONSerialization.jsonObject(with: encoder.encode(inbox)) as? NSDictionary
+        #expect(ours != nil && ours == theirs, "wrote \(String(decoding: inbox.json, as: UTF8.self))")
+    }
 }

@@ -65,6 +65,40 @@ import Testing
         #expect(try await poll.value.status == 401, "a revoked session must not read the inbox after its wait")
     }
 
+    @Test func aLongPollWhoseSessionEndsBeforeAMessageArrivesIsAnswered401NotTheMessage() async throws {
+        let replica = try await ChatdProcess.single()
+        let alice = try await ChatUser.register("alice", at: replica.baseURL)
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { try await bob.inbox("consistency=stale&after=0&wait=30") }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        let loggedOut = try await TestClient.shared.request(.DELETE, "\(replica.baseURL)/v1/sessions/current", token: bob.token)
+        #expect(loggedOut.status == 204)
+        _ = try await alice.send(to: bob.username, "too late")
+        let response = try await poll.value
+        #expect(response.status == 401, "a closed session's long-poll was answered \(response.status): \(response.bodies)")
+    }
+
+    @Test func aStaleLongPollThatKeepsUpGetsEachMessageOnceInOrder() async throws {
+        let replica = try await ChatdProcess.single()
+        let alice = try await ChatUser.register("alice", at: replica.baseURL)
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        var after = 0
+        for number in 1...4 {
+            let poll = Task { [after] in try await bob.inbox("consistency=stale&after=\(after)&wait=30") }
+            try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+            _ = try await alice.send(to: bob.username, "message \(number)")
+            let response = try await poll.value
+            #expect(response.status == 200)
+            #expect(response.bodies == ["message \(number)"], "poll \(number) after \(after)")
+            after = try #require(response.json["next_after"] as? Int)
+            #expect(after == number, "next_after of poll \(number)")
+        }
+        let caughtUp = try await bob.inbox("consistency=stale&after=\(after)")
+        #expect(caughtUp.status == 200 && caughtUp.bodies.isEmpty, "nothing after the last message: \(caughtUp.bodies)")
+        let fromStart = try await bob.inbox("consistency=stale&after=1")
+        #expect(fromStart.bodies == ["message 2", "message 3", "message 4"], "an earlier position reads the inbox")
+    }
+
     func waitForWaitingLongPolls(atLeast count: Int, base: String) async throws {
         let deadline = ContinuousClock.now + .seconds(25)
         while ContinuousClock.now < deadline {

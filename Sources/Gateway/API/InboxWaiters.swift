@@ -11,15 +11,27 @@ import Synchronization
 /// answer on (the epoll thread reads and encodes it), so a few woken long-polls are woken on the
 /// thread that applied the message; many at once are spread over tasks in small groups, so the
 /// applier is not held up.
+///
+/// It also notes the last message applied to each inbox, and hands a woken long-poll the
+/// messages that woke it, so a long-poll that keeps up reads no SQLite at all.
 public final class InboxWaiters: AppliedListener {
     public struct Ticket: Sendable, Hashable {
         let id: Int
         let accountKey: String
     }
 
-    /// Called with when the change that woke the long-poll was applied, or nil when its time
-    /// ran out (or the whole state was replaced). It must only hand the answer on.
-    public typealias Wake = @Sendable (_ appliedAt: ContinuousClock.Instant?) -> Void
+    /// Called with the change that woke the long-poll, or nil when its time ran out (or the
+    /// whole state was replaced). It must only hand the answer on.
+    public typealias Wake = @Sendable (_ arrival: Arrival?) -> Void
+
+    /// What woke a long-poll: when it was applied, and the account's new messages.
+    public struct Arrival: Sendable {
+        public var appliedAt: ContinuousClock.Instant
+        /// The messages the waking batch added to the inbox, in order, when it changed nothing
+        /// else a read could see (no acknowledgement, closed session or deleted account): they
+        /// are then every message after the waiter's position, as of that batch. Nil otherwise.
+        public var messages: [StoredMessage]?
+    }
 
     private enum Waiter {
         case armed
@@ -31,6 +43,26 @@ public final class InboxWaiters: AppliedListener {
         var nextID = 0
         var byAccount: [String: [Int: Waiter]] = [:]
         var count = 0
+        /// The highest message sequence number applied to each inbox since this replica started
+        /// (or since its state was last replaced); an inbox not here is unknown, not empty.
+        var lastSeqByAccount: [String: Int64] = [:]
+
+        /// Takes the account's waiting long-polls; those registered but not yet waiting are
+        /// marked fired, so their wait returns at once.
+        mutating func takeWaiting(accountKey: String) -> [Wake] {
+            guard let waiters = byAccount[accountKey] else { return [] }
+            var woken: [Wake] = []
+            var armed: [Int: Waiter] = [:]
+            for (id, waiter) in waiters {
+                switch waiter {
+                case .waiting(let wake): woken.append(wake)
+                case .armed, .fired: armed[id] = .fired
+                }
+            }
+            count -= waiters.count - armed.count
+            byAccount[accountKey] = armed.isEmpty ? nil : armed
+            return woken
+        }
 
         /// Removes the ticket's entry; returns whether it was there.
         mutating func remove(_ ticket: Ticket) -> Waiter? {
@@ -77,49 +109,63 @@ public final class InboxWaiters: AppliedListener {
         timerQueue.asyncAfter(deadline: .now() + seconds) { [self] in fire(ticket) }
     }
 
+    /// Whether the inbox is known to hold nothing after `seq`. Asked after registering `ticket`:
+    /// whatever is applied but not yet noted here wakes the ticket, so a wait is then safe
+    /// without reading the inbox.
+    public func holdsNothing(after seq: Int64, for ticket: Ticket) -> Bool {
+        state.withLock { state in state.lastSeqByAccount[ticket.accountKey].map { $0 <= seq } ?? false }
+    }
+
     /// Forgets a ticket that will not be waited on.
     public func cancel(_ ticket: Ticket) {
         state.withLock { _ = $0.remove(ticket) }
     }
 
     public func didApply(_ outcomes: [ChatOutcome]) {
-        var keys = Set<String>()
+        var arrived: [String: [StoredMessage]] = [:]
+        var deleted = Set<String>()
+        var onlyAddsMessages = true
         for outcome in outcomes {
             switch outcome {
-            case .messageSent(let message, let isReplay) where !isReplay: keys.insert(Username.key(message.recipient))
-            case .accountDeleted(let username): keys.insert(Username.key(username))
-            default: break
+            case .messageSent(let message, let isReplay):
+                if !isReplay { arrived[Username.key(message.recipient), default: []].append(message) }
+            case .accountDeleted(let username):
+                deleted.insert(Username.key(username))
+                onlyAddsMessages = false
+            case .accountCreated, .sessionOpened, .sessionsTouched:
+                break
+            case .sessionClosed, .acknowledged, .sessionsExpired:
+                onlyAddsMessages = false
             }
         }
-        guard !keys.isEmpty else { return }
+        guard !arrived.isEmpty || !deleted.isEmpty else { return }
         let appliedAt = ContinuousClock.now
-        for key in keys { wakeAll(accountKey: key, appliedAt: appliedAt) }
-    }
-
-    public func didReplaceState() { wakeEveryone() }
-
-    public func wakeEveryone() {
-        let keys = state.withLock { Array($0.byAccount.keys) }
-        for key in keys { wakeAll(accountKey: key) }
-    }
-
-    private func wakeAll(accountKey: String, appliedAt: ContinuousClock.Instant? = nil) {
-        let woken = state.withLock { state -> [Wake] in
-            guard let waiters = state.byAccount[accountKey] else { return [] }
-            var woken: [Wake] = []
-            var armed: [Int: Waiter] = [:]
-            for (id, waiter) in waiters {
-                switch waiter {
-                case .waiting(let wake): woken.append(wake)
-                // Registered but not yet waiting: its wait will return at once.
-                case .armed, .fired: armed[id] = .fired
-                }
+        let woken = state.withLock { state -> [(Wake, Arrival)] in
+            for (key, messages) in arrived {
+                state.lastSeqByAccount[key] = max(state.lastSeqByAccount[key] ?? 0, messages.last!.seq)
             }
-            state.count -= waiters.count - armed.count
-            state.byAccount[accountKey] = armed.isEmpty ? nil : armed
+            for key in deleted { state.lastSeqByAccount[key] = nil }
+            var woken: [(Wake, Arrival)] = []
+            for key in Set(arrived.keys).union(deleted) {
+                let arrival = Arrival(
+                    appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil)
+                woken += state.takeWaiting(accountKey: key).map { ($0, arrival) }
+            }
             return woken
         }
-        Self.run(woken, appliedAt: appliedAt)
+        Self.run(woken)
+    }
+
+    public func didReplaceState() {
+        state.withLock { $0.lastSeqByAccount = [:] }
+        wakeEveryone()
+    }
+
+    public func wakeEveryone() {
+        let woken = state.withLock { state -> [(Wake, Arrival?)] in
+            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key).map { ($0, nil) } }
+        }
+        Self.run(woken)
     }
 
     private func fire(_ ticket: Ticket) {
@@ -135,15 +181,15 @@ public final class InboxWaiters: AppliedListener {
         wake?(nil)
     }
 
-    private static func run(_ wakes: [Wake], appliedAt: ContinuousClock.Instant?) {
+    private static func run(_ wakes: [(Wake, Arrival?)]) {
         guard wakes.count > wakesPerTask else {
-            for wake in wakes { wake(appliedAt) }
+            for (wake, arrival) in wakes { wake(arrival) }
             return
         }
         var start = 0
         while start < wakes.count {
             let group = wakes[start..<min(start + wakesPerTask, wakes.count)]
-            Task { for wake in group { wake(appliedAt) } }
+            Task { for (wake, arrival) in group { wake(arrival) } }
             start += wakesPerTask
         }
     }

@@ -69,6 +69,19 @@ enum WireFormat {
             case messages
             case nextAfter = "next_after"
         }
+
+        /// What `JSONEncoder` makes of it, made without it (the answer to every long-poll).
+        var json: [UInt8] {
+            var out = Array(#"{"messages":["#.utf8)
+            for (position, message) in messages.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: message.json)
+            }
+            out.append(contentsOf: #"],"next_after":"#.utf8)
+            out.append(contentsOf: String(nextAfter).utf8)
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
     }
 
     struct Acknowledged: Encodable {

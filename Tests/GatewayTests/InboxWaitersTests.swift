@@ -1,0 +1,86 @@
+import Synchronization
+import Testing
+@testable import Gateway
+import ReplicaCore
+
+/// What a long-poll learns without reading SQLite: whether its inbox holds anything after its
+/// position, and the messages that woke it, but only when the waking batch did nothing else.
+@Suite struct InboxWaitersTests {
+    static func message(to recipient: String, seq: Int64) -> StoredMessage {
+        StoredMessage(id: "m\(seq)", seq: seq, sender: "alice", recipient: recipient, body: "hi \(seq)", sentAtMillis: seq)
+    }
+
+    /// What one wake handed over; nil until woken.
+    final class Woken: Sendable {
+        private let arrival = Mutex<InboxWaiters.Arrival??>(nil)
+        func record(_ value: InboxWaiters.Arrival?) { arrival.withLock { $0 = .some(value) } }
+        var value: InboxWaiters.Arrival?? { arrival.withLock { $0 } }
+    }
+
+    /// Waits on bob's inbox and returns what the wake hands over.
+    static func waitOnBob(_ waiters: InboxWaiters) -> Woken {
+        let woken = Woken()
+        let ticket = waiters.register(accountKey: "bob")
+        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        return woken
+    }
+
+    @Test func anInboxNoMessageWasAppliedToIsUnknownNotEmpty() {
+        let waiters = InboxWaiters()
+        let ticket = waiters.register(accountKey: "bob")
+        #expect(!waiters.holdsNothing(after: 0, for: ticket), "an inbox with messages from before the start would be skipped")
+        waiters.cancel(ticket)
+    }
+
+    @Test func anInboxHoldsNothingAfterItsLastAppliedMessage() {
+        let waiters = InboxWaiters()
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 2), isReplay: false),
+                          .messageSent(Self.message(to: "bob", seq: 3), isReplay: false)])
+        let ticket = waiters.register(accountKey: "bob")
+        #expect(waiters.holdsNothing(after: 3, for: ticket))
+        #expect(waiters.holdsNothing(after: 10, for: ticket))
+        #expect(!waiters.holdsNothing(after: 2, for: ticket), "message 3 is after 2")
+        waiters.cancel(ticket)
+    }
+
+    @Test func aDeletedAccountOrAReplacedStateIsUnknownAgain() {
+        let waiters = InboxWaiters()
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 5), isReplay: false)])
+        waiters.didApply([.accountDeleted(username: "bob")])
+        let ticket = waiters.register(accountKey: "bob")
+        #expect(!waiters.holdsNothing(after: 5, for: ticket), "a re-created bob starts again from 1")
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
+        waiters.didReplaceState()
+        #expect(!waiters.holdsNothing(after: 1, for: ticket), "a snapshot may hold any inbox")
+        waiters.cancel(ticket)
+    }
+
+    @Test func aWokenLongPollIsHandedTheMessagesThatWokeIt() throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didApply([.messageSent(Self.message(to: "carol", seq: 1), isReplay: false),
+                          .messageSent(Self.message(to: "bob", seq: 4), isReplay: false),
+                          .messageSent(Self.message(to: "bob", seq: 3), isReplay: true),
+                          .messageSent(Self.message(to: "bob", seq: 5), isReplay: false),
+                          .sessionsTouched])
+        let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
+        #expect(arrival.messages?.map(\.seq) == [4, 5], "only bob's new messages, in order, replays left out")
+    }
+
+    @Test(arguments: [ChatOutcome.acknowledged(upTo: 4), .sessionClosed, .sessionsExpired])
+    func aBatchThatChangesMoreThanInboxesHandsNoMessages(_ other: ChatOutcome) throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 4), isReplay: false), other])
+        let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
+        #expect(arrival.messages == nil, "after \(other) the inbox must be read again")
+    }
+
+    @Test func aDeletedAccountWakesItsLongPollsWithoutMessages() throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didApply([.accountDeleted(username: "bob")])
+        let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
+        #expect(arrival.messages == nil)
+    }
+}
