@@ -32,7 +32,10 @@ import ReplicaCore
         let link = PeerLink(
             baseURL: "http://127.0.0.1:\(port)", secret: "secret", clusterID: "c", client: client,
             eventLoop: client.eventLoopGroup.next(), stateFiles: try OutgoingStateFiles(database: try ChatDatabase(directory: directory)), logger: Logger(label: "link"),
-            deliver: { messages in outcome.withLock { $0.delivered += messages.count } },
+            deliver: { messages, resume in
+                outcome.withLock { $0.delivered += messages.count }
+                resume()
+            },
             onFailure: { outcome.withLock { $0.failures += 1 } },
             maxReplyBytes: overLimit ? body.count - 1 : body.count)
         link.enqueue([RaftMessage(from: 1, to: 2, term: 1, kind: .heartbeat(Heartbeat(commit: 0)))])

@@ -33,13 +33,13 @@ final class PeerTransport: Sendable {
     private let tls: TLSConfiguration?
     private let stateFiles: OutgoingStateFiles
     private let logger: Logger
-    private let deliver: @Sendable ([RaftMessage]) -> Void
+    private let deliver: PeerLink.Deliver
     private let onUnreachable: @Sendable (NodeID) -> Void
 
     /// Sends to nobody until `update(addresses:clusterID:)` names the members.
     init(
         selfID: Int, secret: String, tls: TLSConfiguration? = nil, stateFiles: OutgoingStateFiles, logger: Logger,
-        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onUnreachable: @escaping @Sendable (NodeID) -> Void
+        deliver: @escaping PeerLink.Deliver, onUnreachable: @escaping @Sendable (NodeID) -> Void
     ) {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
@@ -101,6 +101,10 @@ final class PeerTransport: Sendable {
 /// pieces beside the queue (heartbeats keep flowing meanwhile, so the follower does not start
 /// an election); it is sent once the follower holds the whole file.
 final class PeerLink: Sendable {
+    /// Hands a peer's replies to the driver with `resume`, which the driver calls once it has
+    /// handled them and sent what they caused.
+    typealias Deliver = @Sendable (_ replies: [RaftMessage], _ resume: @escaping @Sendable () -> Void) -> Void
+
     static let maxQueuedMessages = 4096
     /// Payload bytes in one request, well under the receiver's internal body limit (Raft
     /// bounds a single message's entries to about 1 MiB).
@@ -130,7 +134,7 @@ final class PeerLink: Sendable {
     let client: HTTPClient
     let stateFiles: OutgoingStateFiles
     let logger: Logger
-    let deliver: @Sendable ([RaftMessage]) -> Void
+    let deliver: Deliver
     let onFailure: @Sendable () -> Void
     /// A peer's answer is collected up to this many bytes, like the requests a replica accepts
     /// from its peers (`HTTPServer.Configuration.maxInternalBodyBytes`); a larger one fails.
@@ -142,7 +146,7 @@ final class PeerLink: Sendable {
     init(
         baseURL: String, secret: String, clusterID: String, client: HTTPClient, tls: TLSConfiguration? = nil,
         eventLoop: any EventLoop, stateFiles: OutgoingStateFiles, logger: Logger,
-        deliver: @escaping @Sendable ([RaftMessage]) -> Void, onFailure: @escaping @Sendable () -> Void,
+        deliver: @escaping Deliver, onFailure: @escaping @Sendable () -> Void,
         maxReplyBytes: Int = 64 * 1024 * 1024
     ) {
         self.maxReplyBytes = maxReplyBytes
@@ -216,6 +220,9 @@ final class PeerLink: Sendable {
             post(batch).whenComplete { [self] result in
                 guard case .failure(let error) = result else {
                     noteReachability(failure: nil)
+                    // With replies, the queue waits until the driver has handled them: what they
+                    // commit then goes out with it, not a whole round trip later (issue 13).
+                    if case .success(true) = result { return }
                     return sendNext()
                 }
                 noteReachability(failure: error)
@@ -335,7 +342,8 @@ final class PeerLink: Sendable {
         guard response.status == .noContent else { throw PeerTransportError.refused(Int(response.status.code)) }
     }
 
-    private func post(_ batch: [RaftMessage]) -> EventLoopFuture<Void> {
+    /// Whether the answer carried replies, now handed to the driver.
+    private func post(_ batch: [RaftMessage]) -> EventLoopFuture<Bool> {
         guard let connection else {
             return client.eventLoopGroup.next().makeFailedFuture(PeerConnectionError.badURL(baseURL))
         }
@@ -343,7 +351,9 @@ final class PeerLink: Sendable {
             .flatMapThrowing { [deliver] answer in
                 guard answer.status == 200 else { throw PeerTransportError.refused(answer.status) }
                 let replies = try RaftWireCodec.decode(Array(answer.body.readableBytesView))
-                if !replies.isEmpty { deliver(replies) }
+                guard !replies.isEmpty else { return false }
+                deliver(replies) { [self] in sendNext() }
+                return true
             }
     }
 

@@ -68,6 +68,8 @@ final class RaftDriver: @unchecked Sendable {
     /// Peers whose request is waiting for this turn's replies, and those replies.
     private var pendingReplies: [NodeID: [HTTPResponder]] = [:]
     private var replies: [NodeID: [RaftMessage]] = [:]
+    /// Links waiting for this turn to handle the replies they brought (see `PeerLink`).
+    private var linksToResume: [@Sendable () -> Void] = []
     let diskSpace: DiskSpace
     /// Whether the last look found free space below the reserve (logged when it changes).
     private var isBelowDiskReserve = false
@@ -148,6 +150,7 @@ final class RaftDriver: @unchecked Sendable {
             }
             if heldReady != nil && now >= nextStorageRetry { retryHeldReady() }
             if heldReady == nil { processReadies() }
+            resumeLinks()
             answerPeers()
             publish(clusterStatus())
         }
@@ -159,7 +162,8 @@ final class RaftDriver: @unchecked Sendable {
         switch input {
         case .propose(let command, let timeline, let complete): propose(command, timeline, complete)
         case .read(let continuation): read(continuation)
-        case .messages(let messages, let responder):
+        case .messages(let messages, let responder, let resume):
+            if let resume { linksToResume.append(resume) }
             if let sender = messages.first?.from, !recordContact(with: Int(sender.rawValue)) {
                 responder?.answer(PeerTransport.replyResponse([]))
                 return
@@ -230,7 +234,9 @@ final class RaftDriver: @unchecked Sendable {
         switch input {
         case .propose(_, _, let complete): complete(.failure(.storageFull))
         case .read(let continuation): continuation.resume(throwing: ReplicationError.storageFull)
-        case .messages(_, let responder): responder?.answer(PeerTransport.replyResponse([]))
+        case .messages(_, let responder, let resume):
+            responder?.answer(PeerTransport.replyResponse([]))
+            resume?()
         case .unreachable, .transferLeadership: break
         case .changeMembership(_, let continuation):
             continuation.resume(throwing: MembershipChangeError.replication(.storageFull))
@@ -331,6 +337,9 @@ final class RaftDriver: @unchecked Sendable {
             // its `advance`. Followers must persist before they answer.
             let sendsFirst = ready.canSendBeforePersisting
             if sendsFirst { route(ready.messages) }
+            // The links can send now: what the replies caused is queued, and a leader's commit
+            // index goes out with the next appends rather than after their round trip.
+            resumeLinks()
             guard finish(ready, messagesSent: sendsFirst) else { return }
         }
     }
@@ -434,6 +443,13 @@ final class RaftDriver: @unchecked Sendable {
             }
         }
         if !outgoing.isEmpty { send(outgoing) }
+    }
+
+    private func resumeLinks() {
+        guard !linksToResume.isEmpty else { return }
+        let resuming = linksToResume
+        linksToResume = []
+        for resume in resuming { resume() }
     }
 
     /// Answers the peers' requests of this turn, after everything they caused was persisted.
@@ -684,7 +700,9 @@ final class RaftDriver: @unchecked Sendable {
             switch input {
             case .propose(_, _, let complete): complete(.failure(error))
             case .read(let continuation): continuation.resume(throwing: error)
-            case .messages(_, let responder?): responder.answer(APIError.shuttingDown.response)
+            case .messages(_, let responder, let resume):
+                responder?.answer(APIError.shuttingDown.response)
+                resume?()
             case .changeMembership(_, let continuation): continuation.resume(throwing: MembershipChangeError.replication(error))
             default: break
             }

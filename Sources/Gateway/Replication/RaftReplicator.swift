@@ -59,8 +59,10 @@ public final class RaftReplicator: Replicator {
         case propose(ChatCommand, WriteTimeline?, @Sendable (Result<ChatResult, ReplicationError>) -> Void)
         case read(CheckedContinuation<Void, any Error>)
         /// Messages from one peer; what this replica has to say back to that peer after
-        /// handling them goes in the answer to `replyTo` (see `PeerTransport`).
-        case messages([RaftMessage], replyTo: HTTPResponder?)
+        /// handling them goes in the answer to `replyTo` (see `PeerTransport`). Replies to this
+        /// replica's own request carry `resume` instead: the link to that peer sends again
+        /// once it is called.
+        case messages([RaftMessage], replyTo: HTTPResponder?, resume: (@Sendable () -> Void)? = nil)
         case unreachable(NodeID)
         case transferLeadership
         case changeMembership(MembershipChange, CheckedContinuation<ClusterStatus.Member?, any Error>)
@@ -105,8 +107,9 @@ public final class RaftReplicator: Replicator {
         let transport = PeerTransport(
             selfID: configuration.id, secret: configuration.clusterSecret, tls: configuration.peerTLS,
             stateFiles: try OutgoingStateFiles(database: database), logger: logger,
-            deliver: { [mailbox] replies in
-                mailbox.enqueue(.messages(replies.filter(incomingSnapshots.isDeliverable), replyTo: nil))
+            deliver: { [mailbox] replies, resume in
+                mailbox.enqueue(.messages(replies.filter(incomingSnapshots.isDeliverable), replyTo: nil, resume: resume),
+                                ifStopped: resume)
             },
             onUnreachable: { [mailbox] peer in mailbox.enqueue(.unreachable(peer)) })
         self.transport = transport
