@@ -61,6 +61,21 @@ import Testing
         #expect(throws: RaftStorageError.compacted) { try reopened.entries(in: 5..<12, maxBytes: .max) }
     }
 
+    @Test func eachChangeOfTheHardStateSurvivesAReopenWhenOnlyOnePartOfItMoves() throws {
+        let (storage, database, directory) = try makeStorage()
+        let steps = [
+            HardState(term: 3, vote: nil, commit: 0),
+            HardState(term: 3, vote: 2, commit: 0),     // a vote in the same term
+            HardState(term: 3, vote: 2, commit: 20),    // the commit index alone
+            HardState(term: 4, vote: nil, commit: 20),  // a new term forgets the vote
+        ]
+        for step in steps {
+            try database.write { try storage.setHardState(step, in: $0) }
+            let reopened = try SQLiteRaftStorage(database: try ChatDatabase(directory: directory))
+            #expect(reopened.initialState() == step)
+        }
+    }
+
     @Test func installingASnapshotReplacesTheLog() throws {
         let (storage, database, _) = try makeStorage()
         try database.write { try storage.append(entries(1...5, term: 1), in: $0) }

@@ -63,10 +63,10 @@ public final class ChatDatabase: Sendable {
     func write<T>(durably: Bool, _ body: (Database) throws -> T) throws -> T {
         guard !durably else { return try pool.write(body) }
         return try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute()
             defer {
                 do {
-                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                    try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute()
                 } catch {
                     fatalError("could not restore synchronous=FULL: \(error)")
                 }

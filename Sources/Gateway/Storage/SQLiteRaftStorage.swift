@@ -108,7 +108,9 @@ final class SQLiteRaftStorage: RaftStorage {
         guard let first = entries.first else { return }
         precondition(first.index.rawValue <= lastIndex().rawValue + 1, "append would leave a gap in the log")
         precondition(first.index > logStart.index, "append below the compacted log")
-        try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index >= ?").execute(arguments: [Int64(first.index.rawValue)])
+        if first.index <= lastIndex() {
+            try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index >= ?").execute(arguments: [Int64(first.index.rawValue)])
+        }
         let insert = try db.cachedStatement(sql: "INSERT INTO raft_entry (log_index, term, data, kind) VALUES (?, ?, ?, ?)")
         for entry in entries {
             try insert.execute(arguments: [
@@ -122,9 +124,15 @@ final class SQLiteRaftStorage: RaftStorage {
     func setHardState(_ state: HardState, in db: Database) throws {
         precondition(state.term >= hardState.term, "the term never decreases")
         precondition(state.commit >= hardState.commit, "the commit index never goes back")
-        try ReplicaStateTable.set(.term, to: Int64(state.term.rawValue), in: db)
-        try ReplicaStateTable.set(.vote, to: Int64(state.vote?.rawValue ?? 0), in: db)
-        try ReplicaStateTable.set(.commitIndex, to: Int64(state.commit.rawValue), in: db)
+        // `hardState` mirrors the rows (read at start and after a rollback), and most Readies
+        // move only the commit index: rows that would not change are not written.
+        if state.term != hardState.term || state.vote != hardState.vote {
+            try ReplicaStateTable.set(.term, to: Int64(state.term.rawValue), in: db)
+            try ReplicaStateTable.set(.vote, to: Int64(state.vote?.rawValue ?? 0), in: db)
+        }
+        if state.commit != hardState.commit {
+            try ReplicaStateTable.set(.commitIndex, to: Int64(state.commit.rawValue), in: db)
+        }
         hardState = state
     }
 
