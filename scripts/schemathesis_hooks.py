@@ -45,9 +45,9 @@ def _size(case):
     return size
 
 
-# The server closes, without an answer, a request with more query arguments than this, or whose
+# The server answers 414 (and closes) a request with more query arguments than this, or whose
 # URI plus RECORD_BYTES per argument exceeds URI_BUDGET_BYTES (the URI guard in the C shim,
-# tested by OversizedRequestTests); such cases would only test that close.
+# tested by OversizedRequestTests); such cases would only test that guard.
 MAX_QUERY_ARGUMENTS = 24
 URI_BUDGET_BYTES = 2_400
 

@@ -117,14 +117,16 @@ static inline int chat_mhd_client_verified(struct MHD_Connection *connection) {
 /* libmicrohttpd 0.9.75 keeps every query argument in a record of the connection's memory pool.
    When the records of a query with many short arguments fill the pool while the request line
    is parsed, it neither answers nor closes the connection: the client waits until the idle
-   timeout. This guard sees the whole URI before the arguments are parsed and shuts down the
-   socket of one that would not fit, so such a client sees its connection closed at once, as
-   with any other request that outgrows the pool. The estimate is conservative: a query argument
-   costs its bytes in the read buffer plus a record of about 64 bytes. */
+   timeout. This guard sees the whole URI before the arguments are parsed and answers one that
+   would not fit as libmicrohttpd answers any other request that outgrows the pool: 414 with no
+   body, and the connection closed (only its sending side, so the client reads the answer rather
+   than a reset). Over TLS the socket carries records, not text: it is shut down without an
+   answer. The estimate is conservative: a query argument costs its bytes in the read buffer plus
+   a record of about 64 bytes. `context` is non-NULL on a TLS daemon. */
 #define CHAT_POOL_BUDGET_BYTES 2400
 
 static inline void *chat_uri_guard(void *context, const char *uri, struct MHD_Connection *connection) {
-    (void)context;
+    static const char answer[] = "HTTP/1.1 414 URI Too Long\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
     const char *query = strchr(uri, '?');
     if (query == NULL) return NULL;
     size_t arguments = 1;
@@ -133,7 +135,13 @@ static inline void *chat_uri_guard(void *context, const char *uri, struct MHD_Co
     }
     if (arguments > 24 || strlen(uri) + arguments * 64 > CHAT_POOL_BUDGET_BYTES) {
         const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (info != NULL) shutdown(info->connect_fd, SHUT_RDWR);
+        if (info == NULL) return NULL;
+        if (context == NULL) {
+            (void)send(info->connect_fd, answer, sizeof(answer) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            shutdown(info->connect_fd, SHUT_WR);
+        } else {
+            shutdown(info->connect_fd, SHUT_RDWR);
+        }
     }
     return NULL;
 }
@@ -166,7 +174,7 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)s->connection_memory_limit, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->completed, s->completed_context },
         { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
-        { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&chat_uri_guard, NULL },
+        { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&chat_uri_guard, s->use_tls ? (void *)(intptr_t)1 : NULL },
         { MHD_OPTION_END, 0, NULL },
     };
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG

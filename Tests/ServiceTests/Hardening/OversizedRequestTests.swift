@@ -47,4 +47,15 @@ import Testing
         #expect(status.map { [401, 400, 414, 431].contains($0) } ?? true, "\(arguments) query arguments answered \(status!)")
         #expect(try await TestClient.shared.get("\(base)/healthz").status == 200)
     }
+
+    /// Clients such as schemathesis report a closed connection as an error: the guard answers.
+    @Test(arguments: [25, 60, 200])
+    func aQueryOfMoreArgumentsThanTheGuardTakesIsAnswered414NotClosed(_ arguments: Int) async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let query = Array(repeating: "limit=1", count: arguments).joined(separator: "&")
+        let (status, timedOut) = try answer(to: "GET /v1/inbox?\(query) HTTP/1.1\r\nHost: test\r\n\r\n", base: base)
+        #expect(!timedOut)
+        #expect(status == 414, "\(arguments) query arguments: \(status.map { "answered \($0)" } ?? "closed without an answer")")
+        #expect(try await TestClient.shared.get("\(base)/healthz").status == 200)
+    }
 }
