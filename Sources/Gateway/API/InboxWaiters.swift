@@ -77,7 +77,6 @@ public final class InboxWaiters: AppliedListener {
     static let wakesPerTask = 64
 
     private let state = Mutex(State())
-    private let timerQueue = DispatchQueue(label: "inbox-waiters.timeouts")
 
     public init() {}
 
@@ -106,7 +105,7 @@ public final class InboxWaiters: AppliedListener {
             wake(nil)
             return
         }
-        timerQueue.asyncAfter(deadline: .now() + seconds) { [self] in fire(ticket) }
+        LongPollDeadlines.shared.add(.now + .seconds(seconds)) { [self] in fire(ticket) }
     }
 
     /// Whether the inbox is known to hold nothing after `seq`. Asked after registering `ticket`:
