@@ -987,7 +987,7 @@ def targets(results):
 
 
 def render_path(path):
-    loads = [load for load, value in path.items() if isinstance(value, dict)]
+    loads = [load for load, value in path.items() if isinstance(value, dict) and "sends" in value]
     lines = [
         "",
         "### 6. Where a send goes (3 replicas, sends at the leader)",
