@@ -113,7 +113,7 @@ extension ChatAPI {
     private static func inboxResponse(_ messages: [StoredMessage], query: InboxQuery) -> HTTPResponse {
         let inbox = WireFormat.Inbox(
             messages: messages.map(WireFormat.Message.init), nextAfter: messages.last?.seq ?? query.after)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: inbox.json)
+        return WireFormat.response(200, json: inbox.json)
     }
 
     /// The first read of a long-poll; a failed read spends the ticket registered before it.

@@ -53,8 +53,7 @@ extension ChatAPI {
                     guard case .messageSent(let message, _) = outcome else {
                         throw APIError.internalError("Sending produced an unexpected outcome.")
                     }
-                    return HTTPResponse(
-                        status: 201, headers: [("Content-Type", "application/json")], body: WireFormat.Message(message).json)
+                    return WireFormat.response(201, json: WireFormat.Message(message).json)
                 } catch {
                     return error.response
                 }

@@ -91,9 +91,7 @@ final class LongPollDeadlines: Sendable {
                 wakeup.wait()
                 continue
             }
-            let wait = max(Duration.zero, sleepUntil - ContinuousClock.now)
-            let (seconds, attoseconds) = wait.components
-            _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+            _ = wakeup.wait(timeout: .after(sleepUntil - ContinuousClock.now))
         }
     }
 }

@@ -1,5 +1,6 @@
-/// JSON for the two documents of the hot path, a send's body and the message it answers
-/// with, without Foundation's coders (issue 13, cut 6; they were about 5% of a leader's CPU).
+/// JSON for the documents of the hot path, a send's body and the message it answers with (and
+/// the inbox that carries messages to long-polls), without Foundation's coders (issue 13, cut 6;
+/// they were about 5% of a leader's CPU).
 ///
 /// The reader takes only a strict subset: a flat object whose values are all strings without
 /// `\u` escapes, each key once. Anything else returns nil, and the caller decodes with

@@ -143,11 +143,15 @@ enum WireFormat {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .withoutEscapingSlashes
-            let body = try encoder.encode(value)
-            return HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(body))
+            return response(status, json: Array(try encoder.encode(value)))
         } catch {
             return APIError.internalError("The response could not be encoded.").response
         }
+    }
+
+    /// A JSON document already written.
+    static func response(_ status: Int, json body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
     }
 
     static func noContent() -> HTTPResponse { HTTPResponse(status: 204) }

@@ -56,7 +56,7 @@ struct InternalRaftAPI: HTTPRequestHandler {
         var body: [String: Any] = ["heard_from_asker": board.hasHeard(from: asker)]
         body["cluster_id"] = board.clusterID ?? NSNull()
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return .now(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: [UInt8](data)))
+        return .now(WireFormat.response(200, json: [UInt8](data)))
     }
 
     private func receiveMessages(_ request: HTTPRequest) -> HTTPReply {

@@ -134,9 +134,7 @@ final class RaftDriver: @unchecked Sendable {
         let tick = Duration.milliseconds(configuration.tuning.tickMilliseconds)
         var nextTick = ContinuousClock.now + tick
         while true {
-            let wait = max(Duration.zero, nextTick - ContinuousClock.now)
-            let (inputs, isStopped) = mailbox.take(
-                waitingUntil: .now() + .nanoseconds(Int(wait.components.attoseconds / 1_000_000_000 + wait.components.seconds * 1_000_000_000)))
+            let (inputs, isStopped) = mailbox.take(waitingUntil: .after(nextTick - ContinuousClock.now))
             if isStopped {
                 failEverything(with: .shuttingDown, inputs: inputs)
                 return
