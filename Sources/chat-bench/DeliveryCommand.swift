@@ -31,10 +31,19 @@ struct DeliveryCommand: AsyncParsableCommand {
     @Option(help: "Connections for sending.")
     var connections: Int = 32
 
+    enum Client: String, ExpressibleByArgument {
+        case threads, nio
+    }
+
+    @Option(help: "threads: blocking connections on threads (http only); nio: AsyncHTTPClient.")
+    var client: Client = .threads
+
     struct Output: Encodable {
         var scenario = "delivery"
         var rate: Double
         var recipients: Int
+        /// Which client drove the load: `threads` or `nio`.
+        var client: String
         var send: SendLoad.Result
         var received: Int
         var lost: Int
@@ -58,14 +67,27 @@ struct DeliveryCommand: AsyncParsableCommand {
         let users = try await ChatUsers.create(http, base: sendURL, prefix: "r", count: recipients)
         try await ChatUsers.awaitKnown(users, http: http, base: pollURL)
         let pollers = users.map { InboxPoller(user: $0, base: pollURL, http: http) }
-        let pollTasks = pollers.map { poller in Task { await poller.run() } }
+        // Plain http is driven from threads with blocking connections, which cost the measured
+        // machine far less CPU than AsyncHTTPClient; https (and `--client nio`) keeps the latter.
+        let onThreads = client == .threads && sendURL.hasPrefix("http:") && pollURL.hasPrefix("http:")
+        var pollTasks: [Task<Void, Never>] = []
+        for poller in pollers {
+            if onThreads {
+                let thread = Thread { poller.runBlocking() }
+                thread.stackSize = 256 * 1024
+                thread.start()
+            } else {
+                pollTasks.append(Task { await poller.run() })
+            }
+        }
         await MonotonicClock.sleep(milliseconds: 300)  // let every long-poll reach the follower
 
-        progress("sending \(rate)/s for \(duration) s to \(sendURL), long-polls at \(pollURL)")
+        progress("sending \(rate)/s for \(duration) s to \(sendURL), long-polls at \(pollURL), \(onThreads ? "threads" : "nio") client")
         let plan = SendLoad.Plan(
             targets: [sendURL], sender: sender, recipients: users.map(\.username), workers: connections,
             ratePerSecond: rate, durationSeconds: duration, count: nil)
-        let (sendResult, _) = await SendLoad(plan: plan, http: http).run(bodyPrefix: "t")
+        let load = SendLoad(plan: plan, http: http)
+        let (sendResult, _) = onThreads ? load.runOnThreads(bodyPrefix: "t") : await load.run(bodyPrefix: "t")
 
         // Let the last messages arrive, then stop the pollers.
         let deadline = MonotonicClock.nanoseconds() + 10_000_000_000
@@ -78,7 +100,7 @@ struct DeliveryCommand: AsyncParsableCommand {
         for poller in pollers { histogram.add(poller.histogram) }
         let received = pollers.reduce(0) { $0 + $1.receivedCount }
         try printJSON(Output(
-            rate: rate, recipients: recipients, send: sendResult, received: received,
+            rate: rate, recipients: recipients, client: onThreads ? "threads" : "nio", send: sendResult, received: received,
             lost: max(0, sendResult.ok - received), deliveryLatencyUs: LatencySummary(histogram)))
     }
 }
@@ -108,22 +130,47 @@ final class InboxPoller: Sendable {
     func run() async {
         var after: Int64 = 0
         while !state.withLock({ $0.stopped }) && !Task.isCancelled {
-            let url = "\(base)/v1/inbox?after=\(after)&wait=5&limit=1000&consistency=stale"
-            guard let reply = try? await http.get(url, token: user.token, timeoutMilliseconds: 20_000),
-                  reply.status == 200, let inbox = reply.json else {
+            let reply = try? await http.get(url(after: after), token: user.token, timeoutMilliseconds: 20_000)
+            guard let next = record(reply, at: MonotonicClock.nanoseconds()) else {
                 await MonotonicClock.sleep(milliseconds: 10)
                 continue
             }
-            let now = MonotonicClock.nanoseconds()
-            let messages = inbox["messages"] as? [[String: Any]] ?? []
-            state.withLock { state in
-                for message in messages {
-                    guard let body = message["body"] as? String, let sent = UInt64(body.dropFirst(2)) else { continue }
-                    state.received += 1
-                    _ = state.histogram.record(now > sent ? (now - sent) / 1000 : 0)
-                }
-            }
-            if let next = (inbox["next_after"] as? NSNumber)?.int64Value { after = next }
+            after = next ?? after
         }
+    }
+
+    /// `run` on the calling thread with a blocking connection (`http://` only).
+    func runBlocking() {
+        guard let connection = try? BlockingHTTPConnection(base: base, timeoutMilliseconds: 20_000) else { return }
+        var after: Int64 = 0
+        while !state.withLock({ $0.stopped }) {
+            let reply = try? connection.get(target(after: after), token: user.token)
+            guard let next = record(reply, at: MonotonicClock.nanoseconds()) else {
+                usleep(10_000)
+                continue
+            }
+            after = next ?? after
+        }
+    }
+
+    private func target(after: Int64) -> String {
+        "/v1/inbox?after=\(after)&wait=5&limit=1000&consistency=stale"
+    }
+
+    private func url(after: Int64) -> String { base + target(after: after) }
+
+    /// Records the latency of each message in an inbox page received at `now`; nil when the
+    /// reply is no page, else the page's `next_after` (itself nil when absent).
+    private func record(_ reply: Reply?, at now: UInt64) -> Int64?? {
+        guard let reply, reply.status == 200, let inbox = reply.json else { return nil }
+        let messages = inbox["messages"] as? [[String: Any]] ?? []
+        state.withLock { state in
+            for message in messages {
+                guard let body = message["body"] as? String, let sent = UInt64(body.dropFirst(2)) else { continue }
+                state.received += 1
+                _ = state.histogram.record(now > sent ? (now - sent) / 1000 : 0)
+            }
+        }
+        return .some((inbox["next_after"] as? NSNumber)?.int64Value)
     }
 }

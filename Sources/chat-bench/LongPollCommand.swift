@@ -23,6 +23,9 @@ struct LongPollCommand: AsyncParsableCommand {
     @Option(help: "Long-polls opened before pausing briefly, so the listen queue never overflows.")
     var batch: Int = 500
 
+    /// Tries per long-poll while the others are opening.
+    static let attempts = 3
+
     struct Output: Encodable {
         var scenario = "longpoll"
         var count: Int
@@ -36,7 +39,10 @@ struct LongPollCommand: AsyncParsableCommand {
         var secondsToOpen: Double
         var secondsToWakeAll: Double
         var woken: Int
+        /// Long-polls that never waited, after up to `attempts` tries each.
         var failed: Int
+        /// Failed tries, by what failed (connect timeouts, resets, statuses), retried or not.
+        var failedTries: [String: Int]
         var wakeLatencyUs: LatencySummary
     }
 
@@ -70,15 +76,27 @@ struct LongPollCommand: AsyncParsableCommand {
                     // Spread the connects: the first `index` are already on their way.
                     await MonotonicClock.sleep(milliseconds: UInt64(index / batch) * 40)
                 }
-                let reply = try? await polls.get(
-                    "\(url)/v1/inbox?after=0&wait=60&consistency=stale", token: recipient.token,
-                    timeoutMilliseconds: 120_000)
-                let now = MonotonicClock.nanoseconds()
-                if reply?.status == 200 {
-                    tally.wokenAt.withLock { $0.append(now) }
-                } else {
-                    tally.failures.withLock { $0 += 1 }
+                // A poll whose connect fails while the others are still opening tries again, as a
+                // client would; the retries and every failure's kind are reported.
+                for attempt in 1...Self.attempts {
+                    let reply: Reply
+                    do {
+                        reply = try await polls.get(
+                            "\(url)/v1/inbox?after=0&wait=60&consistency=stale", token: recipient.token,
+                            timeoutMilliseconds: 120_000)
+                    } catch {
+                        tally.note(failure: "\(error)")
+                        if attempt < Self.attempts && !tally.isWaking { continue }
+                        break
+                    }
+                    if reply.status == 200 {
+                        tally.wokenAt.withLock { $0.append(MonotonicClock.nanoseconds()) }
+                        return
+                    }
+                    tally.note(failure: "status \(reply.status)")
+                    break
                 }
+                tally.failures.withLock { $0 += 1 }
             }
         }
         let waitingSeen = try await awaitWaiting(control: control, tally: tally)
@@ -95,6 +113,7 @@ struct LongPollCommand: AsyncParsableCommand {
             }
             return highest
         }
+        tally.wakingStarted()
         let wakeStart = MonotonicClock.nanoseconds()
         let sent = try await control.write(url, "/v1/messages", json: ["to": recipient.username, "body": "wake"], token: sender.token)
         guard sent.status == 201 else { throw BenchFailure("the waking send answered \(sent.status)") }
@@ -116,6 +135,7 @@ struct LongPollCommand: AsyncParsableCommand {
             secondsToOpen: (secondsToOpen * 1000).rounded() / 1000,
             secondsToWakeAll: (Double(wakeEnd - wakeStart) / 1e9 * 1000).rounded() / 1000,
             woken: tally.wokenAt.withLock { $0.count }, failed: tally.failures.withLock { $0 },
+            failedTries: tally.failedTries.withLock { $0 },
             wakeLatencyUs: LatencySummary(histogram)))
     }
 
@@ -149,4 +169,14 @@ struct LongPollCommand: AsyncParsableCommand {
 final class WakeTally: Sendable {
     let wokenAt = Mutex<[UInt64]>([])
     let failures = Mutex(0)
+    let failedTries = Mutex<[String: Int]>([:])
+    private let waking = Atomic(false)
+
+    /// Once the waking message is on its way, a failed poll is not tried again.
+    var isWaking: Bool { waking.load(ordering: .acquiring) }
+    func wakingStarted() { waking.store(true, ordering: .releasing) }
+
+    func note(failure kind: String) {
+        failedTries.withLock { $0[String(kind.prefix(120)), default: 0] += 1 }
+    }
 }

@@ -14,6 +14,12 @@ enum MonotonicClock {
         if deadline > now { try? await Task.sleep(nanoseconds: deadline - now) }
     }
 
+    /// Blocks the calling thread until CLOCK_MONOTONIC reaches `deadline`.
+    static func sleepBlocking(untilNanoseconds deadline: UInt64) {
+        var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
+    }
+
     static func sleep(milliseconds: UInt64) async {
         try? await Task.sleep(nanoseconds: milliseconds * 1_000_000)
     }
