@@ -83,4 +83,18 @@ import ReplicaCore
         let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
         #expect(arrival.messages == nil)
     }
+
+    @Test func wokenLongPollsCancelTheirDeadlines() async throws {
+        let deadlines = LongPollDeadlines()
+        let waiters = InboxWaiters(deadlines: deadlines)
+        let woken = (0..<200).map { _ in Self.waitOnBob(waiters) }
+        #expect(deadlines.heldCount == 200)
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
+        #expect(deadlines.heldCount <= LongPollDeadlines.cancelledBeforeCompacting,
+                "the deadlines of answered long-polls stay held: \(deadlines.heldCount) of 200")
+        // So many are woken from tasks, a little later.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !woken.allSatisfy({ $0.value != nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(woken.allSatisfy { $0.value != nil }, "every long-poll on bob's inbox is woken")
+    }
 }

@@ -35,7 +35,7 @@ public final class InboxWaiters: AppliedListener {
     private enum Waiter {
         case armed
         case fired
-        case waiting(Wake)
+        case waiting(Wake, deadline: LongPollDeadlines.Token)
     }
 
     private struct State {
@@ -48,13 +48,16 @@ public final class InboxWaiters: AppliedListener {
 
         /// Takes the account's waiting long-polls; those registered but not yet waiting are
         /// marked fired, so their wait returns at once.
-        mutating func takeWaiting(accountKey: String) -> [Wake] {
+        /// Their deadlines go in `ended`, to be cancelled.
+        mutating func takeWaiting(accountKey: String, ended: inout [LongPollDeadlines.Token]) -> [Wake] {
             guard let waiters = byAccount[accountKey] else { return [] }
             var woken: [Wake] = []
             var armed: [Int: Waiter] = [:]
             for (id, waiter) in waiters {
                 switch waiter {
-                case .waiting(let wake): woken.append(wake)
+                case .waiting(let wake, let deadline):
+                    woken.append(wake)
+                    ended.append(deadline)
                 case .armed, .fired: armed[id] = .fired
                 }
             }
@@ -76,8 +79,15 @@ public final class InboxWaiters: AppliedListener {
     static let wakesPerTask = 64
 
     private let state = Mutex(State())
+    private let deadlines: LongPollDeadlines
 
-    public init() {}
+    public convenience init() {
+        self.init(deadlines: .shared)
+    }
+
+    init(deadlines: LongPollDeadlines) {
+        self.deadlines = deadlines
+    }
 
     public var waitingCount: Int { state.withLock { $0.count } }
 
@@ -92,19 +102,21 @@ public final class InboxWaiters: AppliedListener {
 
     /// Calls `wake` once, when the inbox changes or `seconds` pass; the ticket is then spent.
     public func wait(_ ticket: Ticket, seconds: Double, then wake: @escaping Wake) {
+        // The deadline comes first, so whoever wakes the waiter can cancel it; firing before
+        // the waiter waits marks it fired, as a message would.
+        let deadline = deadlines.add(.now + .seconds(seconds)) { [self] in fire(ticket) }
         let hasFired = state.withLock { state -> Bool in
             guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id] else {
                 _ = state.remove(ticket)
                 return true
             }
-            state.byAccount[ticket.accountKey]?[ticket.id] = .waiting(wake)
+            state.byAccount[ticket.accountKey]?[ticket.id] = .waiting(wake, deadline: deadline)
             return false
         }
         if hasFired {
+            deadlines.cancel([deadline])
             wake(nil)
-            return
         }
-        LongPollDeadlines.shared.add(.now + .seconds(seconds)) { [self] in fire(ticket) }
     }
 
     /// Whether the inbox is known to hold nothing after `seq`. Asked after registering `ticket`:
@@ -138,6 +150,7 @@ public final class InboxWaiters: AppliedListener {
         }
         guard !arrived.isEmpty || !deleted.isEmpty else { return }
         let appliedAt = ContinuousClock.now
+        var ended: [LongPollDeadlines.Token] = []
         let woken = state.withLock { state -> [(Wake, Arrival)] in
             for (key, messages) in arrived {
                 state.lastSeqByAccount[key] = max(state.lastSeqByAccount[key] ?? 0, messages.last!.seq)
@@ -147,10 +160,11 @@ public final class InboxWaiters: AppliedListener {
             for key in Set(arrived.keys).union(deleted) {
                 let arrival = Arrival(
                     appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil)
-                woken += state.takeWaiting(accountKey: key).map { ($0, arrival) }
+                woken += state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) }
             }
             return woken
         }
+        deadlines.cancel(ended)
         Self.run(woken)
     }
 
@@ -160,16 +174,18 @@ public final class InboxWaiters: AppliedListener {
     }
 
     public func wakeEveryone() {
+        var ended: [LongPollDeadlines.Token] = []
         let woken = state.withLock { state -> [(Wake, Arrival?)] in
-            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key).map { ($0, nil) } }
+            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key, ended: &ended).map { ($0, nil) } }
         }
+        deadlines.cancel(ended)
         Self.run(woken)
     }
 
     private func fire(_ ticket: Ticket) {
         let wake = state.withLock { state -> Wake? in
             guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id] else { return nil }
-            guard case .waiting(let wake) = waiter else {
+            guard case .waiting(let wake, _) = waiter else {
                 state.byAccount[ticket.accountKey]?[ticket.id] = .fired
                 return nil
             }
