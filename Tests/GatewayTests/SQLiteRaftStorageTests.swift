@@ -61,12 +61,11 @@ import Testing
         #expect(throws: RaftStorageError.compacted) { try reopened.entries(in: 5..<12, maxBytes: .max) }
     }
 
-    @Test func eachChangeOfTheHardStateSurvivesAReopenWhenOnlyOnePartOfItMoves() throws {
+    @Test func eachChangeOfTermOrVoteSurvivesAReopenWithTheCommitIndexOfItsTime() throws {
         let (storage, database, directory) = try makeStorage()
         let steps = [
             HardState(term: 3, vote: nil, commit: 0),
-            HardState(term: 3, vote: 2, commit: 0),     // a vote in the same term
-            HardState(term: 3, vote: 2, commit: 20),    // the commit index alone
+            HardState(term: 3, vote: 2, commit: 5),     // a vote in the same term
             HardState(term: 4, vote: nil, commit: 20),  // a new term forgets the vote
         ]
         for step in steps {
@@ -74,6 +73,20 @@ import Testing
             let reopened = try SQLiteRaftStorage(database: try ChatDatabase(directory: directory))
             #expect(reopened.initialState() == step)
         }
+    }
+
+    @Test func aMoveOfTheCommitIndexAloneWritesNothing() throws {
+        let (storage, database, directory) = try makeStorage()
+        try database.write { try storage.setHardState(HardState(term: 3, vote: 2, commit: 5), in: $0) }
+        try database.write { db in
+            let changesBefore = db.totalChangesCount
+            try storage.setHardState(HardState(term: 3, vote: 2, commit: 20), in: db)
+            #expect(db.totalChangesCount == changesBefore, "a send's transaction wrote the commit index")
+        }
+        #expect(storage.initialState() == HardState(term: 3, vote: 2, commit: 20), "the storage's own view moves on")
+        let reopened = try SQLiteRaftStorage(database: try ChatDatabase(directory: directory))
+        #expect(reopened.initialState() == HardState(term: 3, vote: 2, commit: 5),
+                "a restart starts from the last commit index written, and relearns the rest")
     }
 
     @Test func installingASnapshotReplacesTheLog() throws {

@@ -124,13 +124,13 @@ final class SQLiteRaftStorage: RaftStorage {
     func setHardState(_ state: HardState, in db: Database) throws {
         precondition(state.term >= hardState.term, "the term never decreases")
         precondition(state.commit >= hardState.commit, "the commit index never goes back")
-        // `hardState` mirrors the rows (read at start and after a rollback), and most Readies
-        // move only the commit index: rows that would not change are not written.
+        // `hardState` mirrors what was last set. Most Readies move only the commit index, which
+        // Raft need not keep (a restart relearns it, and starts from the applied index, which
+        // each applying transaction records): it is written only with a new term or vote, so
+        // a send's transaction writes no page for it (issue 13).
         if state.term != hardState.term || state.vote != hardState.vote {
             try ReplicaStateTable.set(.term, to: Int64(state.term.rawValue), in: db)
             try ReplicaStateTable.set(.vote, to: Int64(state.vote?.rawValue ?? 0), in: db)
-        }
-        if state.commit != hardState.commit {
             try ReplicaStateTable.set(.commitIndex, to: Int64(state.commit.rawValue), in: db)
         }
         hardState = state
