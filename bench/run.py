@@ -1195,6 +1195,15 @@ def write_report(results, rows):
         if len(runs) > 1:
             lines += ["", f"The table is the run with the median p50 of {len(runs)} runs on the same cluster; p50 / p99 of every run: "
                       + ", ".join(f"{run['p50'] / 1000:.2f} / {run['p99'] / 1000:.2f} ms" for run in runs) + "."]
+        nio = delivery.get("nio")
+        if nio:
+            nio_latency = nio["delivery_latency_us"]
+            nio_runs = nio.get("repeats_latency_us", [])
+            lines += ["", "The load came from chat-bench's threaded client (blocking connections). The same runs through its "
+                      "AsyncHTTPClient client, interleaved with them on the same cluster, which costs the two shared cores "
+                      f"more CPU per send: median p50 / p99 {nio_latency['p50'] / 1000:.2f} / {nio_latency['p99'] / 1000:.2f} ms"
+                      + (("; every run: " + ", ".join(f"{run['p50'] / 1000:.2f} / {run['p99'] / 1000:.2f} ms" for run in nio_runs))
+                         if len(nio_runs) > 1 else "") + "."]
     path = results["scenarios"].get("path")
     if path:
         lines += render_path(path)

@@ -13,6 +13,8 @@ final class BlockingHTTPConnection {
     private let timeoutMilliseconds: Int
     private var socket: Int32 = -1
     private var buffer: [UInt8] = []
+    /// What one `recv` reads into, kept so a read allocates nothing.
+    private var chunk = [UInt8](repeating: 0, count: 16_384)
 
     /// `base` is `http://host:port`.
     init(base: String, timeoutMilliseconds: Int) throws {
@@ -90,7 +92,6 @@ final class BlockingHTTPConnection {
 
     /// Reads more bytes into the buffer; fails on a closed connection or a timeout.
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 16_384)
         let count = chunk.withUnsafeMutableBytes { Glibc.recv(socket, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { throw BenchFailure(count == 0 ? "\(base) closed the connection" : "recv from \(base): errno \(errno)") }
         buffer += chunk[0..<count]

@@ -130,12 +130,10 @@ final class InboxPoller: Sendable {
     func run() async {
         var after: Int64 = 0
         while !state.withLock({ $0.stopped }) && !Task.isCancelled {
-            let reply = try? await http.get(url(after: after), token: user.token, timeoutMilliseconds: 20_000)
-            guard let next = record(reply, at: MonotonicClock.nanoseconds()) else {
+            let reply = try? await http.get(base + target(after: after), token: user.token, timeoutMilliseconds: 20_000)
+            if !record(reply, at: MonotonicClock.nanoseconds(), after: &after) {
                 await MonotonicClock.sleep(milliseconds: 10)
-                continue
             }
-            after = next ?? after
         }
     }
 
@@ -145,11 +143,9 @@ final class InboxPoller: Sendable {
         var after: Int64 = 0
         while !state.withLock({ $0.stopped }) {
             let reply = try? connection.get(target(after: after), token: user.token)
-            guard let next = record(reply, at: MonotonicClock.nanoseconds()) else {
+            if !record(reply, at: MonotonicClock.nanoseconds(), after: &after) {
                 usleep(10_000)
-                continue
             }
-            after = next ?? after
         }
     }
 
@@ -157,12 +153,10 @@ final class InboxPoller: Sendable {
         "/v1/inbox?after=\(after)&wait=5&limit=1000&consistency=stale"
     }
 
-    private func url(after: Int64) -> String { base + target(after: after) }
-
-    /// Records the latency of each message in an inbox page received at `now`; nil when the
-    /// reply is no page, else the page's `next_after` (itself nil when absent).
-    private func record(_ reply: Reply?, at now: UInt64) -> Int64?? {
-        guard let reply, reply.status == 200, let inbox = reply.json else { return nil }
+    /// Records the latency of each message in an inbox page received at `now` and moves `after`
+    /// to the page's `next_after`; false when the reply is no page.
+    private func record(_ reply: Reply?, at now: UInt64, after: inout Int64) -> Bool {
+        guard let reply, reply.status == 200, let inbox = reply.json else { return false }
         let messages = inbox["messages"] as? [[String: Any]] ?? []
         state.withLock { state in
             for message in messages {
@@ -171,6 +165,7 @@ final class InboxPoller: Sendable {
                 _ = state.histogram.record(now > sent ? (now - sent) / 1000 : 0)
             }
         }
-        return .some((inbox["next_after"] as? NSNumber)?.int64Value)
+        if let next = (inbox["next_after"] as? NSNumber)?.int64Value { after = next }
+        return true
     }
 }
