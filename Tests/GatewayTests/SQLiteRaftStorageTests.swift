@@ -99,4 +99,59 @@ import Testing
         #expect(try storage.term(at: 50) == 4)
         #expect(try storage.snapshot() == snapshot)
     }
+
+    // The newest entries are also held in memory (`RecentEntries`); these pin what a read
+    // returns when the log changed under them.
+
+    @Test func entriesReadAfterAnOverwriteAreTheNewOnes() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        try database.write { try storage.append(entries(3...4, term: 2), in: $0) }
+        #expect(try storage.entries(in: 1..<5, maxBytes: .max).map(\.term) == [1, 1, 2, 2])
+    }
+
+    @Test func entriesOfARolledBackOverwriteAreForgottenByAReload() throws {
+        struct Abort: Error {}
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        #expect(throws: Abort.self) {
+            try database.write { db in
+                try storage.append(entries(3...3, term: 2), in: db)
+                throw Abort()
+            }
+        }
+        try storage.reload()
+        #expect(try storage.entries(in: 1..<4, maxBytes: .max) == entries(1...3, term: 1),
+                "an entry of the rolled-back transaction was read")
+    }
+
+    @Test func entriesAfterAnInstalledSnapshotAreOnlyTheNewOnes() throws {
+        let (storage, database, _) = try makeStorage()
+        try database.write { try storage.append(entries(1...5, term: 1), in: $0) }
+        try database.write { try storage.installSnapshot(SnapshotMetadata(index: 50, term: 4), in: $0) }
+        try database.write { try storage.append(entries(51...52, term: 4), in: $0) }
+        #expect(try storage.entries(in: 51..<53, maxBytes: .max) == entries(51...52, term: 4))
+        #expect(throws: RaftStorageError.compacted) { try storage.entries(in: 5..<52, maxBytes: .max) }
+    }
+
+    @Test func readsFromMemoryAnswerExactlyAsReadsFromTheDatabase() throws {
+        let (held, heldDatabase, _) = try makeStorage()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("raftdb-\(UUID().uuidString)")
+        let unheldDatabase = try ChatDatabase(directory: directory)
+        let unheld = try SQLiteRaftStorage(database: unheldDatabase, recentEntries: RecentEntries(maxCount: 0))
+        for (storage, database) in [(held, heldDatabase), (unheld, unheldDatabase)] {
+            try database.write { try storage.append(entries(1...6, term: 1), in: $0) }
+            try database.write { try storage.append(entries(5...9, term: 2), in: $0) }
+            try database.write { try storage.append(entries(10...12, term: 2), in: $0) }
+        }
+        for low in UInt64(1)...13 {
+            for high in low...13 {
+                for maxBytes in [0, 18, 19, 37, 38, 60, Int.max] {
+                    let range = LogIndex(low)..<LogIndex(high)
+                    #expect(try held.entries(in: range, maxBytes: maxBytes) == unheld.entries(in: range, maxBytes: maxBytes),
+                            "entries(in: \(low)..<\(high), maxBytes: \(maxBytes))")
+                }
+            }
+        }
+    }
 }

@@ -19,9 +19,13 @@ final class SQLiteRaftStorage: RaftStorage {
     private var logStart: SnapshotMetadata
     /// `terms[i]` is the term of the entry at `logStart.index + 1 + i`.
     private var terms: [Term]
+    /// The entries appended last, so applying them and sending them to followers read no
+    /// SQLite (a read transaction per send on every replica, issue 13).
+    private var recent: RecentEntries
 
-    init(database: ChatDatabase) throws {
+    init(database: ChatDatabase, recentEntries: RecentEntries = RecentEntries()) throws {
         self.database = database
+        self.recent = recentEntries
         (hardState, snapshotMetadata, logStart, terms) = try Self.load(from: database)
     }
 
@@ -29,6 +33,7 @@ final class SQLiteRaftStorage: RaftStorage {
     /// the writes in it changed in memory must be forgotten too.
     func reload() throws {
         (hardState, snapshotMetadata, logStart, terms) = try Self.load(from: database)
+        recent.removeAll()
     }
 
     private static func load(from database: ChatDatabase) throws -> (HardState, SnapshotMetadata, SnapshotMetadata, [Term]) {
@@ -75,6 +80,7 @@ final class SQLiteRaftStorage: RaftStorage {
         guard range.lowerBound >= firstIndex() else { throw RaftStorageError.compacted }
         guard range.upperBound <= LogIndex(lastIndex().rawValue + 1) else { throw RaftStorageError.unavailable }
         guard !range.isEmpty else { return [] }
+        if let held = recent.entries(in: range, maxBytes: maxBytes) { return held }
         return try database.read { db in
             let cursor = try Row.fetchCursor(
                 db.cachedStatement(sql: "SELECT log_index, term, data, kind FROM raft_entry WHERE log_index >= ? AND log_index < ? ORDER BY log_index"),
@@ -119,6 +125,7 @@ final class SQLiteRaftStorage: RaftStorage {
         }
         terms.removeSubrange(Int(first.index.rawValue - logStart.index.rawValue - 1)...)
         terms.append(contentsOf: entries.map(\.term))
+        recent.append(entries)
     }
 
     func setHardState(_ state: HardState, in db: Database) throws {
@@ -142,6 +149,7 @@ final class SQLiteRaftStorage: RaftStorage {
         try db.execute(sql: "DELETE FROM raft_entry")
         try setLogStart(metadata, in: db)
         terms = []
+        recent.removeAll()
     }
 
     /// Records the state at `index` (already applied) as the latest snapshot, then compacts
