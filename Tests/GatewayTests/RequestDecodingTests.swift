@@ -2,12 +2,12 @@ import Testing
 @testable import Gateway
 
 @Suite struct RequestDecodingTests {
-    @Test(arguments: ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", " application/json ;x=y"])
+    @Test(arguments: ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", " application/json ;x=y", "\tApplication/Json\t;q=1"])
     func jsonMediaTypesAreRecognised(_ contentType: String) {
         #expect(RequestDecoding.isJSON(contentType))
     }
 
-    @Test(arguments: [nil, "", "text/json", "application/jsonx", "application/x-json"] as [String?])
+    @Test(arguments: [nil, "", "text/json", "application/jsonx", "application/x-json", "application/jso", "applicationOjson", "application\u{0F}json", "application/js on", ";application/json"] as [String?])
     func otherMediaTypesAreNot(_ contentType: String?) {
         #expect(!RequestDecoding.isJSON(contentType))
     }

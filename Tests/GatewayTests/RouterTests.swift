@@ -36,4 +36,32 @@ import Testing
             return
         }
     }
+
+    @Test func emptySegmentsAreIgnoredAsBefore() {
+        guard case .found(let route, let parameters) = router().match(method: "DELETE", path: "//v1/accounts//bob/") else {
+            Issue.record("a path with doubled and trailing slashes did not match")
+            return
+        }
+        #expect(route.name == "/v1/accounts/{username}")
+        #expect(parameters == ["username": "bob"])
+    }
+
+    @Test func aLiteralSegmentMatchesOnlyItsExactBytes() {
+        guard case .notFound = router().match(method: "GET", path: "/v1/Accounts") else {
+            Issue.record("a literal segment matched another case")
+            return
+        }
+        guard case .notFound = router().match(method: "GET", path: "/v1/accountsé") else {
+            Issue.record("a literal segment matched a longer one")
+            return
+        }
+    }
+
+    @Test func aParameterKeepsNonASCIIText() {
+        guard case .found(_, let parameters) = router().match(method: "DELETE", path: "/v1/accounts/zoë") else {
+            Issue.record("a non-ASCII segment did not match the parameter")
+            return
+        }
+        #expect(parameters == ["username": "zoë"])
+    }
 }

@@ -32,9 +32,21 @@ enum RequestDecoding {
 
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-        return mediaType.trimmingBlanks.lowercased() == "application/json"
+        // On bytes, without lowercasing a copy: every send's header passes here (issue 13).
+        let bytes = contentType.utf8
+        let mediaType = bytes.prefix { $0 != UInt8(ascii: ";") }
+            .drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        var end = mediaType.endIndex
+        while end > mediaType.startIndex {
+            let last = mediaType[mediaType.index(before: end)]
+            guard last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") else { break }
+            end = mediaType.index(before: end)
+        }
+        // ASCII letters differ from their capitals only in bit 5; '/' does not, so it is kept.
+        return mediaType[..<end].elementsEqual(jsonMediaType) { $0 | ($1 == UInt8(ascii: "/") ? 0 : 0x20) == $1 }
     }
+
+    private static let jsonMediaType = Array("application/json".utf8)
 
     static func describe(_ error: DecodingError) -> String {
         switch error {

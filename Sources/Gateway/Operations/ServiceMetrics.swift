@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The replica's metrics, kept in its own Prometheus registry and rendered by `GET /metrics`.
 public final class ServiceMetrics: Sendable {
@@ -7,6 +8,15 @@ public final class ServiceMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     /// Made once: a send records eight stages, and looking a timer up costs a registry lock.
     private let stageTimers: [String: Timer]
+    /// Each request's counter and timer, made once per route and status: made per request,
+    /// they cost a registry lookup with label checks each (issue 13). Routes and statuses are
+    /// few, so this stays small.
+    private let requestMetrics = Mutex<[RouteStatus: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
+
+    private struct RouteStatus: Hashable {
+        var route: String
+        var status: Int
+    }
     static let stages = [
         "authenticate", "validate", "to_driver", "leader_persist", "quorum", "apply", "resume_handler", "total",
         "follower_persist", "follower_commit_apply", "long_poll_wake",
@@ -34,12 +44,19 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts a request by route and status and records its latency; returns the response.
     func recorded(_ response: HTTPResponse, route: String, since started: ContinuousClock.Instant) -> HTTPResponse {
-        Counter(
-            label: "chat_http_requests_total", dimensions: [("route", route), ("status", String(response.status))],
-            factory: factory
-        ).increment()
-        Timer(label: "chat_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            .recordInterval(since: started)
+        let key = RouteStatus(route: route, status: Int(response.status))
+        let metrics = requestMetrics.withLock { made in
+            if let metrics = made[key] { return metrics }
+            let metrics = (
+                counter: CoreMetrics.Counter(
+                    label: "chat_http_requests_total", dimensions: [("route", route), ("status", String(key.status))],
+                    factory: factory),
+                timer: Timer(label: "chat_http_request_duration_seconds", dimensions: [("route", route)], factory: factory))
+            made[key] = metrics
+            return metrics
+        }
+        metrics.counter.increment()
+        metrics.timer.recordInterval(since: started)
         return response
     }
 
