@@ -19,8 +19,8 @@ final class SQLiteRaftStorage: RaftStorage {
     private var logStart: SnapshotMetadata
     /// `terms[i]` is the term of the entry at `logStart.index + 1 + i`.
     private var terms: [Term]
-    /// The entries appended last, so applying them and sending them to followers read no
-    /// SQLite (a read transaction per send on every replica, issue 13).
+    /// The entries appended last, so applying them and sending them to a follower that keeps
+    /// up read no SQLite (a read transaction per send on every replica, issue 13).
     private var recent: RecentEntries
 
     init(database: ChatDatabase, recentEntries: RecentEntries = RecentEntries()) throws {
