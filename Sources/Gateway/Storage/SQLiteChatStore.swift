@@ -26,12 +26,17 @@ struct SQLiteChatStore: ChatStore {
         tally?.change[keyPath: keyPath] += sign * db.changesCount
     }
 
+    // The statements each send runs go through `DirectStatement`; the rest through GRDB.
+
     func account(forKey key: String) throws -> AccountRecord? {
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT username, password_hash, created_at, last_seq, acked_seq FROM account WHERE key = ?"),
-            arguments: [key])
-        return row.map {
-            AccountRecord(username: $0[0], passwordHash: $0[1], createdAtMillis: $0[2], lastSeq: $0[3], ackedSeq: $0[4])
+        try db.withDirectStatement(
+            "SELECT username, password_hash, created_at, last_seq, acked_seq FROM account WHERE key = ?"
+        ) { statement in
+            try statement.bind(key, at: 1)
+            guard try statement.stepToRow() else { return nil }
+            return AccountRecord(
+                username: statement.text(at: 0), passwordHash: statement.text(at: 1),
+                createdAtMillis: statement.int64(at: 2), lastSeq: statement.int64(at: 3), ackedSeq: statement.int64(at: 4))
         }
     }
 
@@ -46,8 +51,12 @@ struct SQLiteChatStore: ChatStore {
     }
 
     func updateInbox(ofAccount key: String, lastSeq: Int64, ackedSeq: Int64) throws {
-        try db.cachedStatement(sql: "UPDATE account SET last_seq = ?, acked_seq = ? WHERE key = ?")
-            .execute(arguments: [lastSeq, ackedSeq, key])
+        try db.withDirectStatement("UPDATE account SET last_seq = ?, acked_seq = ? WHERE key = ?") { statement in
+            try statement.bind(lastSeq, at: 1)
+            try statement.bind(ackedSeq, at: 2)
+            try statement.bind(key, at: 3)
+            try statement.execute()
+        }
     }
 
     func deleteAccount(forKey key: String) throws {
@@ -60,11 +69,12 @@ struct SQLiteChatStore: ChatStore {
     }
 
     static func session(forTokenHash tokenHash: String, in db: Database) throws -> SessionRecord? {
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT account_key, created_at, last_used_at FROM session WHERE token_hash = ?"),
-            arguments: [tokenHash])
-        return row.map {
-            SessionRecord(tokenHash: tokenHash, accountKey: $0[0], createdAtMillis: $0[1], lastUsedAtMillis: $0[2])
+        try db.withDirectStatement("SELECT account_key, created_at, last_used_at FROM session WHERE token_hash = ?") { statement in
+            try statement.bind(tokenHash, at: 1)
+            guard try statement.stepToRow() else { return nil }
+            return SessionRecord(
+                tokenHash: tokenHash, accountKey: statement.text(at: 0),
+                createdAtMillis: statement.int64(at: 1), lastUsedAtMillis: statement.int64(at: 2))
         }
     }
 
@@ -101,12 +111,18 @@ struct SQLiteChatStore: ChatStore {
     }
 
     func insertMessage(_ message: StoredMessage, recipientKey: String) throws {
-        try db.cachedStatement(sql: """
+        try db.withDirectStatement("""
             INSERT INTO message (recipient_key, seq, id, sender, recipient, body, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                recipientKey, message.seq, message.id, message.sender, message.recipient,
-                MessageBody.databaseValue(message.body), message.sentAtMillis,
-            ])
+            """) { statement in
+            try statement.bind(recipientKey, at: 1)
+            try statement.bind(message.seq, at: 2)
+            try statement.bind(message.id, at: 3)
+            try statement.bind(message.sender, at: 4)
+            try statement.bind(message.recipient, at: 5)
+            try statement.bind(MessageBody.databaseValue(message.body), at: 6)
+            try statement.bind(message.sentAtMillis, at: 7)
+            try statement.execute()
+        }
         count(\.messages, sign: 1)
     }
 

@@ -117,11 +117,15 @@ final class SQLiteRaftStorage: RaftStorage {
         if first.index <= lastIndex() {
             try db.cachedStatement(sql: "DELETE FROM raft_entry WHERE log_index >= ?").execute(arguments: [Int64(first.index.rawValue)])
         }
-        let insert = try db.cachedStatement(sql: "INSERT INTO raft_entry (log_index, term, data, kind) VALUES (?, ?, ?, ?)")
-        for entry in entries {
-            try insert.execute(arguments: [
-                Int64(entry.index.rawValue), Int64(entry.term.rawValue), Data(entry.data), Int64(entry.kind.rawValue),
-            ])
+        try db.withDirectStatement("INSERT INTO raft_entry (log_index, term, data, kind) VALUES (?, ?, ?, ?)") { insert in
+            for entry in entries {
+                try insert.bind(Int64(entry.index.rawValue), at: 1)
+                try insert.bind(Int64(entry.term.rawValue), at: 2)
+                try insert.bind(entry.data, at: 3)
+                try insert.bind(Int64(entry.kind.rawValue), at: 4)
+                try insert.execute()
+                insert.reset()
+            }
         }
         terms.removeSubrange(Int(first.index.rawValue - logStart.index.rawValue - 1)...)
         terms.append(contentsOf: entries.map(\.term))
