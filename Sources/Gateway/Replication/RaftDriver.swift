@@ -73,6 +73,9 @@ final class RaftDriver: @unchecked Sendable {
     let diskSpace: DiskSpace
     /// Whether the last look found free space below the reserve (logged when it changes).
     private var isBelowDiskReserve = false
+    /// Whether this turn looked already: its proposals are persisted together, so once a turn
+    /// is enough, and a `statvfs` for each proposal was 2% of a leader's samples at saturation.
+    private var diskSpaceLookedAtThisTurn = false
     /// A Ready that could not be persisted because the disk is full, and whether its messages
     /// went out already. While one is held the node is frozen: no ticks, no steps, no
     /// proposals, as if this replica were paused, until a retry persists it.
@@ -139,6 +142,7 @@ final class RaftDriver: @unchecked Sendable {
                 failEverything(with: .shuttingDown, inputs: inputs)
                 return
             }
+            diskSpaceLookedAtThisTurn = false
             for input in inputs { heldReady == nil ? handle(input) : refuseWhileHolding(input) }
             let now = ContinuousClock.now
             if now >= nextTick {
@@ -263,13 +267,9 @@ final class RaftDriver: @unchecked Sendable {
         _ command: ChatCommand, _ timeline: WriteTimeline?,
         _ complete: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void
     ) {
-        if diskSpace.isBelowReserve != isBelowDiskReserve {
-            isBelowDiskReserve.toggle()
-            if isBelowDiskReserve {
-                logger.warning("less than \(diskSpace.minimumFreeBytes) bytes free in \(diskSpace.directory.path): refusing writes (503 storage_full) until space is freed")
-            } else {
-                logger.notice("free space in \(diskSpace.directory.path) is above the reserve again: taking writes")
-            }
+        if !diskSpaceLookedAtThisTurn {
+            diskSpaceLookedAtThisTurn = true
+            lookAtDiskSpace()
         }
         if isBelowDiskReserve { return complete(.failure(.storageFull)) }
         do {
@@ -279,6 +279,16 @@ final class RaftDriver: @unchecked Sendable {
                 term: term, complete: complete, deadline: .now + requestTimeout, timeline: timeline)
         } catch {
             complete(.failure(replicationError(for: error)))
+        }
+    }
+
+    private func lookAtDiskSpace() {
+        guard diskSpace.isBelowReserve != isBelowDiskReserve else { return }
+        isBelowDiskReserve.toggle()
+        if isBelowDiskReserve {
+            logger.warning("less than \(diskSpace.minimumFreeBytes) bytes free in \(diskSpace.directory.path): refusing writes (503 storage_full) until space is freed")
+        } else {
+            logger.notice("free space in \(diskSpace.directory.path) is above the reserve again: taking writes")
         }
     }
 
