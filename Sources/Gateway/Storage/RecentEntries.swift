@@ -9,16 +9,17 @@ struct RecentEntries {
     /// `held[start...]` are the live entries; the prefix is dropped in bulk, not one by one.
     private var start = 0
     private var bytes = 0
-    let maxCount: Int
-    let maxBytes: Int
+    /// The budget: at most this many entries, of at most this many bytes in all.
+    private let countLimit: Int
+    private let byteLimit: Int
 
     /// The default holds a few batches (those between being appended and being applied and
     /// sent, at the bench's 64 connections), while the replica holding a million messages stays
     /// within about 0.1 MiB of its size without it (4,096 entries and 1 MiB cost it 1.8 MiB).
     /// A follower further behind reads SQLite, as before.
     init(maxCount: Int = 512, maxBytes: Int = 128 << 10) {
-        self.maxCount = maxCount
-        self.maxBytes = maxBytes
+        countLimit = maxCount
+        byteLimit = maxBytes
     }
 
     var count: Int { held.count - start }
@@ -38,7 +39,7 @@ struct RecentEntries {
         }
         held.append(contentsOf: entries)
         bytes += entries.reduce(0) { $0 + $1.byteCount }
-        while start < held.count && (count > maxCount || bytes > maxBytes) {
+        while start < held.count && (count > countLimit || bytes > byteLimit) {
             bytes -= held[start].byteCount
             start += 1
         }
