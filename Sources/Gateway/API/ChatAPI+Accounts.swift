@@ -14,7 +14,7 @@ extension ChatAPI {
         guard Username.isValid(credentials.username) else { return .error(.invalidUsername) }
         guard (8...256).contains(credentials.password.utf8.count) else { return .error(.invalidPassword) }
         if let redirect = routeWrite(context.request) { return .error(redirect) }
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             // Hashing takes ~100 ms by design, so it runs on the hashing pool's own threads.
             let hasher = dependencies.passwordHasher
             let passwordHash = try await dependencies.hashingPool.run { hasher.hash(credentials.password) }
@@ -31,7 +31,7 @@ extension ChatAPI {
     func listAccounts(_ context: RouteContext) -> HTTPReply {
         let request = context.request
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             // Authentication comes before validation, so a bad query with a bad token is a 401.
             _ = try await authenticate(request)
             let isStale = try Self.isStale(request)
@@ -64,7 +64,7 @@ extension ChatAPI {
 
     func deleteAccount(_ context: RouteContext) -> HTTPReply {
         let username = context.parameters["username"] ?? ""
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
             if let redirect = routeWrite(context.request) { throw redirect }
             let command = ChatCommand.deleteAccount(.init(tokenHash: caller.tokenHash, username: username))

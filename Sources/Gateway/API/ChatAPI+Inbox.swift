@@ -7,7 +7,7 @@ extension ChatAPI {
     func readInbox(_ context: RouteContext) -> HTTPReply {
         let request = context.request
         guard Self.bearerToken(request) != nil else { return .error(.unauthorized) }
-        return .deferred { responder in
+        return .deferred { [self] responder in
             do throws(APIError) {
                 // Authentication comes before validation, so a bad query with a bad token is a 401.
                 if let session = try sessionInTable(request) {
@@ -21,7 +21,7 @@ extension ChatAPI {
             } catch {
                 return responder.answer(error.response)
             }
-            Task {
+            Task { [self] in
                 do throws(APIError) {
                     _ = try await authenticate(request)
                     let parameters = try InboxParameters(request)
@@ -138,7 +138,7 @@ extension ChatAPI {
 
     func acknowledge(_ context: RouteContext) -> HTTPReply {
         let request = context.request
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(request)
             let body = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
             guard body.upTo >= 0 else { throw .invalidRequest("up_to must be 0 or more.") }

@@ -54,7 +54,7 @@ extension ChatAPI {
 
     private func change(_ change: MembershipChange, context: RouteContext, status: Int) -> HTTPReply {
         if let redirect = routeWrite(context.request) { return .error(redirect) }
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let member: ClusterStatus.Member?
             do throws(MembershipChangeError) {
                 member = try await dependencies.replicator.changeMembership(change)

@@ -13,12 +13,12 @@ extension ChatAPI {
     func sendMessage(_ context: RouteContext) -> HTTPReply {
         let request = context.request
         let timeline = WriteTimeline(received: context.receivedAt)
-        return .deferred { responder in
+        return .deferred { [self] responder in
             do throws(APIError) {
                 if let session = try sessionInTable(request) {
                     return try submitSend(request, tokenHash: session.tokenHash, timeline: timeline, responder: responder)
                 }
-                Task {
+                Task { [self] in
                     do throws(APIError) {
                         let caller = try await authenticate(request)
                         try submitSend(request, tokenHash: caller.tokenHash, timeline: timeline, responder: responder)

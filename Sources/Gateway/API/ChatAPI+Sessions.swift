@@ -9,7 +9,7 @@ extension ChatAPI {
             return .error(error)
         }
         if let redirect = routeWrite(context.request) { return .error(redirect) }
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let account = try await findAccount(credentials.username, request: context.request)
             // An unknown user costs a hash too, so timing does not tell which usernames exist.
             let storedHash = account?.passwordHash ?? unknownUserHash
@@ -39,7 +39,7 @@ extension ChatAPI {
     }
 
     func logOut(_ context: RouteContext) -> HTTPReply {
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let caller = try await authenticate(context.request)
             if let redirect = routeWrite(context.request) { throw redirect }
             _ = try await submit(.closeSession(.init(tokenHash: caller.tokenHash)), request: context.request)
@@ -64,7 +64,7 @@ extension ChatAPI {
             return .error(.invalidRequest("At most \(SessionUseRecorder.maxHashesPerTouch) token hashes of 128 bytes."))
         }
         if let redirect = routeWrite(context.request) { return .error(redirect) }
-        return later { () async throws(APIError) -> HTTPResponse in
+        return later { [self] () async throws(APIError) -> HTTPResponse in
             let touch = ChatCommand.touchSessions(.init(tokenHashes: used.tokenHashes, atMillis: dependencies.clock()))
             _ = try await submit(touch, request: context.request)
             return WireFormat.noContent()

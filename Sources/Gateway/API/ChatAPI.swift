@@ -3,7 +3,10 @@ import ReplicaCore
 
 /// The v1 REST API: routes requests to handlers that validate input, build commands and
 /// submit them through the replicator, or read the replica's applied state.
-public struct ChatAPI: HTTPRequestHandler {
+///
+/// A class, though immutable: every request's closures capture it, and capturing a struct
+/// of this many references retained and released each of them, per closure, per send (issue 13).
+public final class ChatAPI: HTTPRequestHandler {
     public struct Dependencies: Sendable {
         public var database: ChatDatabase
         public var replicator: any Replicator
@@ -99,7 +102,7 @@ public struct ChatAPI: HTTPRequestHandler {
             return internalHandler.handle(request)
         }
         let started = ContinuousClock.now
-        let finish = { @Sendable (response: HTTPResponse, route: String) -> HTTPResponse in
+        let finish = { @Sendable [self] (response: HTTPResponse, route: String) -> HTTPResponse in
             finished(request, with: response, route: route, since: started)
         }
         switch router.match(method: request.method, path: request.path) {
