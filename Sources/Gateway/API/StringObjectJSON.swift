@@ -30,29 +30,16 @@ enum StringObjectJSON {
         }
     }
 
-    /// `fields` as a JSON object, in this order; `numbers` are written unquoted.
-    static func object(_ fields: [(key: String, value: String)], numbers: Set<String> = []) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(fields.reduce(16) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 })
-        out.append(UInt8(ascii: "{"))
-        for (position, field) in fields.enumerated() {
-            if position > 0 { out.append(UInt8(ascii: ",")) }
-            appendString(field.key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            if numbers.contains(field.key) {
-                out.append(contentsOf: field.value.utf8)
-            } else {
-                appendString(field.value, to: &out)
-            }
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
     /// A JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
     static func appendString(_ text: String, to out: inout [UInt8]) {
-        let hex = hexadecimalDigits
         out.append(UInt8(ascii: "\""))
+        // Most text has nothing to escape: copied whole, not byte by byte.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        let hex = hexadecimalDigits
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

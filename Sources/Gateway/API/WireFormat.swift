@@ -55,9 +55,22 @@ enum WireFormat {
 
         /// What `JSONEncoder` makes of it, made without it (the answer to every send).
         var json: [UInt8] {
-            StringObjectJSON.object(
-                [("id", id), ("seq", String(seq)), ("from", from), ("to", to), ("body", body), ("sent_at", sentAt)],
-                numbers: ["seq"])
+            var out: [UInt8] = []
+            out.reserveCapacity(96 + id.utf8.count + from.utf8.count + to.utf8.count + body.utf8.count)
+            out.append(contentsOf: #"{"id":"#.utf8)
+            StringObjectJSON.appendString(id, to: &out)
+            out.append(contentsOf: #","seq":"#.utf8)
+            out.append(contentsOf: String(seq).utf8)
+            out.append(contentsOf: #","from":"#.utf8)
+            StringObjectJSON.appendString(from, to: &out)
+            out.append(contentsOf: #","to":"#.utf8)
+            StringObjectJSON.appendString(to, to: &out)
+            out.append(contentsOf: #","body":"#.utf8)
+            StringObjectJSON.appendString(body, to: &out)
+            out.append(contentsOf: #","sent_at":"#.utf8)
+            StringObjectJSON.appendString(sentAt, to: &out)
+            out.append(UInt8(ascii: "}"))
+            return out
         }
     }
 
