@@ -8,6 +8,8 @@ public final class ServiceMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     /// Made once: a send records eight stages, and looking a timer up costs a registry lock.
     private let stageTimers: [String: Timer]
+    /// The leader's stages of a send, by `WriteTimeline.Stage`: no string hashed per send.
+    private let writeStageTimers: [Timer]
     /// Each request's counter and timer, made once per route and status: made per request,
     /// they cost a registry lookup with label checks each (issue 13). Routes and statuses are
     /// few, so this stays small.
@@ -17,8 +19,7 @@ public final class ServiceMetrics: Sendable {
         var route: String
         var status: Int
     }
-    static let stages = [
-        "authenticate", "validate", "to_driver", "leader_persist", "quorum", "apply", "resume_handler", "total",
+    static let stages = WriteTimeline.Stage.allCases.map(\.name) + [
         "follower_persist", "follower_commit_apply", "long_poll_wake",
     ]
 
@@ -37,9 +38,11 @@ public final class ServiceMetrics: Sendable {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(5),
         ]
         self.factory = factory
-        stageTimers = Dictionary(uniqueKeysWithValues: Self.stages.map { stage in
+        let stageTimers = Dictionary(uniqueKeysWithValues: Self.stages.map { stage in
             (stage, Timer(label: "chat_write_stage_seconds", dimensions: [("stage", stage)], factory: factory))
         })
+        self.stageTimers = stageTimers
+        writeStageTimers = WriteTimeline.Stage.allCases.map { stageTimers[$0.name]! }
     }
 
     /// Counts a request by route and status and records its latency; returns the response.
@@ -62,16 +65,17 @@ public final class ServiceMetrics: Sendable {
 
     /// One send's way through the leader, stage by stage (`WriteTimeline`).
     func record(_ timeline: WriteTimeline, answered: ContinuousClock.Instant) {
-        for (stage, duration) in timeline.stages(answered: answered) { recordStage(stage, duration) }
+        timeline.forEachStage(answered: answered) { stage, duration in
+            writeStageTimers[stage.rawValue].recordNanoseconds(duration.inNanoseconds)
+        }
     }
 
     /// One stage of a write: on the leader (`WriteTimeline`), on a follower (`follower_persist`,
     /// `follower_commit_apply`), or a long-poll woken by it (`long_poll_wake`).
     func recordStage(_ stage: String, _ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
         let timer = stageTimers[stage]
             ?? Timer(label: "chat_write_stage_seconds", dimensions: [("stage", stage)], factory: factory)
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(duration.inNanoseconds)
     }
 
     func render(waitingLongPolls: Int, sizes: ChatStateSizes?, status: ClusterStatus) -> [UInt8] {
@@ -91,8 +95,13 @@ public final class ServiceMetrics: Sendable {
 
 extension Timer {
     func recordInterval(since started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
-        let (seconds, attoseconds) = elapsed.components
-        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        recordNanoseconds((ContinuousClock.now - started).inNanoseconds)
+    }
+}
+
+extension Duration {
+    var inNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
