@@ -19,3 +19,16 @@ import Testing
         #expect(Set(ids).count == ids.count)
     }
 }
+
+@Suite struct BufferedRandomWordsTests {
+    @Test func wordsDoNotRepeatAcrossRefills() {
+        let random = BufferedRandomWords()
+        let words = (0..<2_000).map { _ in random.next() }
+        #expect(Set(words).count == words.count, "a refill gave back words already handed out")
+    }
+
+    @Test func twoGeneratorsDrawDifferentWords() {
+        let first = (0..<8).map { _ in BufferedRandomWords().next() }
+        #expect(Set(first).count == first.count, "separate generators began with the same word")
+    }
+}

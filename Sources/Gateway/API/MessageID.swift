@@ -1,11 +1,10 @@
-/// Ids for new messages: random (version 4) UUIDs in lowercase, drawn from the system
-/// generator (`getrandom`). Foundation's `UUID()` here opened, read and closed /dev/urandom for
-/// every id, three system calls on the path of every send.
+/// Ids for new messages: random (version 4) UUIDs in lowercase, drawn from the kernel's
+/// generator in batches (`BufferedRandomWords`). Foundation's `UUID()` here opened, read and
+/// closed /dev/urandom for every id, three system calls on the path of every send.
 enum MessageID {
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = (generator.next() & ~0xF000) | 0x4000  // version 4
-        let low = (generator.next() & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
+    static func generate(from random: BufferedRandomWords = .shared) -> String {
+        let high = (random.next() & ~0xF000) | 0x4000  // version 4
+        let low = (random.next() & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
         // Written byte by byte: built from `String(radix:)` pieces, the id cost more than
         // the rest of a send's validation.
         var bytes = [UInt8]()
