@@ -3,12 +3,14 @@ import Testing
 
 /// Paths the router would read differently from a prefix check are refused before either.
 @Suite struct PathRefusalTests {
-    @Test(arguments: ["/", "/v1/accounts", "/v1/accounts/", "/internal/raft/messages", "/v1/accounts/a.b"])
+    @Test(arguments: ["/", "/v1/accounts", "/v1/accounts/", "/internal/raft/messages", "/v1/accounts/a.b", "/v1/accounts/...",
+                      "/v1/accounts/.x", "/v1/accounts/x.", "/v1/accounts/é"])
     func aCleanPathPasses(_ path: String) {
         #expect(HTTPServer.pathRefusal(path) == nil)
     }
 
-    @Test(arguments: ["//internal/sessions/used", "/v1//accounts", "/v1/./accounts", "/v1/accounts/..", "/./internal/identity", "v1"])
+    @Test(arguments: ["//internal/sessions/used", "/v1//accounts", "/v1/./accounts", "/v1/accounts/..", "/./internal/identity", "v1",
+                      "", "/.", "/..", "/v1/../accounts", "/v1/accounts//"])
     func aPathWithAnEmptyDotOrDotDotSegmentIs400(_ path: String) {
         #expect(HTTPServer.pathRefusal(path)?.status == 400, "\(path) was let through")
     }

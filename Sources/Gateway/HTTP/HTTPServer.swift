@@ -161,13 +161,31 @@ extension HTTPServer {
     /// A path with an empty segment in the middle (`//`), or a `.` or `..` segment, is refused:
     /// every check on a path's prefix (peer calls under `/internal/`) sees the path the
     /// router matches.
+    /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     static func pathRefusal(_ path: String) -> HTTPResponse? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        let inner = segments.dropFirst().dropLast()
-        let isClean = path.hasPrefix("/") && !inner.contains { $0.isEmpty }
-            && !segments.contains { $0 == "." || $0 == ".." }
-        return isClean ? nil : APIError(
+        isClean(path) ? nil : APIError(
             status: 400, code: "invalid_path", message: "A path has no empty, . or .. segments.").response
+    }
+
+    private static func isClean(_ path: String) -> Bool {
+        let bytes = path.utf8
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        // The segment being read: its length, and whether it is dots only.
+        var length = 0
+        var onlyDots = true
+        var isDotSegment: Bool { onlyDots && (length == 1 || length == 2) }
+        for byte in bytes.dropFirst() {
+            if byte == UInt8(ascii: "/") {
+                // Only the last segment may be empty (a trailing slash).
+                if length == 0 || isDotSegment { return false }
+                length = 0
+                onlyDots = true
+            } else {
+                length += 1
+                onlyDots = onlyDots && byte == UInt8(ascii: ".")
+            }
+        }
+        return !isDotSegment
     }
 
     /// With a client CA, peer paths need a verified client certificate; nothing else does.
