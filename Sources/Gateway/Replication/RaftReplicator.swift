@@ -277,13 +277,17 @@ final class DriverMailbox: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
 
     /// Queues `input`, or calls `ifStopped` when the driver has stopped.
+    ///
+    /// Only the first input of an empty queue wakes the driver: the turn that takes it takes the
+    /// rest too. A signal per input left the semaphore counting up while the driver was busy,
+    /// and the driver then ran one empty turn per input it had already taken.
     func enqueue(_ input: RaftReplicator.Input, ifStopped: () -> Void = {}) {
-        let accepted = state.withLock { state in
-            guard !state.isStopped else { return false }
+        let outcome = state.withLock { state -> (accepted: Bool, wakes: Bool) in
+            guard !state.isStopped else { return (false, false) }
             state.inputs.append(input)
-            return true
+            return (true, state.inputs.count == 1)
         }
-        if accepted { wakeup.signal() } else { ifStopped() }
+        if outcome.wakes { wakeup.signal() } else if !outcome.accepted { ifStopped() }
     }
 
     func stop() {
