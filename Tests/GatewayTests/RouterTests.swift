@@ -65,3 +65,42 @@ import Testing
         #expect(parameters == ["username": "zoë"])
     }
 }
+
+/// A path written exactly as a route without parameters is found by one lookup; the answer
+/// must be the one the scan in order of addition gives.
+@Suite struct RouterExactPathTests {
+    let reply: @Sendable (RouterTests.Target) -> (RouteContext) -> HTTPReply = { _ in { _ in .now(HTTPResponse(status: 200)) } }
+
+    @Test func aRouteWithParametersAddedEarlierStillWinsOverALiteralOne() {
+        var router = Router<RouterTests.Target>()
+        router.add("GET", "/v1/accounts/{username}", reply)
+        router.add("GET", "/v1/accounts/me", reply)
+        guard case .found(let route, let parameters) = router.match(method: "GET", path: "/v1/accounts/me") else {
+            Issue.record("GET /v1/accounts/me did not match")
+            return
+        }
+        #expect(route.name == "/v1/accounts/{username}", "the later literal route took the earlier one's place")
+        #expect(parameters == ["username": "me"])
+    }
+
+    @Test func theFirstOfTwoEqualLiteralRoutesWins() {
+        var router = Router<RouterTests.Target>()
+        router.add("POST", "/v1/messages", requiresToken: true, reply)
+        router.add("POST", "/v1/messages", requiresToken: false, reply)
+        guard case .found(let route, _) = router.match(method: "POST", path: "/v1/messages") else {
+            Issue.record("POST /v1/messages did not match")
+            return
+        }
+        #expect(route.requiresToken, "the second of two equal routes was found")
+    }
+
+    @Test func anExactPathWithAnotherMethodIsStill405() {
+        var router = Router<RouterTests.Target>()
+        router.add("POST", "/v1/messages", reply)
+        guard case .methodNotAllowed(let allowed) = router.match(method: "GET", path: "/v1/messages") else {
+            Issue.record("GET /v1/messages should be 405")
+            return
+        }
+        #expect(allowed == ["POST"])
+    }
+}

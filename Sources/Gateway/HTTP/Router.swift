@@ -26,17 +26,38 @@ struct Router<Target>: Sendable {
     }
 
     private var routes: [Route] = []
+    /// Routes without parameters, by method and pattern, found by one hash when a request's
+    /// path is written exactly as the pattern (every request is matched twice: by
+    /// `ChatAPI.screen` and `handle`). Only a route no earlier one would take its place from
+    /// is here, so a hit answers what the scan would; a miss falls back to the scan.
+    private var exactRoutes: [ExactKey: Route] = [:]
+
+    private struct ExactKey: Hashable {
+        var method: String
+        var path: String
+    }
 
     mutating func add(
         _ method: String, _ pattern: String, requiresToken: Bool = false, isWrite: Bool = false,
         _ handler: @escaping @Sendable (Target) -> (RouteContext) -> HTTPReply
     ) {
-        routes.append(Route(
+        let route = Route(
             name: pattern, segments: Self.segments(pattern).map(Self.segment), method: method,
-            requiresToken: requiresToken, isWrite: isWrite, handler: handler))
+            requiresToken: requiresToken, isWrite: isWrite, handler: handler)
+        let hasParameters = route.segments.contains { if case .parameter = $0 { true } else { false } }
+        if !hasParameters, case .notFound = scan(method: method, path: pattern) {
+            exactRoutes[ExactKey(method: method, path: pattern)] = route
+        }
+        routes.append(route)
     }
 
     func match(method: String, path: String) -> Match {
+        if let route = exactRoutes[ExactKey(method: method, path: path)] { return .found(route, parameters: [:]) }
+        return scan(method: method, path: path)
+    }
+
+    /// Every route in the order they were added: the first of the method wins.
+    private func scan(method: String, path: String) -> Match {
         let pathSegments = Self.segments(path)
         var allowed: [String] = []
         for route in routes {
