@@ -35,6 +35,36 @@ import Testing
         let expected = try commands.map { try machine.apply($0, to: memory) }
         let actual = try database.apply(commands)
         #expect(actual == expected)
+        try expectSameState(database, memory)
+    }
+
+    /// The same agreement when the commands come in transactions of many sizes, as the driver's
+    /// batches do: what one transaction keeps in memory must be in SQLite when the next begins.
+    @Test(arguments: [7, 8, 9] as [UInt64])
+    func sqliteAndMemoryStoresAgreeOverManyTransactions(seed: UInt64) throws {
+        let commands = randomChatCommands(count: 400, seed: seed)
+        let (database, _) = try makeDatabase()
+        let memory = InMemoryChatStore()
+        let machine = ChatStateMachine()
+        let expected = try commands.map { try machine.apply($0, to: memory) }
+        var actual: [ChatResult] = []
+        var start = 0
+        while start < commands.count {
+            let end = min(commands.count, start + 1 + (start * 7 + Int(seed)) % 17)
+            actual += try database.apply(Array(commands[start..<end]))
+            start = end
+        }
+        #expect(actual == expected)
+        try expectSameState(database, memory)
+    }
+
+    private func expectSameState(_ database: ChatDatabase, _ memory: InMemoryChatStore) throws {
+        let accounts = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, last_seq, acked_seq FROM account ORDER BY key")
+                .map { "\($0[0] as String):\($0[1] as Int64)/\($0[2] as Int64)" }
+        }
+        #expect(accounts == memory.accounts.keys.sorted().map { "\($0):\(memory.accounts[$0]!.lastSeq)/\(memory.accounts[$0]!.ackedSeq)" },
+                "the stores disagree on inbox positions")
         let inboxes = try database.read { db in
             try memory.accounts.keys.sorted().map { key in
                 try ChatQueries.messages(forAccount: key, after: 0, limit: 1000, in: db)

@@ -542,7 +542,7 @@ final class RaftDriver: @unchecked Sendable {
         if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
         var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
         let tally = SizeTally()
-        let chatStore = SQLiteChatStore(db: db, tally: tally, sessionChanges: sessionChanges)
+        let chatStore = TransactionChatStore(SQLiteChatStore(db: db, tally: tally, sessionChanges: sessionChanges))
         for entry in ready.committedEntries where entry.index > appliedIndex {
             precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
             var result: ChatResult?
@@ -555,6 +555,7 @@ final class RaftDriver: @unchecked Sendable {
             appliedIndex = entry.index
             outcomes.append((entry.index, entry.term, result))
         }
+        try chatStore.finish()
         if !outcomes.isEmpty {
             try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
         }
