@@ -10,12 +10,9 @@ import ReplicaCore
         try ChatDatabase(directory: FileManager.default.temporaryDirectory.appendingPathComponent("txstore-\(UUID().uuidString)"))
     }
 
-    func storedInbox(_ key: String, in db: Database) throws -> String? {
-        try Row.fetchOne(db, sql: "SELECT last_seq, acked_seq FROM account WHERE key = ?", arguments: [key])
-            .map { "\($0[0] as Int64)/\($0[1] as Int64)" }
-    }
-
-    @Test func anInboxPositionReachesSQLiteWhenTheTransactionFinishes() throws {
+    /// A database where bob's account was committed, and a transaction store over it, with
+    /// bob's account read (so kept) already.
+    func withBobKept(_ body: (TransactionChatStore, Database) throws -> Void) throws {
         let database = try makeDatabase()
         try database.write { db in
             try SQLiteChatStore(db: db).insertAccount(AccountRecord(username: "bob", passwordHash: "h", createdAtMillis: 1))
@@ -23,6 +20,17 @@ import ReplicaCore
         try database.write { db in
             let store = TransactionChatStore(SQLiteChatStore(db: db))
             _ = try store.account(forKey: "bob")
+            try body(store, db)
+        }
+    }
+
+    func storedInbox(_ key: String, in db: Database) throws -> String? {
+        try Row.fetchOne(db, sql: "SELECT last_seq, acked_seq FROM account WHERE key = ?", arguments: [key])
+            .map { "\($0[0] as Int64)/\($0[1] as Int64)" }
+    }
+
+    @Test func anInboxPositionReachesSQLiteWhenTheTransactionFinishes() throws {
+        try withBobKept { store, db in
             try store.updateInbox(ofAccount: "bob", lastSeq: 5, ackedSeq: 2)
             #expect(try store.account(forKey: "bob")?.lastSeq == 5, "the store did not answer with its own write")
             #expect(try storedInbox("bob", in: db) == "0/0", "the position was written before the end")
@@ -32,13 +40,7 @@ import ReplicaCore
     }
 
     @Test func aDeletedAccountsUnwrittenPositionIsNotWrittenOverItsSuccessor() throws {
-        let database = try makeDatabase()
-        try database.write { db in
-            try SQLiteChatStore(db: db).insertAccount(AccountRecord(username: "bob", passwordHash: "h", createdAtMillis: 1))
-        }
-        try database.write { db in
-            let store = TransactionChatStore(SQLiteChatStore(db: db))
-            _ = try store.account(forKey: "bob")
+        try withBobKept { store, db in
             try store.updateInbox(ofAccount: "bob", lastSeq: 9, ackedSeq: 9)
             try store.deleteAccount(forKey: "bob")
             #expect(try store.account(forKey: "bob") == nil, "a deleted account was still answered")

@@ -35,13 +35,20 @@ final class TransactionChatStore: ChatStore {
         unwrittenInboxes.removeAll()
     }
 
+    /// The row kept for `key`, or the one `read` finds (or its absence), kept from then on.
+    private static func row<Record>(
+        _ key: String, keptIn rows: inout [String: Record?], orRead read: (String) throws -> Record?
+    ) throws -> Record? {
+        if let kept = rows[key] { return kept }
+        let row = try read(key)
+        rows[key] = .some(row)
+        return row
+    }
+
     // MARK: Accounts
 
     func account(forKey key: String) throws -> AccountRecord? {
-        if let kept = accounts[key] { return kept }
-        let account = try base.account(forKey: key)
-        accounts[key] = .some(account)
-        return account
+        try Self.row(key, keptIn: &accounts) { try base.account(forKey: $0) }
     }
 
     func insertAccount(_ account: AccountRecord) throws {
@@ -70,10 +77,7 @@ final class TransactionChatStore: ChatStore {
     // MARK: Sessions
 
     func session(forTokenHash tokenHash: String) throws -> SessionRecord? {
-        if let kept = sessions[tokenHash] { return kept }
-        let session = try base.session(forTokenHash: tokenHash)
-        sessions[tokenHash] = .some(session)
-        return session
+        try Self.row(tokenHash, keptIn: &sessions) { try base.session(forTokenHash: $0) }
     }
 
     func insertSession(_ session: SessionRecord) throws {
