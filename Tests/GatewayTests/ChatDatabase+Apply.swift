@@ -8,9 +8,9 @@ extension ChatDatabase {
     func apply(_ commands: [ChatCommand], appliedIndex: Int64? = nil) throws -> [ChatResult] {
         let machine = ChatStateMachine()
         return try write { db in
-            let store = TransactionChatStore(SQLiteChatStore(db: db))
-            let results = try commands.map { try machine.apply($0, to: store) }
-            try store.finish()
+            let results = try TransactionChatStore.applying(over: SQLiteChatStore(db: db)) { store in
+                try commands.map { try machine.apply($0, to: store) }
+            }
             if let appliedIndex {
                 try ReplicaStateTable.set(.appliedIndex, to: appliedIndex, in: db)
             }

@@ -28,32 +28,36 @@ import Testing
     /// depending on which store a test used.
     @Test(arguments: [7, 8, 9] as [UInt64])
     func sqliteAndMemoryStoresGiveTheSameResults(seed: UInt64) throws {
-        let commands = randomChatCommands(count: 400, seed: seed)
-        let (database, _) = try makeDatabase()
-        let memory = InMemoryChatStore()
-        let machine = ChatStateMachine()
-        let expected = try commands.map { try machine.apply($0, to: memory) }
-        let actual = try database.apply(commands)
-        #expect(actual == expected)
-        try expectSameState(database, memory)
+        try expectStoresAgree(seed: seed) { commands in [commands[...]] }
     }
 
     /// The same agreement when the commands come in transactions of many sizes, as the driver's
     /// batches do: what one transaction keeps in memory must be in SQLite when the next begins.
     @Test(arguments: [7, 8, 9] as [UInt64])
     func sqliteAndMemoryStoresAgreeOverManyTransactions(seed: UInt64) throws {
+        try expectStoresAgree(seed: seed) { commands in
+            var transactions: [ArraySlice<ChatCommand>] = []
+            var start = 0
+            while start < commands.count {
+                let end = min(commands.count, start + 1 + (start * 7 + Int(seed)) % 17)
+                transactions.append(commands[start..<end])
+                start = end
+            }
+            return transactions
+        }
+    }
+
+    /// Applies 400 random commands to the in-memory store, and to SQLite in the transactions
+    /// `split` makes of them; both must give the same results and end in the same state.
+    private func expectStoresAgree(
+        seed: UInt64, split: ([ChatCommand]) -> [ArraySlice<ChatCommand>]
+    ) throws {
         let commands = randomChatCommands(count: 400, seed: seed)
         let (database, _) = try makeDatabase()
         let memory = InMemoryChatStore()
         let machine = ChatStateMachine()
         let expected = try commands.map { try machine.apply($0, to: memory) }
-        var actual: [ChatResult] = []
-        var start = 0
-        while start < commands.count {
-            let end = min(commands.count, start + 1 + (start * 7 + Int(seed)) % 17)
-            actual += try database.apply(Array(commands[start..<end]))
-            start = end
-        }
+        let actual = try split(commands).flatMap { try database.apply(Array($0)) }
         #expect(actual == expected)
         try expectSameState(database, memory)
     }

@@ -10,17 +10,23 @@ import ReplicaCore
         try ChatDatabase(directory: FileManager.default.temporaryDirectory.appendingPathComponent("txstore-\(UUID().uuidString)"))
     }
 
-    /// A database where bob's account was committed, and a transaction store over it, with
-    /// bob's account read (so kept) already.
-    func withBobKept(_ body: (TransactionChatStore, Database) throws -> Void) throws {
+    func makeDatabaseWithBob() throws -> ChatDatabase {
         let database = try makeDatabase()
         try database.write { db in
             try SQLiteChatStore(db: db).insertAccount(AccountRecord(username: "bob", passwordHash: "h", createdAtMillis: 1))
         }
+        return database
+    }
+
+    /// Runs `body` with a store of one applying transaction (and its connection, for raw reads),
+    /// then `afterwards` in the same SQLite transaction, once the store has written what it kept.
+    func apply(
+        in database: ChatDatabase, _ body: (TransactionChatStore, Database) throws -> Void,
+        afterwards: (Database) throws -> Void = { _ in }
+    ) throws {
         try database.write { db in
-            let store = TransactionChatStore(SQLiteChatStore(db: db))
-            _ = try store.account(forKey: "bob")
-            try body(store, db)
+            try TransactionChatStore.applying(over: SQLiteChatStore(db: db)) { try body($0, db) }
+            try afterwards(db)
         }
     }
 
@@ -30,30 +36,32 @@ import ReplicaCore
     }
 
     @Test func anInboxPositionReachesSQLiteWhenTheTransactionFinishes() throws {
-        try withBobKept { store, db in
+        try apply(in: try makeDatabaseWithBob()) { store, db in
+            _ = try store.account(forKey: "bob")
             try store.updateInbox(ofAccount: "bob", lastSeq: 5, ackedSeq: 2)
             #expect(try store.account(forKey: "bob")?.lastSeq == 5, "the store did not answer with its own write")
             #expect(try storedInbox("bob", in: db) == "0/0", "the position was written before the end")
-            try store.finish()
-            #expect(try storedInbox("bob", in: db) == "5/2", "finish did not write the position")
+        } afterwards: { db in
+            let stored = try storedInbox("bob", in: db)
+            #expect(stored == "5/2", "the position was not written at the end")
         }
     }
 
     @Test func aDeletedAccountsUnwrittenPositionIsNotWrittenOverItsSuccessor() throws {
-        try withBobKept { store, db in
+        try apply(in: try makeDatabaseWithBob()) { store, _ in
+            _ = try store.account(forKey: "bob")
             try store.updateInbox(ofAccount: "bob", lastSeq: 9, ackedSeq: 9)
             try store.deleteAccount(forKey: "bob")
             #expect(try store.account(forKey: "bob") == nil, "a deleted account was still answered")
             try store.insertAccount(AccountRecord(username: "Bob", passwordHash: "h2", createdAtMillis: 2))
-            try store.finish()
-            #expect(try storedInbox("bob", in: db) == "0/0", "the deleted account's position reached the new one")
+        } afterwards: { db in
+            let stored = try storedInbox("bob", in: db)
+            #expect(stored == "0/0", "the deleted account's position reached the new one")
         }
     }
 
     @Test func aTouchKeepsTheLaterUseAsTheUpdateDoes() throws {
-        let database = try makeDatabase()
-        try database.write { db in
-            let store = TransactionChatStore(SQLiteChatStore(db: db))
+        try apply(in: try makeDatabase()) { store, db in
             try store.insertSession(SessionRecord(tokenHash: "t", accountKey: "bob", createdAtMillis: 1, lastUsedAtMillis: 50))
             try store.touchSession(tokenHash: "t", atMillis: 40)
             #expect(try store.session(forTokenHash: "t")?.lastUsedAtMillis == 50, "an earlier use replaced a later one")
@@ -64,9 +72,7 @@ import ReplicaCore
     }
 
     @Test func sessionsDeletedInBulkAreNotAnsweredFromMemory() throws {
-        let database = try makeDatabase()
-        try database.write { db in
-            let store = TransactionChatStore(SQLiteChatStore(db: db))
+        try apply(in: try makeDatabase()) { store, _ in
             try store.insertSession(SessionRecord(tokenHash: "a", accountKey: "bob", createdAtMillis: 1, lastUsedAtMillis: 10))
             try store.insertSession(SessionRecord(tokenHash: "b", accountKey: "ann", createdAtMillis: 1, lastUsedAtMillis: 10))
             try store.deleteSessions(ofAccount: "bob")

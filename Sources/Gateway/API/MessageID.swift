@@ -2,7 +2,8 @@
 /// generator in batches (`BufferedRandomWords`). Foundation's `UUID()` here opened, read and
 /// closed /dev/urandom for every id, three system calls on the path of every send.
 enum MessageID {
-    static func generate(from random: BufferedRandomWords = .shared) -> String {
+    static func generate() -> String {
+        let random = BufferedRandomWords.shared
         let high = (random.next() & ~0xF000) | 0x4000  // version 4
         let low = (random.next() & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
         // Written byte by byte: built from `String(radix:)` pieces, the id cost more than

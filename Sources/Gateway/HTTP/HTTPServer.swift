@@ -161,12 +161,12 @@ extension HTTPServer {
     /// A path with an empty segment in the middle (`//`), or a `.` or `..` segment, is refused:
     /// every check on a path's prefix (peer calls under `/internal/`) sees the path the
     /// router matches.
-    /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     static func pathRefusal(_ path: String) -> HTTPResponse? {
         isClean(path) ? nil : APIError(
             status: 400, code: "invalid_path", message: "A path has no empty, . or .. segments.").response
     }
 
+    /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     private static func isClean(_ path: String) -> Bool {
         let bytes = path.utf8
         guard bytes.first == UInt8(ascii: "/") else { return false }

@@ -99,9 +99,3 @@ extension Timer {
     }
 }
 
-extension Duration {
-    var inNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -4,7 +4,14 @@ extension DispatchTime {
     /// The moment `duration` from now, for the semaphore waits that time the driver's turns
     /// and the long-polls' deadlines (negative durations are now).
     static func after(_ duration: Duration) -> DispatchTime {
-        let (seconds, attoseconds) = max(Duration.zero, duration).components
-        return .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        .now() + .nanoseconds(Int(max(Duration.zero, duration).inNanoseconds))
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, for Dispatch deadlines and metrics timers.
+    var inNanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

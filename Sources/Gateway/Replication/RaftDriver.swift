@@ -542,20 +542,21 @@ final class RaftDriver: @unchecked Sendable {
         if let hardState = ready.hardState { try storage.setHardState(hardState, in: db) }
         var outcomes: [(index: LogIndex, term: Term, result: ChatResult?)] = []
         let tally = SizeTally()
-        let chatStore = TransactionChatStore(SQLiteChatStore(db: db, tally: tally, sessionChanges: sessionChanges))
-        for entry in ready.committedEntries where entry.index > appliedIndex {
-            precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
-            var result: ChatResult?
-            if entry.kind == .command && !entry.isNoOp {
-                let command = try ChatCommandCodec.decode(entry.data) {
-                    try JSONDecoder().decode(ChatCommand.self, from: Data($0))
+        let sqliteStore = SQLiteChatStore(db: db, tally: tally, sessionChanges: sessionChanges)
+        try TransactionChatStore.applying(over: sqliteStore) { chatStore in
+            for entry in ready.committedEntries where entry.index > appliedIndex {
+                precondition(entry.index.rawValue == appliedIndex.rawValue + 1, "entries are applied in order, once")
+                var result: ChatResult?
+                if entry.kind == .command && !entry.isNoOp {
+                    let command = try ChatCommandCodec.decode(entry.data) {
+                        try JSONDecoder().decode(ChatCommand.self, from: Data($0))
+                    }
+                    result = try machine.apply(command, to: chatStore)
                 }
-                result = try machine.apply(command, to: chatStore)
+                appliedIndex = entry.index
+                outcomes.append((entry.index, entry.term, result))
             }
-            appliedIndex = entry.index
-            outcomes.append((entry.index, entry.term, result))
         }
-        try chatStore.finish()
         if !outcomes.isEmpty {
             try ReplicaStateTable.set(.appliedIndex, to: Int64(appliedIndex.rawValue), in: db)
         }

@@ -7,12 +7,12 @@ import ReplicaCore
 /// and account, a recipient's inbox position) and rewrites the same inbox row once per
 /// message: five SQLite statements per send, on every replica (issue 13). Here a row read once
 /// is answered from memory for the rest of the transaction, and only the last inbox position
-/// of each account is written, by `finish()`, which must run before the transaction commits.
+/// of each account is written when `applying` returns, before the transaction can commit.
 ///
 /// Every write goes through this store, so what it keeps is what SQLite holds: each write
 /// either updates the kept row in the same way or forgets it. Only `account(forKey:)` and
 /// `session(forTokenHash:)` read the rows kept here; nothing in an applying transaction reads
-/// the `account` table by any other statement before `finish()`.
+/// the `account` table by any other statement before `applying` returns.
 final class TransactionChatStore: ChatStore {
     private let base: SQLiteChatStore
     /// Accounts read or written, by key; `.some(nil)` is a key known to have no account.
@@ -22,12 +22,20 @@ final class TransactionChatStore: ChatStore {
     /// Sessions read or written, by token hash; `.some(nil)` is a token known to have none.
     private var sessions: [String: SessionRecord?] = [:]
 
-    init(_ base: SQLiteChatStore) {
+    private init(_ base: SQLiteChatStore) {
         self.base = base
     }
 
-    /// Writes the inbox positions kept in memory. The transaction must not commit without it.
-    func finish() throws {
+    /// Runs `body` with a store over `base`, then writes the inbox positions it kept: made only
+    /// here, no store's transaction can commit with positions still in memory.
+    static func applying<Result>(over base: SQLiteChatStore, _ body: (TransactionChatStore) throws -> Result) throws -> Result {
+        let store = TransactionChatStore(base)
+        let result = try body(store)
+        try store.finish()
+        return result
+    }
+
+    private func finish() throws {
         for key in unwrittenInboxes.sorted() {
             guard let account = accounts[key] ?? nil else { continue }
             try base.updateInbox(ofAccount: key, lastSeq: account.lastSeq, ackedSeq: account.ackedSeq)
