@@ -156,16 +156,31 @@ final class InboxPoller: Sendable {
     /// Records the latency of each message in an inbox page received at `now` and moves `after`
     /// to the page's `next_after`; false when the reply is no page.
     private func record(_ reply: Reply?, at now: UInt64, after: inout Int64) -> Bool {
-        guard let reply, reply.status == 200, let inbox = reply.json else { return false }
-        let messages = inbox["messages"] as? [[String: Any]] ?? []
+        guard let reply, reply.status == 200, let page = try? decoder.decode(InboxPage.self, from: Data(reply.body)) else {
+            return false
+        }
         state.withLock { state in
-            for message in messages {
-                guard let body = message["body"] as? String, let sent = UInt64(body.dropFirst(2)) else { continue }
+            for message in page.messages {
+                guard let sent = UInt64(message.body.dropFirst(2)) else { continue }
                 state.received += 1
                 _ = state.histogram.record(now > sent ? (now - sent) / 1000 : 0)
             }
         }
-        if let next = (inbox["next_after"] as? NSNumber)?.int64Value { after = next }
+        if let next = page.nextAfter { after = next }
         return true
     }
+
+    /// What the poller reads of an inbox page (`JSONSerialization` and its bridged objects cost
+    /// the load generator more of the shared cores).
+    private struct InboxPage: Decodable {
+        struct Message: Decodable { var body: String }
+        var messages: [Message]
+        var nextAfter: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case messages
+            case nextAfter = "next_after"
+        }
+    }
+    private let decoder = JSONDecoder()
 }
