@@ -117,7 +117,7 @@ final class BlockingHTTPConnection {
 /// The head of an HTTP/1.1 answer, read from its bytes: the load generator reads one per send
 /// and per delivered message on the cores it measures, and splitting the head into `String`
 /// lines cost it about a quarter of its CPU.
-enum ResponseHead: Equatable {
+enum ResponseHead {
     case complete(status: Int, contentLength: Int, location: String?, closes: Bool, headLength: Int)
     case malformed
 

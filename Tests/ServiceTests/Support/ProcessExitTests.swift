@@ -8,7 +8,8 @@ import Testing
         var pid: pid_t = 0
         let arguments: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("30"), nil]
         defer { for argument in arguments { free(argument) } }
-        #expect(posix_spawn(&pid, "/bin/sleep", nil, nil, arguments, environ) == 0)
+        // A failed spawn leaves pid 0, and kill(0, …) would signal this whole process group.
+        try #require(posix_spawn(&pid, "/bin/sleep", nil, nil, arguments, environ) == 0 && pid > 0)
         #expect(!hasExited(pid), "a sleeping child was taken for exited")
         kill(pid, SIGKILL)
         let start = ContinuousClock.now
