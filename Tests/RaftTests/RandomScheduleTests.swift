@@ -54,6 +54,13 @@ func regressionSeed(_ seed: UInt64) {
     report(RandomSchedule(seed: seed, isVerbose: false).run(), seed: seed)
 }
 
+@Test(arguments: RegressionSeeds.membership)
+func membershipRegressionSeed(_ seed: UInt64) {
+    report(
+        RandomSchedule(seed: seed, isVerbose: false, changesMembership: true).run(), seed: seed,
+        replayVariable: "RAFT_SIM_MEMBERSHIP_SEED")
+}
+
 private func report(_ violations: [String], seed: UInt64, replayVariable: String = "RAFT_SIM_SEED") {
     guard !violations.isEmpty else { return }
     Issue.record(

@@ -8,4 +8,12 @@ enum RegressionSeeds {
         // A follower sent its acknowledgement before persisting (`canSendBeforePersisting` for every role).
         5007, 5168,
     ]
+
+    /// Seeds of the schedules with membership changes (`changesMembership`).
+    static let membership: [UInt64] = [
+        // The checker counted a sole voter's leadership before its term was on disk: it won
+        // alone under an uncommitted removal, crashed before flushing, and rightly voted for
+        // another candidate of the same term after its restart.
+        134_882_858_112,
+    ]
 }

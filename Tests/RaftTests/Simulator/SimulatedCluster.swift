@@ -196,6 +196,7 @@ final class SimulatedCluster {
             if ready.mustSync {
                 replicas[position].disk.flush()
             }
+            observeLeadership(at: position)
             if armedCrashes[id] == .afterPersistingBeforeSending {
                 return crash(id)
             }
@@ -240,10 +241,20 @@ final class SimulatedCluster {
         if let softState = ready.softState, let node = replicas[position].node {
             trace.record(.roleChanged(id, role: softState.role, term: node.term), step: now)
             if softState.role == .leader {
-                checker.observeLeader(id, term: node.term)
                 checker.checkLeaderCompleteness(id, term: node.term, storage: storage)
             }
         }
+    }
+
+    /// Election Safety counts a leader once its term is on its disk. A replica that wins alone
+    /// (the only voter of its configuration) is a leader in memory before its term and vote
+    /// are written; if it crashes before they are flushed it sent nothing and applied nothing
+    /// in that term, and after the restart it may rightly vote for another candidate in it.
+    private func observeLeadership(at position: Int) {
+        guard let node = replicas[position].node, node.role == .leader,
+              replicas[position].disk.durableHardState.term == node.term
+        else { return }
+        checker.observeLeader(replicas[position].id, term: node.term)
     }
 
     private func send(_ message: RaftMessage) {
@@ -447,11 +458,8 @@ final class SimulatedCluster {
 
     private func checkEachStep() {
         collectCoreInvariantFailures()
-        for replica in replicas {
-            guard let node = replica.node else { continue }
-            if node.role == .leader {
-                checker.observeLeader(replica.id, term: node.term)
-            }
+        for (position, replica) in replicas.enumerated() where replica.node != nil {
+            observeLeadership(at: position)
             let durable = replica.disk.durableHardState
             checker.observeDurableState(of: replica.id, term: durable.term, commit: durable.commit)
         }
