@@ -17,17 +17,17 @@ import ReplicaCore
         var value: InboxWaiters.Arrival?? { arrival.withLock { $0 } }
     }
 
-    /// Waits on bob's inbox and returns what the wake hands over.
-    static func waitOnBob(_ waiters: InboxWaiters) -> Woken {
+    /// Waits on bob's inbox, with the session `tokenHash`, and returns what the wake hands over.
+    static func waitOnBob(_ waiters: InboxWaiters, session tokenHash: String = "bob-session") -> Woken {
         let woken = Woken()
-        let ticket = waiters.register(accountKey: "bob")
+        let ticket = waiters.register(accountKey: "bob", tokenHash: tokenHash)
         waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
         return woken
     }
 
     @Test func anInboxNoMessageWasAppliedToIsUnknownNotEmpty() {
         let waiters = InboxWaiters()
-        let ticket = waiters.register(accountKey: "bob")
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
         #expect(!waiters.holdsNothing(after: 0, for: ticket), "an inbox with messages from before the start would be skipped")
         waiters.cancel(ticket)
     }
@@ -36,7 +36,7 @@ import ReplicaCore
         let waiters = InboxWaiters()
         waiters.didApply([.messageSent(Self.message(to: "bob", seq: 2), isReplay: false),
                           .messageSent(Self.message(to: "bob", seq: 3), isReplay: false)])
-        let ticket = waiters.register(accountKey: "bob")
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
         #expect(waiters.holdsNothing(after: 3, for: ticket))
         #expect(waiters.holdsNothing(after: 10, for: ticket))
         #expect(!waiters.holdsNothing(after: 2, for: ticket), "message 3 is after 2")
@@ -47,7 +47,7 @@ import ReplicaCore
         let waiters = InboxWaiters()
         waiters.didApply([.messageSent(Self.message(to: "bob", seq: 5), isReplay: false)])
         waiters.didApply([.accountDeleted(username: "bob")])
-        let ticket = waiters.register(accountKey: "bob")
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
         #expect(!waiters.holdsNothing(after: 5, for: ticket), "a re-created bob starts again from 1")
         waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
         waiters.didReplaceState()
@@ -67,7 +67,9 @@ import ReplicaCore
         #expect(arrival.messages?.map(\.seq) == [4, 5], "only bob's new messages, in order, replays left out")
     }
 
-    @Test(arguments: [ChatOutcome.acknowledged(upTo: 4), .sessionClosed, .sessionsExpired])
+    @Test(arguments: [
+        ChatOutcome.acknowledged(upTo: 4), .sessionClosed(accountKey: "bob", tokenHash: "another"), .sessionsExpired,
+    ])
     func aBatchThatChangesMoreThanInboxesHandsNoMessages(_ other: ChatOutcome) throws {
         let waiters = InboxWaiters()
         let woken = Self.waitOnBob(waiters)
@@ -82,6 +84,27 @@ import ReplicaCore
         waiters.didApply([.accountDeleted(username: "bob")])
         let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
         #expect(arrival.messages == nil)
+    }
+
+    @Test func closingASessionWakesItsOwnLongPollsAndNoOthers() throws {
+        let waiters = InboxWaiters()
+        let closing = Self.waitOnBob(waiters, session: "closing")
+        let staying = Self.waitOnBob(waiters, session: "staying")
+        waiters.didApply([.sessionClosed(accountKey: "bob", tokenHash: "closing")])
+        let arrival = try #require(closing.value, "the closed session's long-poll waits on")
+        #expect(arrival == nil, "it must read again, and find its session gone")
+        #expect(staying.value == nil, "another session's long-poll was woken with nothing new")
+        #expect(waiters.waitingCount == 1)
+    }
+
+    @Test func aLongPollWhoseSessionClosedBeforeItWaitedReturnsAtOnce() throws {
+        let waiters = InboxWaiters()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "closing")
+        waiters.didApply([.sessionClosed(accountKey: "bob", tokenHash: "closing")])
+        let woken = Woken()
+        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        #expect(woken.value != nil, "the long-poll registered before its session closed waits its whole deadline")
+        #expect(waiters.waitingCount == 0)
     }
 
     @Test func wokenLongPollsCancelTheirDeadlines() async throws {

@@ -32,7 +32,7 @@ import Testing
         let first = try chat.signedUp("alice")
         try chat.apply(.openSession(.init(
             username: "alice", verifiedPasswordHash: "hash-alice", tokenHash: "second", createdAtMillis: 9)))
-        #expect(try chat.apply(.closeSession(.init(tokenHash: first))) == .success(.sessionClosed))
+        #expect(try chat.apply(.closeSession(.init(tokenHash: first))) == .success(.sessionClosed(accountKey: "alice", tokenHash: first)))
         #expect(chat.store.session(forTokenHash: first) == nil)
         #expect(chat.store.session(forTokenHash: "second") != nil)
     }

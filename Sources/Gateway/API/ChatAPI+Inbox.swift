@@ -59,7 +59,7 @@ extension ChatAPI {
     /// one arrives or its wait runs out.
     private func serveInbox(_ query: InboxQuery, waitSeconds: Int64, responder: HTTPResponder) {
         let waiters = dependencies.waiters
-        let ticket = waiters.register(accountKey: query.accountKey)
+        let ticket = waiters.register(accountKey: query.accountKey, tokenHash: query.tokenHash)
         let messages: [StoredMessage]
         do throws(APIError) {
             // A long-poll that asks again after the last message it got need not read the inbox.

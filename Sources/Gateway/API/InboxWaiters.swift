@@ -2,7 +2,8 @@ import ReplicaCore
 import Synchronization
 
 /// Long-polls waiting for their inbox to change, woken when the replica applies a message to
-/// that inbox (or deletes the account), or when their own deadline passes.
+/// that inbox (or deletes the account, or closes the long-poll's own session), or when their
+/// own deadline passes.
 ///
 /// A waiter is registered before the inbox is read, so a message applied between the read and
 /// the wait still wakes it. A waiting long-poll is only an entry here holding what answers it
@@ -17,10 +18,12 @@ public final class InboxWaiters: AppliedListener {
     public struct Ticket: Sendable, Hashable {
         let id: Int
         let accountKey: String
+        /// The session the long-poll reads with: closing it ends the wait.
+        let tokenHash: String
     }
 
-    /// Called with the change that woke the long-poll, or nil when its time ran out (or the
-    /// whole state was replaced). It must only hand the answer on.
+    /// Called with the change that woke the long-poll, or nil when its time ran out (or its
+    /// session was closed, or the whole state was replaced). It must only hand the answer on.
     public typealias Wake = @Sendable (_ arrival: Arrival?) -> Void
 
     /// What woke a long-poll: when it was applied, and the account's new messages.
@@ -38,40 +41,51 @@ public final class InboxWaiters: AppliedListener {
         case waiting(Wake, deadline: LongPollDeadlines.Token)
     }
 
+    private struct Entry {
+        var waiter: Waiter
+        let tokenHash: String
+    }
+
     private struct State {
         var nextID = 0
-        var byAccount: [String: [Int: Waiter]] = [:]
+        var byAccount: [String: [Int: Entry]] = [:]
         var count = 0
         /// The highest message sequence number applied to each inbox since this replica started
         /// (or since its state was last replaced); an inbox not here is unknown, not empty.
         var lastSeqByAccount: [String: Int64] = [:]
 
-        /// Takes the account's waiting long-polls; those registered but not yet waiting are
-        /// marked fired, so their wait returns at once.
+        /// Takes the account's waiting long-polls (only those of `session`, when it is given);
+        /// those registered but not yet waiting are marked fired, so their wait returns at once.
         /// Their deadlines go in `ended`, to be cancelled.
-        mutating func takeWaiting(accountKey: String, ended: inout [LongPollDeadlines.Token]) -> [Wake] {
+        mutating func takeWaiting(
+            accountKey: String, session: String? = nil, ended: inout [LongPollDeadlines.Token]
+        ) -> [Wake] {
             guard let waiters = byAccount[accountKey] else { return [] }
             var woken: [Wake] = []
-            var armed: [Int: Waiter] = [:]
-            for (id, waiter) in waiters {
-                switch waiter {
+            var kept: [Int: Entry] = [:]
+            for (id, entry) in waiters {
+                guard session == nil || entry.tokenHash == session else {
+                    kept[id] = entry
+                    continue
+                }
+                switch entry.waiter {
                 case .waiting(let wake, let deadline):
                     woken.append(wake)
                     ended.append(deadline)
-                case .armed, .fired: armed[id] = .fired
+                case .armed, .fired: kept[id] = Entry(waiter: .fired, tokenHash: entry.tokenHash)
                 }
             }
-            count -= waiters.count - armed.count
-            byAccount[accountKey] = armed.isEmpty ? nil : armed
+            count -= waiters.count - kept.count
+            byAccount[accountKey] = kept.isEmpty ? nil : kept
             return woken
         }
 
         /// Removes the ticket's entry; returns whether it was there.
         mutating func remove(_ ticket: Ticket) -> Waiter? {
-            guard let waiter = byAccount[ticket.accountKey]?.removeValue(forKey: ticket.id) else { return nil }
+            guard let entry = byAccount[ticket.accountKey]?.removeValue(forKey: ticket.id) else { return nil }
             count -= 1
             if byAccount[ticket.accountKey]?.isEmpty == true { byAccount[ticket.accountKey] = nil }
-            return waiter
+            return entry.waiter
         }
     }
 
@@ -91,12 +105,12 @@ public final class InboxWaiters: AppliedListener {
 
     public var waitingCount: Int { state.withLock { $0.count } }
 
-    public func register(accountKey: String) -> Ticket {
+    public func register(accountKey: String, tokenHash: String) -> Ticket {
         state.withLock { state in
             state.nextID += 1
-            state.byAccount[accountKey, default: [:]][state.nextID] = .armed
+            state.byAccount[accountKey, default: [:]][state.nextID] = Entry(waiter: .armed, tokenHash: tokenHash)
             state.count += 1
-            return Ticket(id: state.nextID, accountKey: accountKey)
+            return Ticket(id: state.nextID, accountKey: accountKey, tokenHash: tokenHash)
         }
     }
 
@@ -106,11 +120,11 @@ public final class InboxWaiters: AppliedListener {
         // the waiter waits marks it fired, as a message would.
         let deadline = deadlines.add(.now + .seconds(seconds)) { [self] in fire(ticket) }
         let hasFired = state.withLock { state -> Bool in
-            guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id] else {
+            guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
                 _ = state.remove(ticket)
                 return true
             }
-            state.byAccount[ticket.accountKey]?[ticket.id] = .waiting(wake, deadline: deadline)
+            state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .waiting(wake, deadline: deadline)
             return false
         }
         if hasFired {
@@ -134,6 +148,7 @@ public final class InboxWaiters: AppliedListener {
     public func didApply(_ outcomes: [ChatOutcome]) {
         var arrived: [String: [StoredMessage]] = [:]
         var deleted = Set<String>()
+        var closed: [(accountKey: String, tokenHash: String)] = []
         var onlyAddsMessages = true
         for outcome in outcomes {
             switch outcome {
@@ -144,23 +159,31 @@ public final class InboxWaiters: AppliedListener {
                 onlyAddsMessages = false
             case .accountCreated, .sessionOpened, .sessionsTouched:
                 break
-            case .sessionClosed, .acknowledged, .sessionsExpired:
+            case .sessionClosed(let accountKey, let tokenHash):
+                closed.append((accountKey, tokenHash))
+                onlyAddsMessages = false
+            case .acknowledged, .sessionsExpired:
                 onlyAddsMessages = false
             }
         }
-        guard !arrived.isEmpty || !deleted.isEmpty else { return }
+        guard !arrived.isEmpty || !deleted.isEmpty || !closed.isEmpty else { return }
         let appliedAt = ContinuousClock.now
         var ended: [LongPollDeadlines.Token] = []
-        let woken = state.withLock { state -> [(Wake, Arrival)] in
+        let woken = state.withLock { state -> [(Wake, Arrival?)] in
             for (key, messages) in arrived {
                 state.lastSeqByAccount[key] = max(state.lastSeqByAccount[key] ?? 0, messages.last!.seq)
             }
             for key in deleted { state.lastSeqByAccount[key] = nil }
-            var woken: [(Wake, Arrival)] = []
+            var woken: [(Wake, Arrival?)] = []
             for key in Set(arrived.keys).union(deleted) {
                 let arrival = Arrival(
                     appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil)
                 woken += state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) }
+            }
+            // A closed session's long-polls read again, and find the session gone.
+            for session in closed {
+                woken += state.takeWaiting(accountKey: session.accountKey, session: session.tokenHash, ended: &ended)
+                    .map { ($0, nil) }
             }
             return woken
         }
@@ -184,9 +207,9 @@ public final class InboxWaiters: AppliedListener {
 
     private func fire(_ ticket: Ticket) {
         let wake = state.withLock { state -> Wake? in
-            guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id] else { return nil }
+            guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else { return nil }
             guard case .waiting(let wake, _) = waiter else {
-                state.byAccount[ticket.accountKey]?[ticket.id] = .fired
+                state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired
                 return nil
             }
             _ = state.remove(ticket)

@@ -2,7 +2,8 @@
 public enum ChatOutcome: Sendable, Equatable {
     case accountCreated(AccountRecord)
     case sessionOpened(username: String)
-    case sessionClosed
+    /// The session of `tokenHash` ended; `accountKey` is its account's, for whoever waits on it.
+    case sessionClosed(accountKey: String, tokenHash: String)
     case accountDeleted(username: String)
     /// A new message, or the original answer to a retried send with the same idempotency key.
     case messageSent(StoredMessage, isReplay: Bool)

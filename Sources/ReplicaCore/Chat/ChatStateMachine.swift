@@ -41,9 +41,9 @@ public struct ChatStateMachine: Sendable {
     }
 
     func closeSession(_ command: ChatCommand.CloseSession, in store: some ChatStore) throws -> ChatResult {
-        guard try store.session(forTokenHash: command.tokenHash) != nil else { return .failure(.unauthorized) }
+        guard let session = try store.session(forTokenHash: command.tokenHash) else { return .failure(.unauthorized) }
         try store.deleteSession(forTokenHash: command.tokenHash)
-        return .success(.sessionClosed)
+        return .success(.sessionClosed(accountKey: session.accountKey, tokenHash: command.tokenHash))
     }
 
     func deleteAccount(_ command: ChatCommand.DeleteAccount, in store: some ChatStore) throws -> ChatResult {
