@@ -23,6 +23,42 @@ import Testing
         #expect(throws: APIError.self) { try RequestDecoding.integer("limit", in: request, range: 1...10, default: 5) }
     }
 
+    /// Decodes `json` as a send's body, and returns the error it was refused with.
+    static func refusal(_ json: String) -> APIError? {
+        let request = HTTPRequest(
+            method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array(json.utf8))
+        do {
+            _ = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test(arguments: [#"{"up_to":1,"up_to":2}"#, #"{"up_to":1, "up\u005fto" : 2}"#, #"{"up_to":1,"x":{"a":1,"a":2}}"#])
+    func aNameGivenTwiceInOneObjectIsRefused(_ json: String) throws {
+        let refusal = try #require(Self.refusal(json), "\(json) was accepted")
+        #expect(refusal.code == "invalid_json")
+        #expect(refusal.message.contains("appears twice"), "\(refusal.message)")
+    }
+
+    @Test(arguments: [#"{"up_to":1,"x":{"up_to":2},"y":[{"a":1},{"a":2}]}"#, #"{"up_to":1,"x":"\"up_to\""}"#])
+    func aNameRepeatedOnlyInOtherObjectsOrValuesIsAccepted(_ json: String) {
+        #expect(Self.refusal(json) == nil, "\(json) was refused: \(Self.refusal(json)?.message ?? "")")
+    }
+
+    @Test(arguments: [#"{"up_to":1.5}"#, #"{"up_to":1e30}"#, #"{"up_to":99999999999999999999}"#])
+    func aNumberItsIntegerFieldCannotHoldIsNamedNotCalledMalformed(_ json: String) throws {
+        let refusal = try #require(Self.refusal(json), "\(json) was accepted")
+        #expect(refusal.code == "invalid_request", "\(json): \(refusal.message)")
+        #expect(refusal.message.contains("\"up_to\""), "\(refusal.message)")
+    }
+
+    @Test func aBodyThatIsNotJSONIsStillCalledMalformed() throws {
+        let refusal = try #require(Self.refusal(#"{"up_to":1"#))
+        #expect(refusal.code == "invalid_json")
+    }
+
     @Test func theRedirectTargetKeepsPathAndQuery() {
         let request = HTTPRequest(method: "GET", path: "/v1/inbox", query: [("after", "3"), ("pattern", "a b*")])
         #expect(request.pathAndQuery == "/v1/inbox?after=3&pattern=a%20b*")

@@ -34,6 +34,20 @@ import Testing
         #expect((response.json["error"] as? [String: Any])?["message"] is String)
     }
 
+    /// Foundation's decoder would keep one of the two values; which one is not the sender's to guess.
+    @Test func aSendNamingItsRecipientTwiceIs400AndDeliversNothing() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let alice = try await ChatUser.register(uniqueName("twice"), at: base)
+        let bob = try await ChatUser.register(uniqueName("twice"), at: base)
+        let body = #"{"to":"\#(bob.username)","body":"hi","to":"\#(alice.username)"}"#
+        let response = try await TestClient.shared.request(
+            .POST, "\(base)/v1/messages", token: alice.token, rawBody: Array(body.utf8))
+        #expect(response.status == 400, "answered \(response.status): \(response.text)")
+        #expect(response.errorCode == "invalid_json")
+        #expect(try await bob.inbox().messages.isEmpty)
+        #expect(try await alice.inbox().messages.isEmpty)
+    }
+
     /// The per-connection memory pool is 4 KiB (what keeps long-polls cheap); request headers
     /// that do not fit are refused by libmicrohttpd itself, and the replica keeps serving.
     @Test func headersTooLargeForTheConnectionPoolAre431AndTheReplicaKeepsServing() async throws {

@@ -8,25 +8,44 @@ enum RequestDecoding {
         guard String(validating: request.body, as: UTF8.self) != nil else {
             throw APIError.invalidJSON("The body is not valid UTF-8.")
         }
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: Data(request.body))
+            value = try JSONDecoder().decode(T.self, from: Data(request.body))
         } catch let error as DecodingError {
-            throw classify(error)
+            throw classify(error, body: request.body)
         } catch {
             throw APIError.invalidJSON("The body is not well-formed JSON.")
         }
+        if let name = RepeatedJSONKeys.first(in: request.body) {
+            throw APIError.invalidJSON("The name \"\(name)\" appears twice in one object.")
+        }
+        return value
     }
 
     /// Errors at the top level are about the document (400 invalid_json); errors below it are
     /// about a field (400 invalid_request).
-    static func classify(_ error: DecodingError) -> APIError {
+    static func classify(_ error: DecodingError, body: [UInt8]) -> APIError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            if let field = integerFieldThatDoesNotFit(in: body) {
+                return APIError.invalidRequest("The field \"\(field)\" must be a whole number of at most 64 bits.")
+            }
             return APIError.invalidJSON("The body is not well-formed JSON.")
         case .typeMismatch(_, let context) where context.codingPath.isEmpty:
             return APIError.invalidJSON("The body must be a JSON object.")
         default:
             return APIError.invalidRequest(describe(error))
+        }
+    }
+
+    /// Foundation reports a number that its integer field cannot hold (`1.5`, `1e30`) as a
+    /// document that is not JSON, without naming the field; this finds the field, in a body
+    /// that is a JSON object.
+    static func integerFieldThatDoesNotFit(in body: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        return object.keys.sorted().first { name in
+            guard let number = object[name] as? NSNumber, !(object[name] is Bool) else { return false }
+            return Int64(exactly: number.doubleValue) == nil
         }
     }
 
