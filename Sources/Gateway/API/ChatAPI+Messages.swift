@@ -71,6 +71,8 @@ extension ChatAPI {
         return try RequestDecoding.body(RequestBodies.Send.self, from: request)
     }
 
+    static let messagesPath = "/v1/messages"
+
     /// The request's Idempotency-Key, if it has one. A key that is not UTF-8 text of 1 to 128
     /// characters without control characters is refused: ignoring it would drop the deduplication
     /// the client asked for.

@@ -71,7 +71,7 @@ public final class ChatAPI: HTTPRequestHandler {
         router.add("DELETE", "/v1/accounts/{username}", requiresToken: true, isWrite: true, ChatAPI.deleteAccount)
         router.add("POST", "/v1/sessions", isWrite: true, ChatAPI.logIn)
         router.add("DELETE", "/v1/sessions/current", requiresToken: true, isWrite: true, ChatAPI.logOut)
-        router.add("POST", "/v1/messages", requiresToken: true, isWrite: true, ChatAPI.sendMessage)
+        router.add("POST", Self.messagesPath, requiresToken: true, isWrite: true, ChatAPI.sendMessage)
         router.add("GET", "/v1/inbox", requiresToken: true, ChatAPI.readInbox)
         router.add("POST", "/v1/inbox/ack", requiresToken: true, isWrite: true, ChatAPI.acknowledge)
         router.add("POST", SessionUseRecorder.usedPath, ChatAPI.recordSessionUse)
@@ -119,7 +119,7 @@ public final class ChatAPI: HTTPRequestHandler {
             let finish = !prefersForward ? finish : { @Sendable (response: HTTPResponse, route: String) -> HTTPResponse in
                 finish(Self.withPreferenceApplied(response), route)
             }
-            let reply = prefersForward ? forwardingReply(request) : nil
+            let reply = prefersForward ? forwardingReply(request, route: route) : nil
             switch reply ?? route.handler(self)(RouteContext(request: request, parameters: parameters, receivedAt: started)) {
             case .now(let response):
                 return .now(finish(response, route.name))
@@ -174,14 +174,24 @@ extension ChatAPI {
     /// A write with `Prefer: forward` at a follower is carried out through the leader (see
     /// `WriteForwarder`); nil lets this replica handle it: it is the leader, or the request
     /// was forwarded once already (and then gets the usual 307).
-    func forwardingReply(_ request: HTTPRequest) -> HTTPReply? {
+    func forwardingReply(_ request: HTTPRequest, route: Router<ChatAPI>.Route) -> HTTPReply? {
         guard request.header(WriteForwarder.forwardedByHeader) == nil, let forwarder = dependencies.forwarder else {
             return nil
         }
         switch dependencies.replicator.writeRoute() {
         case .here: return nil
         case .noLeader: return .error(APIError.noLeader)
-        case .leader(let leader): return .later { await forwarder.forward(request, to: leader) }
+        case .leader(let leader):
+            // A send's key is checked here, as the leader would: one that cannot be relayed as it
+            // was sent would reach the leader missing, and the send go through without deduplication.
+            if route.name == Self.messagesPath {
+                do throws(APIError) {
+                    _ = try Self.idempotencyKey(of: request)
+                } catch {
+                    return .error(error)
+                }
+            }
+            return .later { await forwarder.forward(request, to: leader) }
         }
     }
 

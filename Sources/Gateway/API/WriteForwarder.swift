@@ -21,7 +21,10 @@ struct WriteForwarder: Sendable {
     static let forwardedByHeader = "X-Chat-Forwarded-By"
     static let preferenceApplied = ("Preference-Applied", "forward")
 
-    /// Headers that describe one connection, not the request, and are never relayed.
+    /// The request headers the leader acts on; the others say nothing it would use.
+    static let relayedRequestHeaders: Set<String> = ["authorization", "content-type", "idempotency-key"]
+
+    /// Headers of the leader's answer that describe one connection, and are not relayed.
     static let hopByHopHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host", "content-length", "expect", "date", "server",
@@ -52,10 +55,18 @@ struct WriteForwarder: Sendable {
         }
     }
 
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control && scalar != "\t"
+    }
+
     func forward(_ request: HTTPRequest, to leader: PeerAddress) async -> HTTPResponse {
         var outgoing = HTTPClientRequest(url: leader.url + request.pathAndQuery)
         outgoing.method = HTTPMethod(rawValue: request.method)
-        for (name, value) in request.headers where !Self.hopByHopHeaders.contains(name) {
+        // A value with a control character cannot be sent on (HTTP forbids it, and the client
+        // refuses it). The leader answers a missing Authorization or Content-Type as it would
+        // the bad one (401, 415); the key of a send was checked before forwarding.
+        for (name, value) in request.headers
+        where Self.relayedRequestHeaders.contains(name) && !value.unicodeScalars.contains(where: Self.isControl) {
             outgoing.headers.add(name: name, value: value)
         }
         outgoing.headers.replaceOrAdd(name: Self.forwardedByHeader, value: String(replicaID))

@@ -121,6 +121,32 @@ extension ClusterTests {
             #expect(elapsed < .seconds(6), "a forwarded write waited \(elapsed)")
         }
 
+        /// What the leader refuses is refused at the follower too: a key that could not be relayed
+        /// as sent would otherwise reach the leader missing (a send without deduplication) or
+        /// break the relay (a 503 for bad input). A header the leader ignores does not matter.
+        @Test func aForwardedSendIsJudgedByItsKeyAsTheLeaderWouldJudgeIt() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            let body = Array(#"{"to":"alice","body":"hello"}"#.utf8)
+            func send(extraHeader: [UInt8]) throws -> Int? {
+                let head = "POST /v1/messages HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(alice.token)\r\n"
+                    + "Prefer: forward\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+                let connection = try RawHTTPConnection(port: follower.port)
+                connection.send(Array(head.utf8) + extraHeader + Array("\r\n\r\n".utf8) + body)
+                return connection.readStatus()
+            }
+            for (name, key) in IdempotencyKeyValidationTests.badKeys {
+                let status = try send(extraHeader: Array("Idempotency-Key: ".utf8) + key)
+                #expect(status == 400, "a forwarded send whose key has \(name) answered \(status.map(String.init) ?? "nothing")")
+            }
+            #expect(try await alice.inbox().messages.isEmpty, "a send with a bad key went through")
+            let ignored = try send(extraHeader: Array("X-Note: a\u{1}b".utf8))
+            #expect(ignored == 201, "a header the leader ignores broke the relay: \(ignored.map(String.init) ?? "nothing")")
+        }
+
         @Test func aRequestForwardedOnceIsNeverForwardedAgain() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }
