@@ -155,7 +155,8 @@ enum WireFormat {
     static func response(_ status: Int, _ value: some Encodable) -> HTTPResponse {
         do {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = .withoutEscapingSlashes
+            // Sorted, so that every replica and every call writes a document the same way.
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return response(status, json: Array(try encoder.encode(value)))
         } catch {
             return APIError.internalError("The response could not be encoded.").response

@@ -144,7 +144,10 @@ struct SQLiteChatStore: ChatStore {
     }
 
     func insertIdempotencyRecord(_ record: IdempotencyRecord) throws {
-        let messageJSON = String(decoding: try JSONEncoder().encode(record.message), as: UTF8.self)
+        // Sorted keys: every replica stores the same bytes for the same record.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let messageJSON = String(decoding: try encoder.encode(record.message), as: UTF8.self)
         try db.cachedStatement(sql: """
             INSERT INTO idempotency (sender_key, key, fingerprint, message, created_at) VALUES (?, ?, ?, ?, ?)
             """).execute(arguments: [
