@@ -29,6 +29,8 @@ struct chat_mhd_settings {
     void *completed_context;
     int use_tls;                   /* serve HTTPS with the credentials of chat_tls_install */
     const char *client_ca_pem;     /* with TLS: ask clients for a certificate and verify it against this CA; may be NULL */
+    MHD_LogCallback log;           /* libmicrohttpd's error messages, instead of raw lines on stderr */
+    void *log_context;
 };
 
 /* --- TLS ---------------------------------------------------------------------------------
@@ -175,6 +177,7 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->completed, s->completed_context },
         { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
         { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&chat_uri_guard, s->use_tls ? (void *)(intptr_t)1 : NULL },
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s->log, s->log_context },
         { MHD_OPTION_END, 0, NULL },
     };
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG

@@ -71,7 +71,9 @@ public final class HTTPServer: Sendable {
                 completed: requestCompleted,
                 completed_context: context,
                 use_tls: configuration.tls == nil ? 0 : 1,
-                client_ca_pem: clientCA)
+                client_ca_pem: clientCA,
+                log: logMessage,
+                log_context: context)
             return chat_mhd_start(&settings)
         }
         guard let started else {
@@ -368,6 +370,18 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
     }
     progress.release()
     requestContext.pointee = nil
+}
+
+/// libmicrohttpd's error messages (a request refused for its size, a connection limit reached,
+/// a failed TLS handshake) go to the replica's log, dated and labelled like every other line.
+/// Most are about one client, hence info; the default level still shows them.
+private let logMessage: MHD_LogCallback = { context, format, arguments in
+    guard let context, let format, let arguments else { return }
+    var text = [CChar](repeating: 0, count: 512)
+    _ = vsnprintf(&text, text.count, format, arguments)
+    let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().logger.info("libmicrohttpd: \(message)")
 }
 
 /// Collects name/value pairs from MHD's per-connection tables.

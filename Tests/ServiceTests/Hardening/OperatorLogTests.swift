@@ -51,5 +51,18 @@ extension ClusterTests {
             #expect(try await waitForLog("POST /v1/accounts 400", in: logged))
             #expect(!fullLog(of: quiet).contains("GET /healthz 200"), "no access log without --access-log")
         }
+
+        /// What libmicrohttpd itself reports is a dated, labelled line of the replica's log, not a
+        /// bare line of its own on stderr.
+        @Test func theHTTPLibrarysMessagesAreLinesOfTheReplicasLog() async throws {
+            let replica = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
+            defer { replica.stop() }
+            let refused = try await TestClient.shared.request(
+                .GET, "\(replica.baseURL)/healthz", headers: [("X-Large", String(repeating: "x", count: 8 * 1024))])
+            #expect(refused.status == 431)
+            #expect(try await waitForLog("libmicrohttpd: ", in: replica), "\(fullLog(of: replica).suffix(600))")
+            let bare = fullLog(of: replica).split(separator: "\n").filter { !$0.contains(" chatd.") }
+            #expect(bare.isEmpty, "lines outside the log's format: \(bare)")
+        }
     }
 }
