@@ -170,6 +170,8 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         ((struct sockaddr_in *)&address)->sin_port = htons(s->port);
     }
     struct MHD_OptionItem options[] = {
+        /* First: a message about an option before it would still go to stderr. */
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s->log, s->log_context },
         { MHD_OPTION_SOCK_ADDR, 0, &address },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->connection_timeout_seconds, NULL },
@@ -177,7 +179,6 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->completed, s->completed_context },
         { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
         { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&chat_uri_guard, s->use_tls ? (void *)(intptr_t)1 : NULL },
-        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)s->log, s->log_context },
         { MHD_OPTION_END, 0, NULL },
     };
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG

@@ -63,6 +63,7 @@ extension ClusterTests {
             #expect(try await waitForLog("libmicrohttpd: ", in: replica), "\(fullLog(of: replica).suffix(600))")
             let bare = fullLog(of: replica).split(separator: "\n").filter { !$0.contains(" chatd.") }
             #expect(bare.isEmpty, "lines outside the log's format: \(bare)")
+            #expect(!fullLog(of: replica).contains("standard MHD logger"), "the logger must be libmicrohttpd's first option")
         }
     }
 }
