@@ -89,10 +89,22 @@ struct ChatDaemon: ParsableCommand {
     @Flag(help: .hidden)
     var exitWithParent = false
 
+    /// Values Raft cannot run with, refused before anything is written to the data directory.
+    private func validateRaftTuning() throws {
+        guard tickMs >= 1 else { throw ValidationError("--tick-ms must be at least 1") }
+        // The leader sends a heartbeat every tick: an election timeout of one tick would end
+        // every term before its first heartbeat.
+        guard electionTicks >= 2 else { throw ValidationError("--election-ticks must be at least 2") }
+        guard snapshotEvery >= 1 else { throw ValidationError("--snapshot-every must be at least 1") }
+    }
+
     func run() throws {
         // Until the reload handler is in place, a SIGHUP must not end the process.
         signal(SIGHUP, SIG_IGN)
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level is one of trace, debug, info, notice, warning, error, critical")
+        }
+        try validateRaftTuning()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

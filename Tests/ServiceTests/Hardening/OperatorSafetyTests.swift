@@ -42,6 +42,35 @@ extension ClusterTests {
             #expect(message.contains("cluster secret file"), "the error names the problem: \(message)")
         }
 
+        /// A value Raft cannot run with is a usage error before anything is written, not a crash
+        /// (`--election-ticks 1`), a busy loop (`--tick-ms 0`) or a silent default (`--log-level`).
+        @Test(arguments: [
+            ("--election-ticks", "1"), ("--tick-ms", "0"), ("--snapshot-every", "0"), ("--log-level", "loud"),
+        ])
+        func aReplicaWithAnUnusableSettingRefusesToStart(_ flag: String, _ value: String) async throws {
+            let directory = TemporaryDirectory.make()
+            let data = directory.appendingPathComponent("data")
+            let process = Process()
+            process.executableURL = ChatdProcess.binary
+            process.arguments = [
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", data.path, flag, value,
+            ]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning {
+                process.terminate()
+                Issue.record("chatd started with \(flag) \(value)")
+            }
+            process.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 64, "\(flag) \(value) exited \(process.terminationStatus): \(message)")
+            #expect(message.contains(flag), "the error names the flag: \(message)")
+            #expect(!FileManager.default.fileExists(atPath: data.path), "\(flag) \(value) wrote to the data directory")
+        }
+
         /// A port such that it and the next two are free, as the script numbers its replicas.
         static func threeFreePorts() throws -> Int {
             for _ in 0..<50 {
