@@ -26,10 +26,10 @@ enum RepeatedJSONKeys {
                 expectsName = containers.last.map { $0 != nil } ?? false
             case UInt8(ascii: "\""):
                 guard let end = closingQuote(in: bytes, after: position) else { return nil }
-                if expectsName, let last = containers.indices.last, var names = containers[last] {
+                if expectsName, let last = containers.indices.last, containers[last] != nil {
                     guard let name = decodedString(bytes[position...end]) else { return nil }
-                    guard names.insert(name).inserted else { return name }
-                    containers[last] = names
+                    // In place: a copy of the set per name would make a body of many names quadratic.
+                    guard containers[last]!.insert(name).inserted else { return name }
                     expectsName = false
                 }
                 position = end
