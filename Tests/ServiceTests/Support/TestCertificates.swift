@@ -19,7 +19,7 @@ struct TestCertificates: Sendable {
     func key(_ id: Int) -> String { directory.appendingPathComponent("replica-\(id)-key.pem").path }
 
     private init(name: String) {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-tests-tls-\(UUID().uuidString)/\(name)")
+        directory = TemporaryDirectory.make().appendingPathComponent(name)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/tls-certs.sh")
         let process = Process()
