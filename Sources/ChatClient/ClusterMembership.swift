@@ -38,8 +38,27 @@ public struct ClusterView: Sendable, Hashable, Codable {
 /// The operator's calls: each carries the cluster secret and is redirected to the leader.
 extension ChatAPI {
     public func cluster() async throws -> ClusterView {
-        try await perform(APIRequest(method: .get, path: "/v1/cluster", headers: ["Accept": "application/json"]), expecting: 200)
+        try await perform(Self.clusterRequest, expecting: 200)
     }
+
+    /// The cluster as its leader sees it (the only view with every member's match index), when
+    /// a replica can say who leads: the one that answers first may be behind, or removed from
+    /// the cluster and know no leader. Else the first answer's view.
+    public func clusterAsTheLeaderSeesIt() async throws -> ClusterView {
+        let first = try await cluster()
+        guard first.leader?.id != first.id else { return first }
+        let named = first.leader.flatMap { URL(string: $0.url) }.map { [$0] } ?? []
+        for replica in named + client.replicas {
+            guard let response = try await client.answer(from: replica, to: Self.clusterRequest), response.status == 200,
+                  let view = try? JSONCoding.decoder.decode(ClusterView.self, from: response.body),
+                  view.leader?.id == view.id
+            else { continue }
+            return view
+        }
+        return first
+    }
+
+    private static let clusterRequest = APIRequest(method: .get, path: "/v1/cluster", headers: ["Accept": "application/json"])
 
     /// `POST /v1/cluster/members`: adds a learner, answered once the change is committed.
     public func addMember(id: Int, url: String, clusterSecret: String) async throws -> ClusterMember {

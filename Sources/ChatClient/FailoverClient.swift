@@ -90,6 +90,14 @@ public actor FailoverClient {
         throw ChatClientError.clusterUnavailable(attemptCount: attemptCount, lastFailure: lastFailure)
     }
 
+    /// `request`'s answer from `replica` alone, asked once: nil when it does not answer, or
+    /// answers with a redirect or `503`. For questions about one replica's own view.
+    public func answer(from replica: URL, to request: APIRequest) async throws -> TransportResponse? {
+        guard case .answered(let response) = try await attempt(request, at: .replica(replica), timeout: policy.attemptTimeout)
+        else { return nil }
+        return response
+    }
+
     /// The last replica that answered, then the configured ones in order.
     private func orderedCandidates() -> [URL] {
         guard let preferredReplica else {

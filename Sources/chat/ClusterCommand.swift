@@ -27,7 +27,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await CommandContext.run(cluster) { context in
-                let view = try await context.api.cluster()
+                let view = try await context.api.clusterAsTheLeaderSeesIt()
                 Console.writeOutput("cluster \(view.clusterID)\n")
                 Console.writeOutput("leader \(view.leader.map { "\($0.id) \($0.url)" } ?? "none known")\n")
                 for member in view.members { Console.writeOutput(ClusterCommand.line(member)) }
