@@ -156,7 +156,7 @@ func hasExited(_ pid: pid_t) -> Bool {
 
 /// The directories tests run replicas in, all under one folder of the system's temporary
 /// directory. Nothing knows when the last test of a run is done with its directory, so each run
-/// removes what runs long finished left there (about 150 MB a run).
+/// removes what runs long finished left there (about 160 MB a run).
 enum TemporaryDirectory {
     static let root = FileManager.default.temporaryDirectory.appendingPathComponent("chat-tests")
     /// Older than any test run: a directory unchanged for this long belongs to no running test.
