@@ -14,4 +14,12 @@ import Testing
     func aPathWithAnEmptyDotOrDotDotSegmentIs400(_ path: String) {
         #expect(HTTPServer.pathRefusal(path)?.status == 400, "\(path) was let through")
     }
+
+    @Test(arguments: [
+        ("http://127.0.0.1:8001/healthz", "/healthz"), ("HTTPS://example.com/v1/inbox", "/v1/inbox"),
+        ("http://example.com", "/"), ("/v1/accounts", "/v1/accounts"), ("http:/x", "http:/x"), ("*", "*"),
+    ])
+    func anAbsoluteFormTargetIsReadAsItsPath(_ target: String, _ path: String) {
+        #expect(HTTPServer.originForm(of: target) == path)
+    }
 }

@@ -27,7 +27,23 @@ import Testing
             Issue.record("PUT /v1/accounts should be 405")
             return
         }
-        #expect(allowed == ["GET", "POST"])
+        #expect(allowed == ["GET", "HEAD", "POST"])
+    }
+
+    @Test func headTakesTheGetRouteOfItsPath() {
+        guard case .found(let route, _) = router().match(method: "HEAD", path: "/v1/accounts") else {
+            Issue.record("HEAD /v1/accounts did not match the GET route")
+            return
+        }
+        #expect(route.method == "GET")
+    }
+
+    @Test func headOnAPathWithoutGetIs405() {
+        guard case .methodNotAllowed(let allowed) = router().match(method: "HEAD", path: "/v1/accounts/alice") else {
+            Issue.record("HEAD /v1/accounts/alice has no GET route: it should be 405")
+            return
+        }
+        #expect(allowed == ["DELETE"])
     }
 
     @Test func anUnknownPathIsNotFound() {

@@ -168,6 +168,20 @@ extension HTTPServer {
             status: 400, code: "invalid_path", message: "A path has no empty, . or .. segments.").response
     }
 
+    /// The path of a request target: an absolute-form target (`http://host/path`, which RFC 9112
+    /// §3.2.2 says a server must accept) loses its scheme and authority; anything else is kept.
+    static func originForm(of target: String) -> String {
+        guard target.utf8.first != UInt8(ascii: "/") else { return target }
+        for scheme in ["http://", "https://"] where target.utf8.count >= scheme.utf8.count {
+            let head = target.utf8.prefix(scheme.utf8.count)
+            guard head.elementsEqual(scheme.utf8, by: { $0 | 0x20 == $1 }) else { continue }
+            let rest = target.utf8.dropFirst(scheme.utf8.count)
+            guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "/" }
+            return String(target[slash...])
+        }
+        return target
+    }
+
     /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     private static func isClean(_ path: String) -> Bool {
         let bytes = path.utf8
@@ -312,7 +326,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     // refusal now: answering on this call costs the connection its keep-alive, and MHD accepts a
     // response during an upload only before the body begins.
     guard let existing = requestContext.pointee else {
-        let path = url.map { String(cString: $0) } ?? "/"
+        let path = HTTPServer.originForm(of: url.map { String(cString: $0) } ?? "/")
         let limit = path.hasPrefix("/internal/") ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
         let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         let progress = RequestInProgress(maxBodyBytes: limit, head: head)

@@ -51,7 +51,10 @@ struct Router<Target>: Sendable {
         routes.append(route)
     }
 
+    /// HEAD takes the GET route of its path (RFC 9110 §9.3.2: same status and headers, and
+    /// libmicrohttpd leaves the body out), so `curl -I` and monitors that check with HEAD work.
     func match(method: String, path: String) -> Match {
+        let method = method == "HEAD" ? "GET" : method
         if let route = exactRoutes[ExactKey(method: method, path: path)] { return .found(route, parameters: [:]) }
         return scan(method: method, path: path)
     }
@@ -64,6 +67,7 @@ struct Router<Target>: Sendable {
             guard let parameters = Self.parameters(route.segments, pathSegments) else { continue }
             if route.method == method { return .found(route, parameters: parameters) }
             allowed.append(route.method)
+            if route.method == "GET" { allowed.append("HEAD") }
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }

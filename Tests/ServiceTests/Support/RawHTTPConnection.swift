@@ -62,6 +62,20 @@ final class RawHTTPConnection {
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// Reads until `marker` has arrived (or the connection closes, or the timeout); returns
+    /// everything that arrived.
+    func read(until marker: String) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: received, as: UTF8.self).contains(marker) {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { didTimeOut = true }
+            guard count > 0 else { break }
+            received += buffer[..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// The status code of the response head, or nil if none arrived.
     func readStatus() -> Int? {
         let head = readHead()
