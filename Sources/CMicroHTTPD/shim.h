@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/select.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <errno.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -114,6 +118,48 @@ static inline int chat_mhd_client_verified(struct MHD_Connection *connection) {
     unsigned int status = 0;
     if (gnutls_certificate_verify_peers2(session, &status) < 0) return 0;
     return status == 0;
+}
+
+/// The socket of a connection, or -1 when MHD does not tell.
+static inline int chat_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+/* Watching suspended connections for clients that leave (MHD stops watching a suspended
+   socket). Swift's Glibc module has no epoll. Each watch is one-shot and carries a tag. */
+#define CHAT_DEPARTURES_STOP_TAG UINT64_MAX
+
+/// An epoll instance with `*stop_fd` (an eventfd) registered under the stop tag; -1 on failure.
+static inline int chat_departures_create(int *stop_fd) {
+    int watcher = epoll_create1(EPOLL_CLOEXEC);
+    if (watcher < 0) return -1;
+    *stop_fd = eventfd(0, EFD_CLOEXEC);
+    struct epoll_event event = { .events = EPOLLIN, .data.u64 = CHAT_DEPARTURES_STOP_TAG };
+    if (*stop_fd < 0 || epoll_ctl(watcher, EPOLL_CTL_ADD, *stop_fd, &event) != 0) {
+        if (*stop_fd >= 0) close(*stop_fd);
+        close(watcher);
+        return -1;
+    }
+    return watcher;
+}
+
+/// Reports `tag` once when the client of `socket` closes or shuts down its side, replacing an
+/// earlier watch of the same socket. 0 on success.
+static inline int chat_departures_watch(int watcher, int socket, uint64_t tag) {
+    struct epoll_event event = { .events = EPOLLRDHUP | EPOLLONESHOT, .data.u64 = tag };
+    if (epoll_ctl(watcher, EPOLL_CTL_MOD, socket, &event) == 0) return 0;
+    if (errno != ENOENT) return -1;
+    return epoll_ctl(watcher, EPOLL_CTL_ADD, socket, &event);
+}
+
+/// Waits for reports and copies up to `capacity` (at most 64) tags; 0 when interrupted, -1 on error.
+static inline int chat_departures_wait(int watcher, uint64_t *tags, int capacity) {
+    struct epoll_event events[64];
+    int count = epoll_wait(watcher, events, capacity < 64 ? capacity : 64, -1);
+    if (count < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < count; i++) tags[i] = events[i].data.u64;
+    return count;
 }
 
 /* libmicrohttpd 0.9.75 keeps every query argument in a record of the connection's memory pool.

@@ -120,4 +120,26 @@ import ReplicaCore
         while !woken.allSatisfy({ $0.value != nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(woken.allSatisfy { $0.value != nil }, "every long-poll on bob's inbox is woken")
     }
+
+    @Test func endingAWaitWakesItOnceAsIfItsTimeRanOut() {
+        let waiters = InboxWaiters()
+        let woken = Woken()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
+        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.endWait(ticket)
+        #expect(woken.value.map { $0 == nil } == true, "an ended wait must wake with no arrival, to read the inbox")
+        #expect(waiters.waitingCount == 0, "an ended wait still counts as waiting")
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
+        #expect(woken.value.map { $0 == nil } == true, "an ended wait was woken again by a message")
+    }
+
+    @Test func endingAWaitAlreadyWokenDoesNothing() {
+        let waiters = InboxWaiters()
+        let woken = Woken()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
+        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
+        waiters.endWait(ticket)
+        #expect(woken.value??.messages?.map(\.seq) == [1], "ending a woken wait replaced its wake")
+    }
 }

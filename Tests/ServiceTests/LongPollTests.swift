@@ -104,13 +104,65 @@ import Testing
     func waitForWaitingLongPolls(atLeast count: Int, base: String) async throws {
         let deadline = ContinuousClock.now + .seconds(25)
         while ContinuousClock.now < deadline {
-            let metrics = try await TestClient.shared.get("\(base)/metrics").text
-            if let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix("chat_waiting_long_polls ") }),
-               let value = Double(line.split(separator: " ").last ?? ""), Int(value) >= count {
-                return
-            }
+            if try await waitingLongPolls(base: base) >= count { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestFailure("fewer than \(count) long-polls were waiting")
+    }
+
+    /// The replica's `chat_waiting_long_polls` gauge.
+    func waitingLongPolls(base: String) async throws -> Int {
+        let metrics = try await TestClient.shared.get("\(base)/metrics").text
+        guard let line = metrics.split(separator: "\n").first(where: { $0.hasPrefix("chat_waiting_long_polls ") }),
+              let value = Double(line.split(separator: " ").last ?? "")
+        else { throw TestFailure("/metrics has no chat_waiting_long_polls") }
+        return Int(value)
+    }
+
+    /// The gauge once it reads 0, or after 10 s (a sixth of the waits those tests make).
+    func waitingLongPollsOnceNoneWait(base: String) async throws -> Int {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var waiting = try await waitingLongPolls(base: base)
+        while waiting > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            waiting = try await waitingLongPolls(base: base)
+        }
+        return waiting
+    }
+
+    /// libmicrohttpd does not watch a suspended connection: without a watch of its own the
+    /// replica would hold these until their 60 s ran out.
+    @Test func longPollsWhoseClientsLeaveEndWithoutWaitingOutTheirTime() async throws {
+        let replica = try await ChatdProcess.single()
+        defer { replica.stop() }
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let port = URL(string: replica.baseURL)!.port!
+        var clients: [RawHTTPConnection] = []
+        for _ in 0..<20 {
+            let client = try RawHTTPConnection(port: port)
+            client.send("GET /v1/inbox?wait=60 HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(bob.token)\r\n\r\n")
+            clients.append(client)
+        }
+        try await waitForWaitingLongPolls(atLeast: 20, base: replica.baseURL)
+        clients.removeAll()
+        let waiting = try await waitingLongPollsOnceNoneWait(base: replica.baseURL)
+        #expect(waiting == 0, "\(waiting) long-polls of clients that left still wait")
+    }
+
+    /// The second long-poll of a keep-alive connection is watched anew: the first one's watch,
+    /// never triggered, must not stand in for it.
+    @Test func aKeepAliveConnectionsNextLongPollEndsWhenItsClientLeaves() async throws {
+        let replica = try await ChatdProcess.single()
+        defer { replica.stop() }
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        var client: RawHTTPConnection? = try RawHTTPConnection(port: URL(string: replica.baseURL)!.port!)
+        let poll = { (wait: Int) in "GET /v1/inbox?wait=\(wait) HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(bob.token)\r\n\r\n" }
+        client?.send(poll(1))
+        #expect(client?.read(until: "next_after").hasPrefix("HTTP/1.1 200") == true, "the first long-poll was not answered")
+        client?.send(poll(60))
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        client = nil
+        let waiting = try await waitingLongPollsOnceNoneWait(base: replica.baseURL)
+        #expect(waiting == 0, "the second long-poll of a connection whose client left still waits")
     }
 }

@@ -78,6 +78,8 @@ extension ChatAPI {
                 return answerAfterWait(query, arrival: arrival)
             })
         }
+        // A client gone for good frees its connection now rather than when the wait runs out.
+        responder.whenClientLeaves { waiters.endWait(ticket) }
     }
 
     /// What a long-poll asks for, kept while it waits.

@@ -127,7 +127,7 @@ public final class ChatAPI: HTTPRequestHandler {
                 return .later { finish(await work(), route.name) }
             case .deferred(let start):
                 return .deferred { responder in
-                    start(HTTPResponder { make in responder.answer(making: { finish(make(), route.name) }) })
+                    start(responder.mapping { finish($0, route.name) })
                 }
             }
         }

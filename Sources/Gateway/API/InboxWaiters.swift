@@ -205,6 +205,20 @@ public final class InboxWaiters: AppliedListener {
         Self.run(woken)
     }
 
+    /// Ends a waiting long-poll now, as if its time ran out (its client left), and forgets its deadline.
+    public func endWait(_ ticket: Ticket) {
+        let ended = state.withLock { state -> (Wake, LongPollDeadlines.Token)? in
+            guard case .waiting(let wake, let deadline) = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
+                return nil
+            }
+            _ = state.remove(ticket)
+            return (wake, deadline)
+        }
+        guard let (wake, deadline) = ended else { return }
+        deadlines.cancel([deadline])
+        wake(nil)
+    }
+
     private func fire(_ ticket: Ticket) {
         let wake = state.withLock { state -> Wake? in
             guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else { return nil }

@@ -70,15 +70,36 @@ public struct HTTPResponder: Sendable {
     public typealias MakeResponse = @Sendable () -> HTTPResponse
 
     let answerOnce: @Sendable (@escaping MakeResponse) -> Void
+    private let onClientLeaving: @Sendable (@escaping @Sendable () -> Void) -> Void
 
-    public init(_ answerOnce: @escaping @Sendable (@escaping MakeResponse) -> Void) {
+    /// `whenClientLeaves` registers what to do if the client goes away before the answer.
+    public init(
+        _ answerOnce: @escaping @Sendable (@escaping MakeResponse) -> Void,
+        whenClientLeaves: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void
+    ) {
         self.answerOnce = answerOnce
+        self.onClientLeaving = whenClientLeaves
+    }
+
+    /// A responder that is never told of its client leaving.
+    public init(_ answerOnce: @escaping @Sendable (@escaping MakeResponse) -> Void) {
+        self.init(answerOnce, whenClientLeaves: { _ in })
     }
 
     public func answer(_ response: HTTPResponse) { answerOnce { response } }
 
     /// Answers with what `makeResponse` returns, computed on the epoll thread.
     public func answer(making makeResponse: @escaping MakeResponse) { answerOnce(makeResponse) }
+
+    /// Calls `action` once if the client closes its connection before it is answered (at once if
+    /// it already has): a long wait can then end early instead of holding the connection. The
+    /// answer given then is still queued, and dropped with the connection.
+    public func whenClientLeaves(_ action: @escaping @Sendable () -> Void) { onClientLeaving(action) }
+
+    /// The same responder, answering through `transform` first.
+    func mapping(_ transform: @escaping @Sendable (HTTPResponse) -> HTTPResponse) -> HTTPResponder {
+        HTTPResponder({ [answerOnce] make in answerOnce { transform(make()) } }, whenClientLeaves: onClientLeaving)
+    }
 }
 
 public protocol HTTPRequestHandler: Sendable {

@@ -81,6 +81,7 @@ public final class HTTPServer: Sendable {
         }
         let handle = DaemonHandle(pointer: started, clientCA: clientCA)
         daemon.withLock { $0 = handle }
+        suspended.departures.start { [suspended] ticket in suspended.clientLeft(ticket) }
         return chat_mhd_bound_port(started)
     }
 
@@ -97,6 +98,7 @@ public final class HTTPServer: Sendable {
     /// Answers every suspended request with 503, waits (briefly) until the epoll thread has
     /// queued those answers, then stops the daemon.
     public func stop() {
+        suspended.departures.stop()
         suspended.resumeAll(with: APIError.shuttingDown.response)
         let deadline = ContinuousClock.now + .seconds(2)
         while suspended.unqueuedReplies > 0 && ContinuousClock.now < deadline {
@@ -127,7 +129,9 @@ public final class HTTPServer: Sendable {
             }
         case .deferred(let start):
             let ticket = suspend(connection, progress: progress)
-            start(HTTPResponder { [suspended] in suspended.resume(ticket, making: $0) })
+            start(HTTPResponder(
+                { [suspended] in suspended.resume(ticket, making: $0) },
+                whenClientLeaves: { [suspended] in suspended.whenClientLeaves(ticket, $0) }))
         }
     }
 
@@ -135,7 +139,7 @@ public final class HTTPServer: Sendable {
         let reply = PendingReply()
         progress.pendingReply = reply
         MHD_suspend_connection(connection)
-        return suspended.add(SuspendedConnection(pointer: connection, reply: reply))
+        return suspended.add(SuspendedConnection(pointer: connection, reply: reply, socket: chat_mhd_connection_fd(connection)))
     }
 
     /// Queues `response` on `connection`: on the epoll thread only. A response MHD refuses
@@ -253,6 +257,12 @@ struct DaemonHandle: @unchecked Sendable {
 struct SuspendedConnection: @unchecked Sendable {
     let pointer: OpaquePointer
     let reply: PendingReply
+    /// Its socket, to notice the client leaving; -1 if MHD did not tell.
+    let socket: Int32
+    /// Called once if the client leaves while the connection is suspended.
+    var whenClientLeaves: (@Sendable () -> Void)?
+    /// The client left before anyone asked to be told.
+    var hasClientLeft = false
 }
 
 /// Every suspended connection, so each is resumed exactly once: by its answer, or by shutdown.
@@ -260,6 +270,7 @@ final class SuspendedConnections: Sendable {
     private let state = Mutex<(next: Int, connections: [Int: SuspendedConnection])>((0, [:]))
     /// Resumed connections whose answer the epoll thread has not queued yet.
     private let unqueued = Mutex(0)
+    let departures = ClientDepartures()
 
     var unqueuedReplies: Int { unqueued.withLock { $0 } }
 
@@ -275,6 +286,31 @@ final class SuspendedConnections: Sendable {
     }
 
     var count: Int { state.withLock { $0.connections.count } }
+
+    /// Calls `action` once if the client of the suspended connection `ticket` leaves before it
+    /// is answered (at once if it already has). The socket is watched from here on: it stays
+    /// open while the connection is suspended, since only a resumed connection is closed.
+    func whenClientLeaves(_ ticket: Int, _ action: @escaping @Sendable () -> Void) {
+        let hasLeft = state.withLock { state -> Bool in
+            guard let connection = state.connections[ticket] else { return false }
+            if connection.hasClientLeft { return true }
+            state.connections[ticket]?.whenClientLeaves = action
+            departures.watch(socket: connection.socket, tag: ticket)
+            return false
+        }
+        if hasLeft { action() }
+    }
+
+    /// The client of `ticket` left (reported by `departures`); nothing if it was answered meanwhile.
+    func clientLeft(_ ticket: Int) {
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.connections[ticket] != nil else { return nil }
+            state.connections[ticket]?.hasClientLeft = true
+            defer { state.connections[ticket]?.whenClientLeaves = nil }
+            return state.connections[ticket]?.whenClientLeaves
+        }
+        action?()
+    }
 
     /// Leaves the making of the response to the epoll thread and resumes the connection, once
     /// per ticket.
@@ -297,6 +333,83 @@ final class SuspendedConnections: Sendable {
         connection.reply.set(makeResponse)
         unqueued.withLock { $0 += 1 }
         MHD_resume_connection(connection.pointer)
+    }
+}
+
+/// Notices clients that close their connection while their request is suspended.
+///
+/// libmicrohttpd stops watching a connection's socket while it is suspended, so a long-poll
+/// whose client went away would otherwise hold its connection, its slot under the connection
+/// limit and its waiter until the wait ran out (up to a minute): a client that times out and
+/// asks again would leave one such ghost per try. A socket is watched only when a handler asks
+/// (`HTTPResponder.whenClientLeaves`), with one `epoll_ctl`, and reported at most once per
+/// watch, on a thread of its own that sleeps in `epoll_wait`.
+final class ClientDepartures: Sendable {
+    /// Reported when a watched client closed or shut down its side (`EPOLLRDHUP`), or its
+    /// connection failed; the tag is the one given to `watch`.
+    typealias Report = @Sendable (_ tag: Int) -> Void
+
+    private let watcher: Int32
+    /// Written once by `stop`, to end the thread's wait.
+    private let stopSignal: Int32
+    private let isRunning = Mutex(false)
+
+    init() {
+        var stopSignal: Int32 = -1
+        watcher = chat_departures_create(&stopSignal)
+        self.stopSignal = stopSignal
+    }
+
+    deinit {
+        if watcher >= 0 {
+            close(watcher)
+            close(stopSignal)
+        }
+    }
+
+    func start(reporting report: @escaping Report) {
+        guard watcher >= 0, isRunning.withLock({ running in
+            defer { running = true }
+            return !running
+        }) else { return }
+        let thread = Thread { [self] in run(report) }
+        thread.name = "client-departures"
+        thread.start()
+    }
+
+    /// Ends the thread; watches made afterwards are never reported.
+    func stop() {
+        guard isRunning.withLock({ running in
+            defer { running = false }
+            return running
+        }) else { return }
+        var one: UInt64 = 1
+        _ = write(stopSignal, &one, MemoryLayout<UInt64>.size)
+    }
+
+    /// Reports `tag` once the client of `socket` leaves (at once if it already has). The watch
+    /// replaces an earlier one of the same socket (a keep-alive connection's previous request);
+    /// a closed socket's watch ends with it. False if the socket cannot be watched.
+    @discardableResult
+    func watch(socket: Int32, tag: Int) -> Bool {
+        guard watcher >= 0, socket >= 0 else { return false }
+        return chat_departures_watch(watcher, socket, UInt64(tag)) == 0
+    }
+
+    private func run(_ report: Report) {
+        var tags = [UInt64](repeating: 0, count: 64)
+        while true {
+            let count = chat_departures_wait(watcher, &tags, Int32(tags.count))
+            guard count >= 0 else { return }
+            for tag in tags.prefix(Int(count)) {
+                if tag == UInt64.max {
+                    var value: UInt64 = 0
+                    _ = read(stopSignal, &value, MemoryLayout<UInt64>.size)
+                    return
+                }
+                report(Int(tag))
+            }
+        }
     }
 }
 
