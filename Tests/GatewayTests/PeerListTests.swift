@@ -12,6 +12,15 @@ import Testing
         #expect(throws: (any Error).self) { try PeerList.parse(text) }
     }
 
+    /// Found by hand: a port over 65535 in `POST /v1/cluster/members` crashed the leader.
+    @Test(arguments: [
+        "http://127.0.0.1:99999", "http://127.0.0.1:0", "http://127.0.0.1:8001/chat", "http://u:p@127.0.0.1:8001",
+        "http://127.0.0.1:8001?x=1", "http://127.0.0.1:8001#top", "http://:8001", "127.0.0.1:8001",
+    ])
+    func aReplicaURLIsASchemeAHostAndAPortAndNothingElse(_ text: String) {
+        #expect(throws: (any Error).self, "\(text) was taken for a replica URL") { try PeerList.parseURL(text) }
+    }
+
     @Test func peersMayBeNamedByHostNameOrIPv6Address() throws {
         let peers = try PeerList.parse("1=http://chat-1.example:8001,2=http://[::1]:8002,3=http://localhost:8003")
         #expect(peers.map(\.url) == ["http://chat-1.example:8001", "http://[::1]:8002", "http://localhost:8003"])

@@ -146,15 +146,20 @@ public final class ReplicaService: Sendable {
         forwarder.shutdown()
     }
 
+    /// A replica's base URL: a scheme, a host and a port from 1 to 65535, and nothing else (a
+    /// path, query or user would be dropped or mangled by every peer that calls it).
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
         guard let components = URLComponents(string: url), components.scheme == "http" || components.scheme == "https",
-            var host = components.host, !host.isEmpty
+            var host = components.host, !host.isEmpty,
+            let port = UInt16(exactly: components.port ?? (components.scheme == "https" ? 443 : 80)), port > 0,
+            components.path.isEmpty, components.query == nil, components.fragment == nil,
+            components.user == nil, components.password == nil
         else {
             throw ServiceError.invalidURL(url)
         }
         // An IPv6 address in a URL is written in brackets; the listen address goes without.
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host == "localhost" ? "127.0.0.1" : host, UInt16(components.port ?? (components.scheme == "https" ? 443 : 80)))
+        return (host == "localhost" ? "127.0.0.1" : host, port)
     }
 }
 
