@@ -91,11 +91,16 @@ struct ChatDaemon: ParsableCommand {
 
     /// Values Raft cannot run with, refused before anything is written to the data directory.
     private func validateRaftTuning() throws {
-        guard tickMs >= 1 else { throw ValidationError("--tick-ms must be at least 1") }
+        // Bounded above as well: timeouts are computed from these (twice the election ticks
+        // times the tick), and a value past any sensible one would overflow and crash.
+        guard (1...60_000).contains(tickMs) else { throw ValidationError("--tick-ms must be from 1 to 60000") }
         // The leader sends a heartbeat every tick: an election timeout of one tick would end
         // every term before its first heartbeat.
-        guard electionTicks >= 2 else { throw ValidationError("--election-ticks must be at least 2") }
+        guard (2...1_000_000).contains(electionTicks) else {
+            throw ValidationError("--election-ticks must be from 2 to 1000000")
+        }
         guard snapshotEvery >= 1 else { throw ValidationError("--snapshot-every must be at least 1") }
+        guard (insecurePasswordRounds ?? 1) >= 1 else { throw ValidationError("--insecure-password-rounds must be at least 1") }
     }
 
     func run() throws {

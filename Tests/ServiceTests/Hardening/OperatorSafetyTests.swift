@@ -46,6 +46,9 @@ extension ClusterTests {
         /// (`--election-ticks 1`), a busy loop (`--tick-ms 0`) or a silent default (`--log-level`).
         @Test(arguments: [
             ("--election-ticks", "1"), ("--tick-ms", "0"), ("--snapshot-every", "0"), ("--log-level", "loud"),
+            // Found by hand: each of these crashed the replica, at its start or its first login.
+            ("--election-ticks", "9223372036854775807"), ("--tick-ms", "9223372036854775807"),
+            ("--insecure-password-rounds", "0"),
         ])
         func aReplicaWithAnUnusableSettingRefusesToStart(_ flag: String, _ value: String) async throws {
             let directory = TemporaryDirectory.make()
