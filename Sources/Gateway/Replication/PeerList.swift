@@ -6,7 +6,8 @@ public enum PeerList {
         var peers: [PeerAddress] = []
         for entry in text.split(separator: ",") {
             let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, let id = Int(parts[0].trimmingCharacters(in: .whitespaces)), id >= 1 else {
+            // The ids `POST /v1/cluster/members` accepts, so that every member can be named there.
+            guard parts.count == 2, let id = Int(parts[0].trimmingCharacters(in: .whitespaces)), (1...Int(Int32.max)).contains(id) else {
                 throw PeerListError.invalid(String(entry))
             }
             var url = parts[1].trimmingCharacters(in: .whitespaces)
