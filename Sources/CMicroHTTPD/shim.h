@@ -223,7 +223,6 @@ static inline struct MHD_Daemon *chat_mhd_start(const struct chat_mhd_settings *
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->connection_timeout_seconds, NULL },
         { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)s->connection_memory_limit, NULL },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)s->completed, s->completed_context },
-        { MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
         { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&chat_uri_guard, s->use_tls ? (void *)(intptr_t)1 : NULL },
         { MHD_OPTION_END, 0, NULL },
     };

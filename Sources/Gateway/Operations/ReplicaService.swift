@@ -46,6 +46,8 @@ public final class ReplicaService: Sendable {
     let peerCalls: PeerCalls
     let forwarder: WriteForwarder
     let sessionUseTask: Task<Void, Never>
+    /// Held while this replica runs.
+    let dataDirectoryLock: DataDirectoryLock
     public let port: UInt16
 
     public init(options: Options, logger: Logger) throws {
@@ -56,6 +58,7 @@ public final class ReplicaService: Sendable {
         let peerClientTLS = try options.peerTLS?.clientConfiguration()
         try options.tls?.installCertificate()
         let servingTLS = try options.tls?.serverSettings()
+        dataDirectoryLock = try DataDirectoryLock(directory: options.dataDirectory)
         let database = try ChatDatabase(directory: options.dataDirectory)
         let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
         if let recorded, let id = options.id, id != recorded.replicaID {
@@ -119,14 +122,25 @@ public final class ReplicaService: Sendable {
             replicaID: id, writeTimeout: .milliseconds(options.raftTuning.requestTimeoutMilliseconds), tls: peerClientTLS)
         dependencies.forwarder = forwarder
         self.forwarder = forwarder
-        sessionUseTask = Task { await sessionUses.run() }
+        let sessionUseTask = Task { await sessionUses.run() }
+        self.sessionUseTask = sessionUseTask
         let api = ChatAPI(dependencies)
         var serverConfiguration = HTTPServer.Configuration(bindAddress: listen.host, port: listen.port)
         serverConfiguration.tls = servingTLS
         server = HTTPServer(configuration: serverConfiguration, handler: api, logger: logger)
         self.replicator = replicator
         self.waiters = waiters
-        port = try server.start()
+        do {
+            port = try server.start()
+        } catch {
+            // Its port taken: stop what already runs (HTTP clients must be shut down, and Raft
+            // is running) before the error reaches the operator.
+            sessionUseTask.cancel()
+            replicator.shutdown()
+            peerCalls.shutdown()
+            forwarder.shutdown()
+            throw error
+        }
         logger.info("replica \(id) listening on \(ownScheme ?? "http")://\(listen.host):\(port)")
     }
 

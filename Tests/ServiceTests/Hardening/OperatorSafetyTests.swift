@@ -74,6 +74,50 @@ extension ClusterTests {
             #expect(!FileManager.default.fileExists(atPath: data.path), "\(flag) \(value) wrote to the data directory")
         }
 
+        /// Runs chatd with `arguments` and returns how it exited and what it said on stderr; a
+        /// chatd still running after 10 s is stopped and recorded as an issue.
+        static func exitOfChatd(_ arguments: [String]) async throws -> (status: Int32, message: String) {
+            let process = Process()
+            process.executableURL = ChatdProcess.binary
+            process.arguments = arguments
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning {
+                process.terminate()
+                Issue.record("chatd \(arguments.joined(separator: " ")) kept running")
+            }
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+
+        /// One replica twice would be two memories of one vote writing one log: found by hand,
+        /// a second chatd on a running replica's directory used to run beside it.
+        @Test func aSecondChatdOnARunningReplicasDataDirectoryRefusesToStart() async throws {
+            let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let (status, message) = try await Self.exitOfChatd([
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", replica.dataDirectory.path,
+            ])
+            #expect(status != 0)
+            #expect(message.contains("another chatd") && message.contains(replica.dataDirectory.path), "\(message)")
+            #expect(try await TestClient.shared.get("\(replica.baseURL)/healthz").status == 200, "the running replica was harmed")
+        }
+
+        /// Found by hand: the listening socket allowed port sharing, so a second chatd on a
+        /// running replica's port started, and the kernel gave it half of that replica's clients.
+        @Test func aChatdOnARunningReplicasPortRefusesToStart() async throws {
+            let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let (status, message) = try await Self.exitOfChatd([
+                "--id", "1", "--peers", "1=\(replica.baseURL)", "--data-dir", TemporaryDirectory.make().appendingPathComponent("data").path,
+            ])
+            #expect(status != 0)
+            #expect(message.contains("cannot listen"), "\(message)")
+        }
+
         /// A port such that it and the next two are free, as the script numbers its replicas.
         static func threeFreePorts() throws -> Int {
             for _ in 0..<50 {
