@@ -125,6 +125,7 @@ struct ChatDaemon: ParsableCommand {
             id: id, peers: try (peers ?? defaultPeers).map(PeerList.parse) ?? [],
             dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id ?? 1)"))
         options.join = try (join ?? "").split(separator: ",").map { try PeerList.parseURL(String($0)) }
+        options.peersAreGiven = peers != nil
         options.stayLearner = learner
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }

@@ -9,6 +9,8 @@ public final class ReplicaService: Sendable {
         /// Every replica of a new cluster; after the first start only a hint (the log holds
         /// the configuration). Empty with `join`.
         public var peers: [PeerAddress]
+        /// Whether `peers` came from `--peers`, rather than standing in for a lone replica's default.
+        public var peersAreGiven = true
         public var dataDirectory: URL
         /// Replicas of an existing cluster to ask to add this one (`--join`).
         public var join: [String] = []
@@ -68,12 +70,11 @@ public final class ReplicaService: Sendable {
         let ownURL: String
         if let recorded {
             ownURL = recorded.url
-            if !options.peers.isEmpty || !options.join.isEmpty {
-                // The leader reaches each member at the address the log records, so a member
-                // never needs these flags to find its cluster again.
-                logger.notice(
-                    "replica \(id) of cluster \(recorded.clusterID) restarts from \(options.dataDirectory.path); --peers and --join only matter at a first start and are ignored")
-            }
+            // The leader reaches each member at the address the log records, so a member
+            // never needs these flags to find its cluster again.
+            let ignored = options.peersAreGiven || !options.join.isEmpty
+                ? "; --peers and --join only matter at a first start and are ignored" : ""
+            logger.notice("replica \(id) of cluster \(recorded.clusterID) restarts from \(options.dataDirectory.path)\(ignored)")
         } else if let own = options.peers.first(where: { $0.id == id }) {
             ownURL = own.url
         } else if !options.join.isEmpty, let listen = options.listenAddress {

@@ -36,6 +36,21 @@ extension ClusterTests {
                 "and logs it once it is back: \(fullLog(of: leader).suffix(600))")
         }
 
+        /// A restart says so; it says flags are ignored only when some were given.
+        @Test func aRestartIsLoggedAndIgnoredFlagsOnlyWhenGiven() async throws {
+            let replica = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
+            replica.stop()
+            replica.entry = .dataDirectoryOnly
+            try await replica.start()
+            defer { replica.stop() }
+            #expect(try await waitForLog("restarts from \(replica.dataDirectory.path)", in: replica))
+            #expect(!fullLog(of: replica).contains("are ignored"), "no --peers or --join was given: \(fullLog(of: replica))")
+            replica.stop()
+            replica.entry = .peers
+            try await replica.start()
+            #expect(try await waitForLog("--peers and --join only matter at a first start and are ignored", in: replica))
+        }
+
         @Test func theAccessLogHasALinePerRequestOnlyWhenAskedFor() async throws {
             let logged = try await ChatdProcess.single(extraArguments: ["--access-log", "--log-level", "info"])
             let quiet = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
