@@ -118,9 +118,14 @@ struct ClusterEntryResolver {
         var lastWaitLog: ContinuousClock.Instant?
         var waitingFor = "no leader answered yet"
         while true {
+            // Why each URL did not add this replica, for the operator watching it wait.
+            var reasons: [String] = []
             for url in urls {
-                guard let answer = calls.call(.POST, "\(url)/v1/cluster/members", json: ["id": replicaID, "url": ownURL])
-                else { continue }
+                let membersURL = "\(url)/v1/cluster/members"
+                guard let answer = calls.call(.POST, membersURL, json: ["id": replicaID, "url": ownURL]) else {
+                    reasons.append("\(url): \(calls.failures.last(for: membersURL) ?? "no answer")")
+                    continue
+                }
                 switch answer.status {
                 case 201:
                     guard let clusterID = answer.json()?["cluster_id"] as? String else { continue }
@@ -128,6 +133,7 @@ struct ClusterEntryResolver {
                     return ReplicaIdentity(
                         clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
                 case 409 where answer.errorCode == "change_in_progress":
+                    reasons.append("\(url): another membership change is in progress")
                     continue  // another replica is joining right now: ask again
                 case 409 where answer.errorCode == "member_exists":
                     let message = answer.error?["message"] as? String ?? "already a member"
@@ -139,13 +145,18 @@ struct ClusterEntryResolver {
                     let message = answer.error?["message"] as? String ?? "status \(answer.status)"
                     throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")
                 default:
-                    continue  // no leader yet, shutting down: ask again
+                    // No leader yet, or shutting down: ask again. Anything else is not a replica.
+                    let known = [503, 307].contains(answer.status)
+                    reasons.append("\(url): status \(answer.status)\(answer.errorCode.map { " \($0)" } ?? "")"
+                        + (known ? "" : " (is it a replica of this cluster?)"))
+                    continue
                 }
             }
             let now = ContinuousClock.now
             if lastWaitLog.map({ now - $0 > .seconds(10) }) ?? true {
                 lastWaitLog = now
-                logger.notice("asking \(urls.joined(separator: ", ")) to add replica \(replicaID); \(waitingFor)")
+                let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
+                logger.notice("asking \(urls.joined(separator: ", ")) to add replica \(replicaID); \(waitingFor)\(why)")
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
         }

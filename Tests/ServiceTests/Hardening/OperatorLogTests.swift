@@ -51,6 +51,20 @@ extension ClusterTests {
             #expect(try await waitForLog("--peers and --join only matter at a first start and are ignored", in: replica))
         }
 
+        /// A joining replica that cannot get itself added says, for each URL, why.
+        @Test func aJoinThatCannotReachItsClusterLogsWhy() async throws {
+            let nothingListens = try FreePort.next()
+            let joiner = ChatdProcess(
+                id: 7, peers: [7: try FreePort.next()], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret, "--log-level", "info"])
+            joiner.entry = .join(["http://127.0.0.1:\(nothingListens)"], learner: false)
+            try await joiner.start(waitForHealth: false)
+            defer { joiner.stop() }
+            #expect(
+                try await waitForLog("127.0.0.1:\(nothingListens): connection reset (error set): Connection refused", in: joiner),
+                "the join's wait does not say why: \(fullLog(of: joiner))")
+        }
+
         @Test func theAccessLogHasALinePerRequestOnlyWhenAskedFor() async throws {
             let logged = try await ChatdProcess.single(extraArguments: ["--access-log", "--log-level", "info"])
             let quiet = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
