@@ -26,3 +26,10 @@ tls_arguments() {
   echo "--tls-cert data/tls/replica-$1.pem --tls-key data/tls/replica-$1-key.pem --peer-ca data/tls/ca.pem" \
     "--peer-client-cert data/tls/replica-$1.pem --peer-client-key data/tls/replica-$1-key.pem --peer-verify-client"
 }
+
+# Whether process $1 still runs (a zombie, exited but not yet reaped, does not).
+running() {
+  local state
+  { read -r _ _ state _ < "/proc/$1/stat"; } 2>/dev/null || return 1
+  [ "$state" != Z ]
+}

@@ -21,13 +21,6 @@ source scripts/local-cluster.sh
 curl_tls=()
 [ "$tls" = 1 ] && curl_tls=(--cacert data/tls/ca.pem)
 
-# Whether process $1 still runs (a zombie, exited but not yet reaped, does not).
-running() {
-  local state
-  { read -r _ _ state _ < "/proc/$1/stat"; } 2>/dev/null || return 1
-  [ "$state" != Z ]
-}
-
 stop_all() {
   trap - INT TERM EXIT
   echo; echo "stopping the cluster…"
@@ -52,6 +45,14 @@ stop_all() {
   # Without this the script would go back to waiting after a Ctrl-C, and only a second one returned.
   exit 0
 }
+# A cluster already running from ./data is left alone: its replicas hold their data
+# directories, and this script's exit would stop them through their pid files.
+for file in data/*.pid; do
+  if [ -f "$file" ] && running "$(cat "$file")"; then
+    echo "a cluster is already running from ./data (replica $(basename "$file" .pid), pid $(cat "$file")): stop it first" >&2
+    exit 1
+  fi
+done
 trap stop_all INT TERM EXIT
 
 for id in $(seq 1 "$replicas"); do

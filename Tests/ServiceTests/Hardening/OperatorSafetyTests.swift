@@ -152,49 +152,108 @@ extension ClusterTests {
             return !stat[afterName.upperBound...].hasPrefix("Z")
         }
 
+        /// A copy of the local cluster's scripts in a directory of their own, started as a
+        /// terminal starts a foreground job; returns once its 3 replicas are ready.
+        struct LocalCluster {
+            let root: URL
+            let script: Process
+            let basePort: Int
+            var data: URL { root.appendingPathComponent("data") }
+
+            static func copyOfTheScripts() throws -> URL {
+                let root = TemporaryDirectory.make()
+                let scripts = root.appendingPathComponent("scripts")
+                try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
+                let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts")
+                for name in ["run-cluster.sh", "start-replica.sh", "local-cluster.sh"] {
+                    try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: scripts.appendingPathComponent(name))
+                }
+                return root
+            }
+
+            /// run-cluster.sh in `root`, its standard error in `errors` if given.
+            static func launch(in root: URL, basePort: Int, errors: Pipe? = nil) throws -> Process {
+                let script = Process()
+                // As a shell starts a foreground job: Process gives the child a process group of its own,
+                // and this launcher gives it the signal state a terminal's job has (the test process
+                // blocks most signals, and a child inherits that).
+                script.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                script.arguments = [
+                    "python3", "-c",
+                    "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
+                        + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('bash', ['bash', sys.argv[1]])",
+                    root.appendingPathComponent("scripts/run-cluster.sh").path,
+                ]
+                var environment = ProcessInfo.processInfo.environment
+                environment["REPLICAS"] = "3"
+                environment["BASE_PORT"] = "\(basePort)"
+                environment["CHAT_BIN_DIR"] = ChatdProcess.binary.deletingLastPathComponent().path
+                script.environment = environment
+                script.standardOutput = FileHandle.nullDevice
+                script.standardError = errors ?? FileHandle.nullDevice
+                try script.run()
+                return script
+            }
+
+            static func started() async throws -> LocalCluster {
+                let root = try copyOfTheScripts()
+                let basePort = try OperatorSafety.threeFreePorts()
+                let cluster = LocalCluster(root: root, script: try launch(in: root, basePort: basePort), basePort: basePort)
+                var started = false
+                for _ in 0..<300 where !started {
+                    try await Task.sleep(for: .milliseconds(100))
+                    started = (try? await TestClient.shared.get("http://127.0.0.1:\(basePort + 2)/readyz").status) == 200
+                }
+                if !started { cluster.kill() }
+                try #require(started, "the local cluster started")
+                return cluster
+            }
+
+            var pids: [Int32] {
+                (1...3).compactMap { id in
+                    (try? String(contentsOf: data.appendingPathComponent("\(id).pid"), encoding: .utf8))
+                        .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                }
+            }
+
+            /// Stops whatever of it still runs (a pid whose process is gone is left alone).
+            func kill() {
+                if script.isRunning { Glibc.kill(-script.processIdentifier, SIGKILL) }
+                for pid in pids where OperatorSafety.isRunning(pid) {
+                    let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                    if commandLine.contains("chatd") { Glibc.kill(pid, SIGKILL) }
+                }
+            }
+        }
+
+        /// A second `make run` on the same ./data must neither start replicas beside the running
+        /// ones nor, on its way out, stop them through their pid files.
+        @Test func aSecondLocalClusterOnTheSameDataLeavesTheRunningOneAlone() async throws {
+            let cluster = try await LocalCluster.started()
+            defer { cluster.kill() }
+            let pids = cluster.pids
+            let errors = Pipe()
+            let second = try LocalCluster.launch(in: cluster.root, basePort: cluster.basePort, errors: errors)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while Self.isRunning(second.processIdentifier) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(!Self.isRunning(second.processIdentifier), "the second run-cluster.sh kept running")
+            second.waitUntilExit()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(second.terminationStatus != 0 && message.contains("already running"), "\(second.terminationStatus): \(message)")
+            #expect(cluster.pids == pids, "the running cluster's pid files were overwritten")
+            for pid in pids { #expect(Self.isRunning(pid), "replica process \(pid) was stopped by the second run") }
+        }
+
         /// `make run` runs scripts/run-cluster.sh; one Ctrl-C (SIGINT to its process group)
         /// stops every replica and returns to the shell within 3 seconds.
         @Test func oneInterruptStopsTheLocalClusterAndReturns() async throws {
-            let root = TemporaryDirectory.make()
-            let scripts = root.appendingPathComponent("scripts")
-            try FileManager.default.createDirectory(at: scripts, withIntermediateDirectories: true)
-            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts")
-            for name in ["run-cluster.sh", "start-replica.sh", "local-cluster.sh"] {
-                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: scripts.appendingPathComponent(name))
-            }
-            let basePort = try Self.threeFreePorts()
-            let script = Process()
-            // As a shell starts a foreground job: Process gives the child a process group of its own,
-            // and this launcher gives it the signal state a terminal's job has (the test process
-            // blocks most signals, and a child inherits that).
-            script.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            script.arguments = [
-                "python3", "-c",
-                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); "
-                    + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp('bash', ['bash', sys.argv[1]])",
-                scripts.appendingPathComponent("run-cluster.sh").path,
-            ]
-            var environment = ProcessInfo.processInfo.environment
-            environment["REPLICAS"] = "3"
-            environment["BASE_PORT"] = "\(basePort)"
-            environment["CHAT_BIN_DIR"] = ChatdProcess.binary.deletingLastPathComponent().path
-            script.environment = environment
-            script.standardOutput = FileHandle.nullDevice
-            script.standardError = FileHandle.nullDevice
-            try script.run()
-            defer { if script.isRunning { kill(-script.processIdentifier, SIGKILL) } }
-            let data = root.appendingPathComponent("data")
-            var started = false
-            for _ in 0..<300 where !started {
-                try await Task.sleep(for: .milliseconds(100))
-                started = (try? await TestClient.shared.get("http://127.0.0.1:\(basePort + 2)/readyz").status) == 200
-            }
-            try #require(started, "the local cluster started")
-            let pids = (1...3).compactMap { id in
-                (try? String(contentsOf: data.appendingPathComponent("\(id).pid"), encoding: .utf8))
-                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            }
+            let cluster = try await LocalCluster.started()
+            defer { cluster.kill() }
+            let script = cluster.script
+            let pids = cluster.pids
             #expect(pids.count == 3)
             let interrupted = ContinuousClock.now
             kill(-script.processIdentifier, SIGINT)
