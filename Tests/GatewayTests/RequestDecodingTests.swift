@@ -63,4 +63,16 @@ import Testing
         let request = HTTPRequest(method: "GET", path: "/v1/inbox", query: [("after", "3"), ("pattern", "a b*")])
         #expect(request.pathAndQuery == "/v1/inbox?after=3&pattern=a%20b*")
     }
+
+    /// Found by hand: a forwarded `DELETE /v1/accounts/x%3Fy` reached the leader as
+    /// `DELETE /v1/accounts/x?y`, and the access log printed a decoded line break as is.
+    @Test(arguments: [
+        ("/v1/accounts/alice.b-2_~", "/v1/accounts/alice.b-2_~"), ("/v1/accounts/x?y", "/v1/accounts/x%3Fy"),
+        ("/v1/accounts/x#y", "/v1/accounts/x%23y"), ("/v1/accounts/x y", "/v1/accounts/x%20y"),
+        ("/v1/accounts/x\ny", "/v1/accounts/x%0Ay"), ("/v1/accounts/x%y", "/v1/accounts/x%25y"),
+        ("/v1/accounts/café", "/v1/accounts/caf%C3%A9"),
+    ])
+    func theRedirectTargetEncodesThePathAgain(_ path: String, _ target: String) {
+        #expect(HTTPRequest(method: "DELETE", path: path).pathAndQuery == target)
+    }
 }

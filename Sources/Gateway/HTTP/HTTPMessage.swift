@@ -31,8 +31,12 @@ public struct HTTPRequest: Sendable {
 
     public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
 
-    /// The path and query as sent, percent-encoded again, for redirects.
+    /// The path and query as sent, percent-encoded again: for redirects, forwarded writes and
+    /// the access log. The path comes decoded, so a `?`, `#`, space or line break in it must be
+    /// encoded again, or the target would change meaning (a forwarded `DELETE /v1/accounts/a%3Fb`
+    /// deleting `a`) and a log line could be forged.
     public var pathAndQuery: String {
+        let path = percentEncodedPath(path)
         guard !query.isEmpty else { return path }
         let pairs = query.map { "\(percentEncoded($0.name))=\(percentEncoded($0.value))" }
         return path + "?" + pairs.joined(separator: "&")
@@ -127,6 +131,31 @@ func percentEncoded(_ text: String) -> String {
         }
     }
     return result
+}
+
+/// Every byte but the unreserved ones and `/` as `%XX`: the API's paths (usernames are
+/// `A-Z a-z 0-9 _ . -`) come out unchanged.
+func percentEncodedPath(_ path: String) -> String {
+    guard path.utf8.contains(where: { !isUnreservedOrSlash($0) }) else { return path }
+    var result = ""
+    for byte in path.utf8 {
+        if isUnreservedOrSlash(byte) {
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        } else {
+            result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+        }
+    }
+    return result
+}
+
+private func isUnreservedOrSlash(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+         UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+        true
+    default:
+        false
+    }
 }
 
 extension String {

@@ -24,6 +24,25 @@ extension ClusterTests {
                     "the 307 must say how to get the write done: \(message)")
         }
 
+        /// Found by hand: the path reached the leader decoded, so `alice%3Fjunk` became
+        /// `alice?junk`, and alice's account was deleted by a request naming another.
+        @Test func aForwardedOrRedirectedWriteNamesTheSamePathAtTheLeader() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0].baseURL
+            let redirected = try await TestClient.shared.request(
+                .DELETE, "\(follower)/v1/accounts/alice%3Fjunk", token: alice.token)
+            #expect(redirected.status == 307)
+            #expect(redirected.headers.first(name: "Location") == "\(leader.baseURL)/v1/accounts/alice%3Fjunk")
+            let forwarded = try await TestClient.shared.request(
+                .DELETE, "\(follower)/v1/accounts/alice%3Fjunk", token: alice.token, headers: Self.forward)
+            #expect(forwarded.status == 404, "\(forwarded.status) \(forwarded.text)")
+            let still = try await TestClient.shared.request(.GET, "\(leader.baseURL)/v1/accounts?pattern=alice", token: alice.token)
+            #expect(still.status == 200 && still.text.contains("\"alice\""), "alice's account is gone: \(still.status) \(still.text)")
+        }
+
         @Test func everyWriteWithPreferForwardAtAFollowerIsCarriedOutThroughTheLeader() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }

@@ -65,6 +65,17 @@ extension ClusterTests {
                 "the join's wait does not say why: \(fullLog(of: joiner))")
         }
 
+        /// Found by hand: a decoded line break in the path went into the access log as is, so a
+        /// client could write a line of its own (here, one that claims an election).
+        @Test func aClientCannotWriteALineOfItsOwnIntoTheAccessLog() async throws {
+            let replica = try await ChatdProcess.single(extraArguments: ["--access-log", "--log-level", "info"])
+            defer { replica.stop() }
+            _ = try await TestClient.shared.get("\(replica.baseURL)/v1/accounts/x%0Aforged%20became%20the%20leader")
+            #expect(try await waitForLog("GET /v1/accounts/x%0Aforged%20became%20the%20leader 405", in: replica))
+            let lines = fullLog(of: replica).split(separator: "\n")
+            #expect(!lines.contains { $0.hasPrefix("forged") }, "a forged line reached the log: \(fullLog(of: replica))")
+        }
+
         @Test func theAccessLogHasALinePerRequestOnlyWhenAskedFor() async throws {
             let logged = try await ChatdProcess.single(extraArguments: ["--access-log", "--log-level", "info"])
             let quiet = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
