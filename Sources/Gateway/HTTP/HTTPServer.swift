@@ -186,6 +186,37 @@ extension HTTPServer {
         return target
     }
 
+    /// Where a request's body ends must be beyond doubt, or what follows it on the connection
+    /// could be read as a request of its own (request smuggling, RFC 9112 §6.3 and §11.2):
+    /// Content-Length given twice with different values is a 400, and a transfer coding other
+    /// than plain `chunked` a 501 (libmicrohttpd waited for such a body until the idle timeout).
+    /// Either answer, given before the body is read, closes the connection.
+    static func framingRefusal(_ headers: [(name: String, value: String)]) -> HTTPResponse? {
+        var lengths = Set<Substring>()
+        for header in headers {
+            if isASCIICaseInsensitiveMatch(header.name, "content-length") {
+                lengths.insert(header.value.trimmingBlanks)
+            } else if isASCIICaseInsensitiveMatch(header.name, "transfer-encoding"),
+                      !isASCIICaseInsensitiveMatch(header.value.trimmingBlanks, "chunked") {
+                return APIError(
+                    status: 501, code: "not_implemented",
+                    message: "The only transfer coding taken is chunked; \(header.value) is not.").response
+            }
+        }
+        guard lengths.count <= 1 else {
+            return APIError(
+                status: 400, code: "invalid_request", message: "Content-Length is given more than once, with different values.")
+                .response
+        }
+        return nil
+    }
+
+    /// Without allocating: it runs for every header of every request (issue 13).
+    private static func isASCIICaseInsensitiveMatch(_ text: some StringProtocol, _ lowercase: String) -> Bool {
+        text.utf8.count == lowercase.utf8.count
+            && zip(text.utf8, lowercase.utf8).allSatisfy { $0 == $1 || ($0 >= 65 && $0 <= 90 && $0 | 0x20 == $1) }
+    }
+
     /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     private static func isClean(_ path: String) -> Bool {
         let bytes = path.utf8
@@ -441,10 +472,11 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     guard let existing = requestContext.pointee else {
         let path = HTTPServer.originForm(of: url.map { String(cString: $0) } ?? "/")
         let limit = path.hasPrefix("/internal/") ? server.configuration.maxInternalBodyBytes : server.configuration.maxBodyBytes
-        let head = makeRequest(connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
+        let (head, headerPairs) = makeRequest(
+            connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         let progress = RequestInProgress(maxBodyBytes: limit, head: head)
         requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
-        if let refusal = HTTPServer.pathRefusal(path)
+        if let refusal = HTTPServer.framingRefusal(headerPairs) ?? HTTPServer.pathRefusal(path)
             ?? server.certificateRefusal(path: path, connection: connection) ?? server.handler.screen(head) {
             progress.hasAnswered = true
             HTTPServer.queue(refusal, on: connection, logger: server.logger)
@@ -547,14 +579,18 @@ private func collectPairs(_ connection: OpaquePointer, kind: MHD_ValueKind) -> P
     return collector
 }
 
-private func makeRequest(connection: OpaquePointer, url: String, method: String, body: [UInt8]) -> HTTPRequest {
+/// The request, and every header as sent (the request's table keeps one value per name).
+private func makeRequest(
+    connection: OpaquePointer, url: String, method: String, body: [UInt8]
+) -> (HTTPRequest, [(name: String, value: String)]) {
     let headers = collectPairs(connection, kind: .HEADER_KIND)
     let query = collectPairs(connection, kind: .GET_ARGUMENT_KIND)
     var headerTable: [String: String] = [:]
     for pair in headers.pairs {
         headerTable[pair.name.lowercased()] = pair.value
     }
-    return HTTPRequest(
+    let request = HTTPRequest(
         method: method, path: url, query: query.pairs, headers: headerTable, body: body,
         hasMalformedQuery: query.hasMalformedValue, malformedHeaderNames: Set(headers.malformedNames.map { $0.lowercased() }))
+    return (request, headers.pairs)
 }

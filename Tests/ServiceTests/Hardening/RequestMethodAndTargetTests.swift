@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// What RFC 9110 and 9112 require of every HTTP server, beyond the API's own operations:
-/// HEAD wherever GET is served, and request targets in absolute form.
+/// HEAD wherever GET is served, request targets in absolute form, and bodies whose end is
+/// beyond doubt.
 @Suite struct RequestMethodAndTargetTests {
     /// Every GET of openapi.yaml, so a GET added later is covered without editing this test.
     @Test func headAnswersEveryGetOperationWithItsStatusAndHeadersAndNoBody() async throws {
@@ -50,5 +51,30 @@ import Testing
         connection.send("GET \(base)/v1/inbox?after=0 HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer \(alice.token)\r\n\r\n")
         let received = connection.read(until: "next_after")
         #expect(received.hasPrefix("HTTP/1.1 200"), "GET \(base)/v1/inbox was not served: \(received)")
+    }
+
+    /// Found by hand: with `Content-Length: 0` and `Content-Length: 35`, the first was taken and
+    /// the 35 bytes after the head were served as a request of their own.
+    @Test func aBodyWithTwoDifferentLengthsIs400AndNothingAfterItIsServed() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        let smuggled = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+        connection.send(
+            "POST /v1/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 0\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled)
+        let received = connection.read(until: "{\"status\":\"ok\"}")
+        #expect(received.hasPrefix("HTTP/1.1 400"), "\(received)")
+        #expect(!received.contains("200 OK"), "the bytes after the head were served as a request: \(received)")
+        #expect(!connection.didTimeOut, "the connection was neither closed nor answered")
+    }
+
+    /// libmicrohttpd waited for such a body until its idle timeout (90 s).
+    @Test func aTransferCodingOtherThanChunkedIs501AtOnce() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        connection.send(
+            "POST /v1/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: gzip, chunked\r\n\r\n{}")
+        #expect(connection.readStatus() == 501)
     }
 }

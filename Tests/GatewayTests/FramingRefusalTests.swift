@@ -1,0 +1,23 @@
+import Testing
+@testable import Gateway
+
+/// Where a request's body ends must be beyond doubt (RFC 9112 §6.3).
+@Suite struct FramingRefusalTests {
+    @Test(arguments: [
+        [("Content-Length", "12")], [("content-length", "12"), ("Content-Length", " 12")],
+        [("Transfer-Encoding", "chunked")], [("transfer-encoding", " Chunked ")], [("Host", "x")],
+    ])
+    func aBodyWhoseEndIsClearPasses(_ headers: [(String, String)]) {
+        #expect(HTTPServer.framingRefusal(headers.map { (name: $0.0, value: $0.1) }) == nil)
+    }
+
+    @Test func contentLengthGivenTwiceWithDifferentValuesIs400() {
+        let refusal = HTTPServer.framingRefusal([(name: "Content-Length", value: "0"), (name: "content-length", value: "35")])
+        #expect(refusal?.status == 400)
+    }
+
+    @Test(arguments: ["gzip, chunked", "identity", "chunked, chunked", "gzip"])
+    func aTransferCodingOtherThanChunkedIs501(_ coding: String) {
+        #expect(HTTPServer.framingRefusal([(name: "Transfer-Encoding", value: coding)])?.status == 501, "\(coding) was taken")
+    }
+}
