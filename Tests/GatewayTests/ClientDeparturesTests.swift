@@ -24,6 +24,14 @@ import Glibc
         var all: [Int] { tags.withLock { $0 } }
     }
 
+    /// A running watcher and what it reports; stop it when done.
+    static func started() -> (ClientDepartures, Reports) {
+        let departures = ClientDepartures()
+        let reports = Reports()
+        departures.start(reporting: reports.record)
+        return (departures, reports)
+    }
+
     /// A connected pair of stream sockets: the server's end and the client's.
     static func socketPair() -> (server: Int32, client: Int32) {
         var ends: [Int32] = [-1, -1]
@@ -32,9 +40,7 @@ import Glibc
     }
 
     @Test func aClientClosingItsEndIsReportedWithTheWatchsTag() {
-        let departures = ClientDepartures()
-        let reports = Reports()
-        departures.start(reporting: reports.record)
+        let (departures, reports) = Self.started()
         defer { departures.stop() }
         let (server, client) = Self.socketPair()
         defer { close(server) }
@@ -45,9 +51,7 @@ import Glibc
     }
 
     @Test func aClientGoneBeforeTheWatchIsReportedAtOnce() {
-        let departures = ClientDepartures()
-        let reports = Reports()
-        departures.start(reporting: reports.record)
+        let (departures, reports) = Self.started()
         defer { departures.stop() }
         let (server, client) = Self.socketPair()
         defer { close(server) }
@@ -60,9 +64,7 @@ import Glibc
     /// A keep-alive connection is watched again for each request it suspends: only the last
     /// request may be ended by the client leaving.
     @Test func aLaterWatchOfTheSameSocketReplacesTheEarlierOne() {
-        let departures = ClientDepartures()
-        let reports = Reports()
-        departures.start(reporting: reports.record)
+        let (departures, reports) = Self.started()
         defer { departures.stop() }
         let (server, client) = Self.socketPair()
         defer { close(server) }

@@ -51,25 +51,11 @@ extension ClusterTests {
             ("--insecure-password-rounds", "0"),
         ])
         func aReplicaWithAnUnusableSettingRefusesToStart(_ flag: String, _ value: String) async throws {
-            let directory = TemporaryDirectory.make()
-            let data = directory.appendingPathComponent("data")
-            let process = Process()
-            process.executableURL = ChatdProcess.binary
-            process.arguments = [
+            let data = TemporaryDirectory.make().appendingPathComponent("data")
+            let (status, message) = try await Self.exitOfChatd([
                 "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", data.path, flag, value,
-            ]
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            if process.isRunning {
-                process.terminate()
-                Issue.record("chatd started with \(flag) \(value)")
-            }
-            process.waitUntilExit()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus == 64, "\(flag) \(value) exited \(process.terminationStatus): \(message)")
+            ])
+            #expect(status == 64, "\(flag) \(value) exited \(status): \(message)")
             #expect(message.contains(flag), "the error names the flag: \(message)")
             #expect(!FileManager.default.fileExists(atPath: data.path), "\(flag) \(value) wrote to the data directory")
         }
