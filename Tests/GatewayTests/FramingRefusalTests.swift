@@ -16,6 +16,12 @@ import Testing
         #expect(refusal?.status == 400)
     }
 
+    /// A proxy in front that reads the length would end the body elsewhere than this server.
+    @Test func contentLengthBesideTransferEncodingIs400() {
+        let refusal = HTTPServer.framingRefusal([(name: "Transfer-Encoding", value: "chunked"), (name: "Content-Length", value: "5")])
+        #expect(refusal?.status == 400)
+    }
+
     @Test(arguments: ["gzip, chunked", "identity", "chunked, chunked", "gzip"])
     func aTransferCodingOtherThanChunkedIs501(_ coding: String) {
         #expect(HTTPServer.framingRefusal([(name: "Transfer-Encoding", value: coding)])?.status == 501, "\(coding) was taken")

@@ -187,25 +187,34 @@ extension HTTPServer {
     }
 
     /// Where a request's body ends must be beyond doubt, or what follows it on the connection
-    /// could be read as a request of its own (request smuggling, RFC 9112 §6.3 and §11.2):
-    /// Content-Length given twice with different values is a 400, and a transfer coding other
-    /// than plain `chunked` a 501 (libmicrohttpd waited for such a body until the idle timeout).
-    /// Either answer, given before the body is read, closes the connection.
+    /// could be read as a request of its own (request smuggling, RFC 9112 §6.1, §6.3, §11.2):
+    /// Content-Length given twice with different values, or beside Transfer-Encoding (which no
+    /// sender may do), is a 400, and a transfer coding other than plain `chunked` a 501
+    /// (libmicrohttpd waited for such a body until the idle timeout). Either answer, given
+    /// before the body is read, closes the connection.
     static func framingRefusal(_ headers: [(name: String, value: String)]) -> HTTPResponse? {
         var lengths = Set<Substring>()
+        var isChunked = false
         for header in headers {
             if isASCIICaseInsensitiveMatch(header.name, "content-length") {
                 lengths.insert(header.value.trimmingBlanks)
-            } else if isASCIICaseInsensitiveMatch(header.name, "transfer-encoding"),
-                      !isASCIICaseInsensitiveMatch(header.value.trimmingBlanks, "chunked") {
-                return APIError(
-                    status: 501, code: "not_implemented",
-                    message: "The only transfer coding taken is chunked; \(header.value) is not.").response
+            } else if isASCIICaseInsensitiveMatch(header.name, "transfer-encoding") {
+                guard isASCIICaseInsensitiveMatch(header.value.trimmingBlanks, "chunked") else {
+                    return APIError(
+                        status: 501, code: "not_implemented",
+                        message: "The only transfer coding taken is chunked; \(header.value) is not.").response
+                }
+                isChunked = true
             }
         }
         guard lengths.count <= 1 else {
             return APIError(
                 status: 400, code: "invalid_request", message: "Content-Length is given more than once, with different values.")
+                .response
+        }
+        guard !(isChunked && !lengths.isEmpty) else {
+            return APIError(
+                status: 400, code: "invalid_request", message: "A body has Content-Length or Transfer-Encoding, not both.")
                 .response
         }
         return nil

@@ -68,6 +68,19 @@ import Testing
         #expect(!connection.didTimeOut, "the connection was neither closed nor answered")
     }
 
+    /// A proxy in front that reads the length would see a request end where this server, which
+    /// reads the chunks, sees it go on.
+    @Test func aBodyWithBothLengthAndChunksIs400AndTheConnectionCloses() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        connection.send(
+            "POST /v1/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        let received = connection.read(until: "{\"status\":\"ok\"}")
+        #expect(received.hasPrefix("HTTP/1.1 400"), "\(received)")
+        #expect(!received.contains("200 OK"), "the connection was kept and read on: \(received)")
+    }
+
     /// libmicrohttpd waited for such a body until its idle timeout (90 s).
     @Test func aTransferCodingOtherThanChunkedIs501AtOnce() async throws {
         let base = try await SharedReplica.instance.baseURL()
