@@ -62,9 +62,7 @@ struct ClusterEntryResolver {
                 let answer = calls.call(.GET, url)
                 guard let answer, answer.status == 200, let json = answer.json() else {
                     unanswered.append(peer.id)
-                    let reason = answer.map { "status \($0.status)\($0.errorCode.map { " \($0)" } ?? "")" }
-                        ?? calls.failures.last(for: url) ?? "no answer"
-                    reasons.append("\(peer.id): \(reason)")
+                    reasons.append("\(peer.id): \(calls.summary(of: answer, from: url))")
                     continue
                 }
                 if let clusterID = json["cluster_id"] as? String { clusters.insert(clusterID) }
@@ -123,7 +121,7 @@ struct ClusterEntryResolver {
             for url in urls {
                 let membersURL = "\(url)/v1/cluster/members"
                 guard let answer = calls.call(.POST, membersURL, json: ["id": replicaID, "url": ownURL]) else {
-                    reasons.append("\(url): \(calls.failures.last(for: membersURL) ?? "no answer")")
+                    reasons.append("\(url): \(calls.summary(of: nil, from: membersURL))")
                     continue
                 }
                 switch answer.status {
@@ -147,8 +145,7 @@ struct ClusterEntryResolver {
                 default:
                     // No leader yet, or shutting down: ask again. Anything else is not a replica.
                     let known = [503, 307].contains(answer.status)
-                    reasons.append("\(url): status \(answer.status)\(answer.errorCode.map { " \($0)" } ?? "")"
-                        + (known ? "" : " (is it a replica of this cluster?)"))
+                    reasons.append("\(url): \(answer.summary)" + (known ? "" : " (is it a replica of this cluster?)"))
                     continue
                 }
             }

@@ -20,6 +20,14 @@ struct PeerCalls: Sendable {
         /// The `error` object of an error answer.
         var error: [String: Any]? { json()?["error"] as? [String: Any] }
         var errorCode: String? { error?["code"] as? String }
+
+        /// `status 503 no_leader`, for the operator watching a replica wait.
+        var summary: String { "status \(status)\(errorCode.map { " \($0)" } ?? "")" }
+    }
+
+    /// Why a call to `url` got no usable answer: its status, or else its failure.
+    func summary(of answer: Answer?, from url: String) -> String {
+        answer?.summary ?? failures.last(for: url) ?? "no answer"
     }
 
     let secret: String
