@@ -118,28 +118,23 @@ extension HTTPRequestHandler {
     public func screen(_ head: HTTPRequest) -> HTTPResponse? { nil }
 }
 
+/// Every byte but the unreserved ones and `*` (a query's wildcard) as `%XX`.
 func percentEncoded(_ text: String) -> String {
-    var result = ""
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "*"):
-            result.unicodeScalars.append(Unicode.Scalar(byte))
-        default:
-            result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-        }
-    }
-    return result
+    percentEncoded(text) { isUnreserved($0) || $0 == UInt8(ascii: "*") }
 }
 
 /// Every byte but the unreserved ones and `/` as `%XX`: the API's paths (usernames are
 /// `A-Z a-z 0-9 _ . -`) come out unchanged.
 func percentEncodedPath(_ path: String) -> String {
-    guard path.utf8.contains(where: { !isUnreservedOrSlash($0) }) else { return path }
+    percentEncoded(path) { isUnreserved($0) || $0 == UInt8(ascii: "/") }
+}
+
+/// `text` with every byte `kept` refuses as `%XX`; `text` itself when nothing needs it.
+private func percentEncoded(_ text: String, keeping kept: (UInt8) -> Bool) -> String {
+    guard text.utf8.contains(where: { !kept($0) }) else { return text }
     var result = ""
-    for byte in path.utf8 {
-        if isUnreservedOrSlash(byte) {
+    for byte in text.utf8 {
+        if kept(byte) {
             result.unicodeScalars.append(Unicode.Scalar(byte))
         } else {
             result += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
@@ -148,13 +143,23 @@ func percentEncodedPath(_ path: String) -> String {
     return result
 }
 
-private func isUnreservedOrSlash(_ byte: UInt8) -> Bool {
+/// RFC 3986's unreserved characters.
+private func isUnreserved(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-         UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+         UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
         true
     default:
         false
+    }
+}
+
+extension Collection<UInt8> {
+    /// Whether these bytes spell `lowercase`, ASCII letters in either case. Nothing is
+    /// allocated: header names and values are compared so for every request (issue 13).
+    func equalsIgnoringASCIICase(_ lowercase: String) -> Bool {
+        count == lowercase.utf8.count
+            && zip(self, lowercase.utf8).allSatisfy { $0 == $1 || ((65...90).contains($0) && $0 | 0x20 == $1) }
     }
 }
 

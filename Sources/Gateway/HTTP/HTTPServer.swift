@@ -176,9 +176,8 @@ extension HTTPServer {
     /// §3.2.2 says a server must accept) loses its scheme and authority; anything else is kept.
     static func originForm(of target: String) -> String {
         guard target.utf8.first != UInt8(ascii: "/") else { return target }
-        for scheme in ["http://", "https://"] where target.utf8.count >= scheme.utf8.count {
-            let head = target.utf8.prefix(scheme.utf8.count)
-            guard head.elementsEqual(scheme.utf8, by: { $0 | 0x20 == $1 }) else { continue }
+        for scheme in ["http://", "https://"] {
+            guard target.utf8.prefix(scheme.utf8.count).equalsIgnoringASCIICase(scheme) else { continue }
             let rest = target.utf8.dropFirst(scheme.utf8.count)
             guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "/" }
             return String(target[slash...])
@@ -196,10 +195,10 @@ extension HTTPServer {
         var lengths = Set<Substring>()
         var isChunked = false
         for header in headers {
-            if isASCIICaseInsensitiveMatch(header.name, "content-length") {
+            if header.name.utf8.equalsIgnoringASCIICase("content-length") {
                 lengths.insert(header.value.trimmingBlanks)
-            } else if isASCIICaseInsensitiveMatch(header.name, "transfer-encoding") {
-                guard isASCIICaseInsensitiveMatch(header.value.trimmingBlanks, "chunked") else {
+            } else if header.name.utf8.equalsIgnoringASCIICase("transfer-encoding") {
+                guard header.value.trimmingBlanks.utf8.equalsIgnoringASCIICase("chunked") else {
                     return APIError(
                         status: 501, code: "not_implemented",
                         message: "The only transfer coding taken is chunked; \(header.value) is not.").response
@@ -218,12 +217,6 @@ extension HTTPServer {
                 .response
         }
         return nil
-    }
-
-    /// Without allocating: it runs for every header of every request (issue 13).
-    private static func isASCIICaseInsensitiveMatch(_ text: some StringProtocol, _ lowercase: String) -> Bool {
-        text.utf8.count == lowercase.utf8.count
-            && zip(text.utf8, lowercase.utf8).allSatisfy { $0 == $1 || ($0 >= 65 && $0 <= 90 && $0 | 0x20 == $1) }
     }
 
     /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).

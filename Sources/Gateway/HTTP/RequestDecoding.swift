@@ -61,11 +61,8 @@ enum RequestDecoding {
             guard last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") else { break }
             end = mediaType.index(before: end)
         }
-        // ASCII letters differ from their capitals only in bit 5; '/' does not, so it is kept.
-        return mediaType[..<end].elementsEqual(jsonMediaType) { $0 | ($1 == UInt8(ascii: "/") ? 0 : 0x20) == $1 }
+        return mediaType[..<end].equalsIgnoringASCIICase("application/json")
     }
-
-    private static let jsonMediaType = Array("application/json".utf8)
 
     static func describe(_ error: DecodingError) -> String {
         switch error {
