@@ -294,8 +294,6 @@ struct SuspendedConnection: @unchecked Sendable {
     let socket: Int32
     /// Called once if the client leaves while the connection is suspended.
     var whenClientLeaves: (@Sendable () -> Void)?
-    /// The client left before anyone asked to be told.
-    var hasClientLeft = false
 }
 
 /// Every suspended connection, so each is resumed exactly once: by its answer, or by shutdown.
@@ -321,24 +319,20 @@ final class SuspendedConnections: Sendable {
     var count: Int { state.withLock { $0.connections.count } }
 
     /// Calls `action` once if the client of the suspended connection `ticket` leaves before it
-    /// is answered (at once if it already has). The socket is watched from here on: it stays
-    /// open while the connection is suspended, since only a resumed connection is closed.
+    /// is answered. The socket is watched from here on (a client already gone is reported at
+    /// once): it stays open while the connection is suspended, since only a resumed connection
+    /// is closed.
     func whenClientLeaves(_ ticket: Int, _ action: @escaping @Sendable () -> Void) {
-        let hasLeft = state.withLock { state -> Bool in
-            guard let connection = state.connections[ticket] else { return false }
-            if connection.hasClientLeft { return true }
+        state.withLock { state in
+            guard let socket = state.connections[ticket]?.socket else { return }
             state.connections[ticket]?.whenClientLeaves = action
-            departures.watch(socket: connection.socket, tag: ticket)
-            return false
+            departures.watch(socket: socket, tag: ticket)
         }
-        if hasLeft { action() }
     }
 
     /// The client of `ticket` left (reported by `departures`); nothing if it was answered meanwhile.
     func clientLeft(_ ticket: Int) {
         let action = state.withLock { state -> (@Sendable () -> Void)? in
-            guard state.connections[ticket] != nil else { return nil }
-            state.connections[ticket]?.hasClientLeft = true
             defer { state.connections[ticket]?.whenClientLeaves = nil }
             return state.connections[ticket]?.whenClientLeaves
         }
