@@ -152,6 +152,12 @@ struct ChatDaemon: ParsableCommand {
         try configureTLS(&options)
 
         let service = try ReplicaService(options: options, logger: logger)
+        service.whenRemovedFromCluster {
+            DispatchQueue.main.async {
+                service.shutdown()
+                Foundation.exit(0)
+            }
+        }
         let signals = [SIGINT, SIGTERM].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)

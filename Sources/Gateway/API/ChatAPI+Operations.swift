@@ -15,7 +15,7 @@ extension ChatAPI {
         return .now(WireFormat.response(200, WireFormat.Cluster(
             clusterID: status.clusterID, id: status.id, role: status.role, term: status.term, leader: status.leader,
             commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
-            members: status.members.map(WireFormat.Cluster.Member.init))))
+            configurationIndex: status.configurationIndex, members: status.members.map(WireFormat.Cluster.Member.init))))
     }
 
     func metricsText(_ context: RouteContext) -> HTTPReply {

@@ -130,6 +130,7 @@ enum WireFormat {
         var leader: PeerAddress?
         var commitIndex: Int64
         var appliedIndex: Int64
+        var configurationIndex: Int64
         var members: [Member]
 
         func encode(to encoder: any Encoder) throws {
@@ -141,6 +142,7 @@ enum WireFormat {
             try container.encode(leader, forKey: .leader)  // an explicit null when no leader is known
             try container.encode(commitIndex, forKey: .commitIndex)
             try container.encode(appliedIndex, forKey: .appliedIndex)
+            try container.encode(configurationIndex, forKey: .configurationIndex)
             try container.encode(members, forKey: .members)
         }
 
@@ -149,6 +151,7 @@ enum WireFormat {
             case clusterID = "cluster_id"
             case commitIndex = "commit_index"
             case appliedIndex = "applied_index"
+            case configurationIndex = "configuration_index"
         }
     }
 

@@ -42,6 +42,7 @@ public final class ReplicaService: Sendable {
 
     let server: HTTPServer
     let replicator: any Replicator
+    let raftReplicator: RaftReplicator
     let waiters: InboxWaiters
     let logger: Logger
     let tls: ServingTLS?
@@ -67,6 +68,10 @@ public final class ReplicaService: Sendable {
             throw ServiceError.idMismatch(given: id, recorded: recorded.replicaID, directory: options.dataDirectory.path)
         }
         let id = recorded?.replicaID ?? options.id ?? 1
+        if let recorded, let index = try database.read({ try ReplicaStateTable.get(.removedAt, in: $0) }) {
+            throw ServiceError.removedFromCluster(
+                id: id, clusterID: recorded.clusterID, index: index, directory: options.dataDirectory.path)
+        }
         let ownURL: String
         if let recorded {
             ownURL = recorded.url
@@ -130,6 +135,7 @@ public final class ReplicaService: Sendable {
         serverConfiguration.tls = servingTLS
         server = HTTPServer(configuration: serverConfiguration, handler: api, logger: logger)
         self.replicator = replicator
+        self.raftReplicator = replicator
         self.waiters = waiters
         do {
             port = try server.start()
@@ -149,6 +155,12 @@ public final class ReplicaService: Sendable {
     /// open connections, waiting long-polls among them, keep theirs (SIGHUP).
     public func reloadCertificate() throws {
         try tls?.installCertificate()
+    }
+
+    /// Sets what to do once this replica learns it was removed from its cluster (the removal
+    /// is then logged and recorded; chatd stops).
+    public func whenRemovedFromCluster(_ handler: @escaping @Sendable () -> Void) {
+        raftReplicator.whenRemoved(handler)
     }
 
     /// Hands over leadership, answers every waiting request, and stops.
@@ -185,6 +197,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case joinNeedsListen
     case schemeMismatch(url: String, servesTLS: Bool, isRecorded: Bool)
     case idMismatch(given: Int, recorded: Int, directory: String)
+    case removedFromCluster(id: Int, clusterID: String, index: Int64, directory: String)
 
     public var description: String {
         switch self {
@@ -205,6 +218,12 @@ public enum ServiceError: Error, CustomStringConvertible {
             }
         case .idMismatch(let given, let recorded, let directory):
             "--id \(given) does not match the id \(recorded) recorded in \(directory); leave --id out or point --data-dir elsewhere"
+        case .removedFromCluster(let id, let clusterID, let index, let directory):
+            """
+            refusing to start: replica \(id) was removed from cluster \(clusterID) (a configuration committed by \
+            index \(index) leaves it out), so \(directory) can serve no more; to serve from this machine again, \
+            empty \(directory) and start it with --join under a new --id
+            """
         }
     }
 }

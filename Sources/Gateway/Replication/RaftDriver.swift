@@ -82,6 +82,11 @@ final class RaftDriver: @unchecked Sendable {
     private var heldReady: (ready: Ready, messagesSent: Bool)?
     private var nextStorageRetry = ContinuousClock.now
     private var nextSnapshotAttempt = ContinuousClock.now
+    /// For `RemovalWatch`: when a message from the leader this replica follows last came, and
+    /// the index of its own removal if it committed that removal while leading.
+    private var leaderContact: ContinuousClock.Instant?
+    private var ownRemovalIndex: LogIndex?
+    private var isLeading = false
 
     init(
         configuration: RaftReplicator.Configuration, identity: ReplicaIdentity, board: ClusterIdentityBoard,
@@ -172,6 +177,7 @@ final class RaftDriver: @unchecked Sendable {
             }
             noteEntriesTaken(messages)
             for message in messages { node.step(message) }
+            if let sender = messages.first?.from, sender == node.leader { leaderContact = .now }
             if let responder {
                 if let sender = messages.first?.from {
                     pendingReplies[sender, default: []].append(responder)
@@ -337,7 +343,10 @@ final class RaftDriver: @unchecked Sendable {
             let ready = node.ready()
             // Before sending: a member added by this Ready's entries needs its link already.
             noteMembership()
-            if let softState = ready.softState { logRoleChange(softState) }
+            if let softState = ready.softState {
+                noteOwnRemoval(becoming: softState.role)
+                logRoleChange(softState)
+            }
             // A leader's messages may go out while it writes (etcd's server does the same, Raft
             // thesis §10.2.1): they are appends and heartbeats, and a commit index in them
             // never counts the leader's copy of entries that are not yet durable, because
@@ -415,6 +424,16 @@ final class RaftDriver: @unchecked Sendable {
         if finish(held.ready, messagesSent: held.messagesSent, isRetry: true) {
             logger.notice("writing to \(database.directory.path) works again: the held batch is persisted")
         }
+    }
+
+    /// A leader whose own removal committed steps down (`stepDownIfRemoved`). Only a leader
+    /// can be sure such a configuration is about this very replica: a replica catching up
+    /// also meets configurations without its id, those made before its id was added again.
+    private func noteOwnRemoval(becoming role: RaftRole) {
+        if isLeading && role != .leader && !node.membership.contains(node.id) && !node.hasMembershipChangeInFlight {
+            ownRemovalIndex = node.membershipIndex
+        }
+        isLeading = role == .leader
     }
 
     /// Tells the operator about elections and leadership: what a replica did and in which term.
@@ -755,6 +774,9 @@ final class RaftDriver: @unchecked Sendable {
         clusterStatus.clusterID = identity.clusterID
         clusterStatus.lastIndex = Int64(status.lastIndex.rawValue)
         clusterStatus.snapshotsInstalled = snapshotsInstalled
+        clusterStatus.configurationIndex = Int64(node.membershipIndex.rawValue)
+        clusterStatus.leaderContact = status.role == .leader ? .now : leaderContact
+        clusterStatus.ownRemovalIndex = ownRemovalIndex.map { Int64($0.rawValue) }
         clusterStatus.sizes = sizes
         return clusterStatus
     }

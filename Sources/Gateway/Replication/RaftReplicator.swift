@@ -75,12 +75,14 @@ public final class RaftReplicator: Replicator {
     private let driverRuns = Atomic<Bool>(false)
     private let currentStatus: Mutex<ClusterStatus>
     private let stopped = DispatchSemaphore(value: 0)
+    /// Called once this replica learns it is no longer a member (`RemovalWatch`).
+    let removalHandler = Mutex<(@Sendable () -> Void)?>(nil)
     private let transport: PeerTransport
     private let incomingSnapshots: IncomingSnapshots
     private let board: ClusterIdentityBoard
-    private let logger: Logger
-    /// Calls to peers outside Raft: joining, asking to be promoted.
-    private let calls: PeerCalls
+    let logger: Logger
+    /// Calls to peers outside Raft: joining, asking to be promoted, asking whether this one is still a member.
+    let calls: PeerCalls
 
     /// `recordStage` receives how long a follower's entries took to be persisted and applied
     /// (`chat_write_stage_seconds`).
@@ -141,6 +143,7 @@ public final class RaftReplicator: Replicator {
             if case .join(_, let stayLearner) = configuration.entry, identity == nil, !stayLearner {
                 Task { await self.promoteWhenCaughtUp() }
             }
+            Task { await self.watchForRemoval(database: database) }
             driverRuns.store(true, ordering: .releasing)
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()
@@ -190,6 +193,12 @@ public final class RaftReplicator: Replicator {
                 return
             }
         }
+    }
+
+    /// Sets what to do once this replica learns it is no longer a member: by then the removal
+    /// is recorded in its data directory and logged.
+    public func whenRemoved(_ handler: @escaping @Sendable () -> Void) {
+        removalHandler.withLock { $0 = handler }
     }
 
     /// Peer messages arriving over HTTP.

@@ -83,6 +83,13 @@ public struct ClusterStatus: Sendable, Equatable {
     public var commitIndex: Int64
     public var appliedIndex: Int64
     public var members: [Member]
+    /// The index where the configuration `members` comes from is stored; it is committed once
+    /// `commitIndex` reaches it.
+    public var configurationIndex: Int64 = 0
+    /// When this replica last heard from the leader it follows (on the leader: its last turn).
+    public var leaderContact: ContinuousClock.Instant?
+    /// Set once this replica, as leader, committed its own removal: it is no longer a member.
+    public var ownRemovalIndex: Int64?
     /// A leader is known and this replica has applied up to the commit index it last heard.
     public var isReady: Bool
     /// Snapshots received from a leader and installed since this process started.

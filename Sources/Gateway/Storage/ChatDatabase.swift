@@ -90,6 +90,8 @@ enum ReplicaStateTable {
         case commitIndex = "commit_index"
         case logStartIndex = "log_start_index"
         case logStartTerm = "log_start_term"
+        /// Set once the replica learned it was removed: the committed index that proves it.
+        case removedAt = "removed_at"
     }
 
     static func get(_ name: Name, in db: Database) throws -> Int64? {

@@ -20,6 +20,9 @@ extension RaftNode {
     /// The configuration this replica acts on: the last one in its log.
     public var membership: Membership { log.membership }
 
+    /// Where that configuration is stored: its entry's index, or the snapshot's or bootstrap's.
+    public var membershipIndex: LogIndex { log.membershipIndex }
+
     /// The configuration in force at `index`, for a snapshot taken there.
     public func membership(at index: LogIndex) -> Membership { log.membership(at: index) }
 

@@ -1,0 +1,77 @@
+import Foundation
+
+/// Whether a replica is no longer a member of its cluster, from what the other members report.
+///
+/// A leader stops sending to a replica as soon as it appends that replica's removal, so a
+/// removed replica almost never receives the entry that removed it: it only stops hearing from
+/// a leader. So it asks the members it knows (`GET /v1/cluster`). A report proves the removal
+/// when the configuration it lists
+/// - is this replica's cluster's,
+/// - is committed (`configuration_index <= commit_index`), so it can never be undone,
+/// - stands at a committed index later than any configuration this replica knows, so it is not
+///   older news, and any later re-adding of this replica would be known here,
+/// - and does not list this replica's id at this replica's URL.
+///
+/// The freshest report (the highest commit index) decides: if this replica was added again
+/// since, a member that has seen it lists it. A replica that knows no configuration listing
+/// itself (one still catching up after it joined) never concludes anything: the configurations
+/// it meets may predate its joining.
+enum RemovalVerdict {
+    /// One member's answer to `GET /v1/cluster`.
+    struct Report: Equatable, Sendable {
+        var reporter: String
+        var clusterID: String
+        var commitIndex: Int64
+        var configurationIndex: Int64
+        /// URL by replica id.
+        var members: [Int: String]
+
+        init(reporter: String, clusterID: String, commitIndex: Int64, configurationIndex: Int64, members: [Int: String]) {
+            self.reporter = reporter
+            self.clusterID = clusterID
+            self.commitIndex = commitIndex
+            self.configurationIndex = configurationIndex
+            self.members = members
+        }
+
+        /// Nil for an answer that is not a replica's cluster view, or one from a version that
+        /// does not say where its configuration stands: that proves nothing.
+        init?(json: [String: Any], from reporter: String) {
+            guard let clusterID = json["cluster_id"] as? String,
+                let commitIndex = json["commit_index"] as? Int,
+                let configurationIndex = json["configuration_index"] as? Int,
+                let list = json["members"] as? [[String: Any]]
+            else { return nil }
+            var members: [Int: String] = [:]
+            for member in list {
+                guard let id = member["id"] as? Int, let url = member["url"] as? String else { return nil }
+                members[id] = url
+            }
+            self.init(
+                reporter: reporter, clusterID: clusterID, commitIndex: Int64(commitIndex),
+                configurationIndex: Int64(configurationIndex), members: members)
+        }
+    }
+
+    /// What this replica knows of itself and of its configuration.
+    struct Own: Equatable, Sendable {
+        var replicaID: Int
+        var url: String
+        var clusterID: String
+        /// Where its newest configuration (committed or not) is stored.
+        var configurationIndex: Int64
+        var members: [Int: String]
+    }
+
+    /// The report that proves `own` was removed, or nil.
+    static func removal(of own: Own, reports: [Report]) -> Report? {
+        guard !own.clusterID.isEmpty, own.members[own.replicaID] == own.url else { return nil }
+        let committed = reports.filter { $0.clusterID == own.clusterID && $0.configurationIndex <= $0.commitIndex }
+        guard let freshest = committed.max(by: { $0.commitIndex < $1.commitIndex }),
+            freshest.commitIndex > own.configurationIndex
+        else { return nil }
+        let asFresh = committed.filter { $0.commitIndex == freshest.commitIndex }
+        guard asFresh.allSatisfy({ $0.members[own.replicaID] != own.url }) else { return nil }
+        return freshest
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A replica removed from its cluster stops, so that no client is served its frozen state and
+/// no operator mistakes it for a member; it records why, and refuses to start again
+/// (`ServiceError.removedFromCluster`).
+///
+/// Only a replica that has heard from no leader for several election timeouts asks the
+/// members: in a healthy cluster the watch costs a clock read per period.
+extension RaftReplicator {
+    func watchForRemoval(database: ChatDatabase) async {
+        let tuning = configuration.tuning
+        let electionTimeout = Duration.milliseconds(tuning.tickMilliseconds) * tuning.electionTicks
+        let period = max(electionTimeout * 2, .milliseconds(100))
+        // Longer than an election with its randomized timeout and a retry.
+        let silence = electionTimeout * 4
+        let watchedSince = ContinuousClock.now
+        while true {
+            try? await Task.sleep(for: period)
+            if mailbox.isStopped { return }
+            let status = status()
+            if let index = status.ownRemovalIndex {
+                return removed(
+                    at: index, because: "it committed its own removal while leading (configuration at index \(index))",
+                    status: status, database: database)
+            }
+            guard ContinuousClock.now - (status.leaderContact ?? watchedSince) > silence else { continue }
+            let own = RemovalVerdict.Own(
+                replicaID: configuration.id, url: configuration.url, clusterID: status.clusterID,
+                configurationIndex: status.configurationIndex,
+                members: Dictionary(status.members.map { ($0.address.id, $0.address.url) }, uniquingKeysWith: { a, _ in a }))
+            guard own.members[own.replicaID] == own.url else { continue }
+            let reports = await askMembers(own)
+            if let proof = RemovalVerdict.removal(of: own, reports: reports) {
+                return removed(
+                    at: proof.commitIndex,
+                    because: "\(proof.reporter) reports a configuration committed by index \(proof.commitIndex) without it",
+                    status: status, database: database)
+            }
+        }
+    }
+
+    /// Every other member's view of the cluster; members that do not answer are left out.
+    private func askMembers(_ own: RemovalVerdict.Own) async -> [RemovalVerdict.Report] {
+        let calls = calls
+        let urls = own.members.filter { $0.key != own.replicaID }.map(\.value).sorted()
+        return await Task.detached {
+            urls.compactMap { url in
+                guard let answer = calls.call(.GET, "\(url)/v1/cluster", redirects: 0), answer.status == 200,
+                    let json = answer.json()
+                else { return nil }
+                return RemovalVerdict.Report(json: json, from: url)
+            }
+        }.value
+    }
+
+    private func removed(at index: Int64, because proof: String, status: ClusterStatus, database: ChatDatabase) {
+        do {
+            try database.write { db in try ReplicaStateTable.set(.removedAt, to: index, in: db) }
+        } catch {
+            logger.error("could not record the removal in \(database.directory.path): \(error)")
+        }
+        logger.warning("""
+            replica \(configuration.id) is no longer a member of cluster \(status.clusterID): \(proof); \
+            stopping (to serve from this machine again, empty \(database.directory.path) and start it with --join under a new --id)
+            """)
+        removalHandler.withLock { $0 }?()
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import Gateway
+
+/// When the members' views of the cluster prove that a replica was removed, and when they
+/// prove nothing (`RemovalVerdict`).
+@Suite struct RemovalVerdictTests {
+    static let me = "http://10.0.0.3:8001"
+    static let others = [1: "http://10.0.0.1:8001", 2: "http://10.0.0.2:8001"]
+
+    /// Replica 3, whose newest configuration (at index 5) lists it.
+    static let own = RemovalVerdict.Own(
+        replicaID: 3, url: me, clusterID: "c1", configurationIndex: 5, members: others.merging([3: me]) { a, _ in a })
+
+    static func report(
+        commit: Int64, configuration: Int64, members: [Int: String] = others, cluster: String = "c1", from reporter: String = others[1]!
+    ) -> RemovalVerdict.Report {
+        RemovalVerdict.Report(
+            reporter: reporter, clusterID: cluster, commitIndex: commit, configurationIndex: configuration, members: members)
+    }
+
+    @Test func aCommittedConfigurationWithoutThisReplicaAfterItsOwnProvesTheRemoval() {
+        let proof = Self.report(commit: 9, configuration: 6)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [proof]) == proof)
+    }
+
+    @Test func aConfigurationNotYetCommittedProvesNothing() {
+        // The removal may still be undone: the leader that appended it may lose its term.
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [Self.report(commit: 5, configuration: 6)]) == nil)
+    }
+
+    @Test func aViewNoNewerThanThisReplicasConfigurationProvesNothing() {
+        // A member that lags may not yet list a replica added at index 5.
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [Self.report(commit: 5, configuration: 4)]) == nil)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [Self.report(commit: 4, configuration: 4)]) == nil)
+    }
+
+    @Test func aViewThatListsThisReplicaProvesNothing() {
+        let listing = Self.report(commit: 9, configuration: 6, members: Self.own.members)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [listing]) == nil)
+    }
+
+    @Test func itsIDAtAnotherURLIsAnotherReplica() {
+        let elsewhere = Self.others.merging([3: "http://10.0.0.9:8001"]) { a, _ in a }
+        let proof = Self.report(commit: 9, configuration: 6, members: elsewhere)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [proof]) == proof)
+    }
+
+    @Test func aViewOfAnotherClusterProvesNothing() {
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [Self.report(commit: 9, configuration: 6, cluster: "c2")]) == nil)
+    }
+
+    @Test func theFreshestViewDecidesWhenThisReplicaWasAddedAgain() {
+        let stale = Self.report(commit: 9, configuration: 6)
+        let fresh = Self.report(commit: 12, configuration: 11, members: Self.own.members, from: Self.others[2]!)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [stale, fresh]) == nil)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [fresh, stale]) == nil)
+    }
+
+    @Test func theFreshestCommittedViewIsTheProof() {
+        let older = Self.report(commit: 9, configuration: 6)
+        let newer = Self.report(commit: 12, configuration: 6, from: Self.others[2]!)
+        let uncommitted = Self.report(commit: 13, configuration: 14, members: Self.own.members)
+        #expect(RemovalVerdict.removal(of: Self.own, reports: [older, uncommitted, newer]) == newer)
+    }
+
+    @Test func aReplicaWhoseOwnConfigurationDoesNotListItConcludesNothing() {
+        // One that joined and is catching up meets configurations made before it was added.
+        var catchingUp = Self.own
+        catchingUp.members = Self.others
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+        var knowsNothing = Self.own
+        (knowsNothing.members, knowsNothing.configurationIndex, knowsNothing.clusterID) = ([:], 0, "")
+        #expect(RemovalVerdict.removal(of: knowsNothing, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+    }
+
+    @Test func noAnswerProvesNothing() {
+        #expect(RemovalVerdict.removal(of: Self.own, reports: []) == nil)
+    }
+
+    @Test func aReportIsReadFromAClusterView() throws {
+        let body = #"""
+            {"applied_index":9,"cluster_id":"c1","commit_index":9,"configuration_index":6,"id":1,"leader":null,
+             "members":[{"id":1,"role":"voter","url":"http://10.0.0.1:8001"},{"id":2,"role":"voter","url":"http://10.0.0.2:8001"}],
+             "role":"follower","term":2}
+            """#
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(RemovalVerdict.Report(json: json, from: Self.others[1]!) == Self.report(commit: 9, configuration: 6))
+    }
+
+    @Test func aViewWithoutItsConfigurationIndexIsNoReport() throws {
+        // A replica of an earlier version does not say whether its configuration is committed.
+        let body = #"{"cluster_id":"c1","commit_index":9,"members":[{"id":1,"url":"http://10.0.0.1:8001"}]}"#
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(RemovalVerdict.Report(json: json, from: Self.others[1]!) == nil)
+    }
+}
