@@ -74,6 +74,16 @@ import Testing
         #expect(RemovalVerdict.removal(of: knowsNothing, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
     }
 
+    @Test func aJoinerBehindTheConfigurationThatAddedItConcludesNothing() {
+        // Its id and URL were used before: the configuration it holds is the earlier replica's.
+        var catchingUp = Self.own
+        catchingUp.joinedAt = 8
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+        catchingUp.configurationIndex = 8
+        let proof = Self.report(commit: 12, configuration: 10)
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [proof]) == proof, "caught up, it can learn of a later removal")
+    }
+
     @Test func noAnswerProvesNothing() {
         #expect(RemovalVerdict.removal(of: Self.own, reports: []) == nil)
     }

@@ -64,7 +64,11 @@ extension ChatAPI {
             guard status != 204 else { return WireFormat.noContent() }
             guard let member else { throw APIError.internalError("The changed member is not in the configuration.") }
             var body = WireFormat.Cluster.Member(member)
-            if case .add = change { body.clusterID = dependencies.replicator.status().clusterID }
+            if case .add = change {
+                // The configuration in force, in which the change took effect when appended.
+                let status = dependencies.replicator.status()
+                (body.clusterID, body.configurationIndex) = (status.clusterID, status.configurationIndex)
+            }
             return WireFormat.response(status, body)
         }
     }

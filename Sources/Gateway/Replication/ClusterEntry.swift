@@ -126,10 +126,11 @@ struct ClusterEntryResolver {
                 }
                 switch answer.status {
                 case 201:
-                    guard let clusterID = answer.json()?["cluster_id"] as? String else { continue }
+                    guard let json = answer.json(), let clusterID = json["cluster_id"] as? String else { continue }
                     logger.notice("added to cluster \(clusterID) as a learner; catching up")
                     return ReplicaIdentity(
-                        clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership())
+                        clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership(),
+                        joinedAt: Int64(json["configuration_index"] as? Int ?? 0))
                 case 409 where answer.errorCode == "change_in_progress":
                     reasons.append("\(url): another membership change is in progress")
                     continue  // another replica is joining right now: ask again
@@ -214,8 +215,9 @@ extension ClusterEntryResolver {
                 """)
         }
         logger.notice("replica \(replicaID) is already a member of cluster \(clusterID) and no member has heard from it: taking its place")
-        return .adopted(
-            ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership()))
+        return .adopted(ReplicaIdentity(
+            clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: Membership(),
+            joinedAt: Int64(view["configuration_index"] as? Int ?? 0)))
     }
 }
 

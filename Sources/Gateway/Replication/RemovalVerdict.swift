@@ -13,9 +13,10 @@ import Foundation
 /// - and does not list this replica's id at this replica's URL.
 ///
 /// The freshest report (the highest commit index) decides: if this replica was added again
-/// since, a member that has seen it lists it. A replica that knows no configuration listing
-/// itself (one still catching up after it joined) never concludes anything: the configurations
-/// it meets may predate its joining.
+/// since, a member that has seen it lists it. A replica still catching up after it joined
+/// concludes nothing until its configuration is at least the one that added it: ids may be
+/// used again, and the configurations it meets before may be about an earlier replica of its
+/// id and URL. Nor does one whose configuration does not list it.
 enum RemovalVerdict {
     /// One member's answer to `GET /v1/cluster`.
     struct Report: Equatable, Sendable {
@@ -61,11 +62,19 @@ enum RemovalVerdict {
         /// Where its newest configuration (committed or not) is stored.
         var configurationIndex: Int64
         var members: [Int: String]
+        /// Where the configuration that added it is stored, if it joined (else 0).
+        var joinedAt: Int64 = 0
+    }
+
+    /// Whether any report could prove `own` removed: not before it knows its cluster and a
+    /// configuration, at least the one it joined by, that lists it.
+    static func canConclude(_ own: Own) -> Bool {
+        !own.clusterID.isEmpty && own.configurationIndex >= own.joinedAt && own.members[own.replicaID] == own.url
     }
 
     /// The report that proves `own` was removed, or nil.
     static func removal(of own: Own, reports: [Report]) -> Report? {
-        guard !own.clusterID.isEmpty, own.members[own.replicaID] == own.url else { return nil }
+        guard canConclude(own) else { return nil }
         let committed = reports.filter { $0.clusterID == own.clusterID && $0.configurationIndex <= $0.commitIndex }
         guard let freshest = committed.max(by: { $0.commitIndex < $1.commitIndex }),
             freshest.commitIndex > own.configurationIndex

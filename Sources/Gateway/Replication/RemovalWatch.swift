@@ -7,7 +7,7 @@ import Foundation
 /// Only a replica that has heard from no leader for several election timeouts asks the
 /// members: in a healthy cluster the watch costs a clock read per period.
 extension RaftReplicator {
-    func watchForRemoval(database: ChatDatabase) async {
+    func watchForRemoval(database: ChatDatabase, joinedAt: Int64) async {
         let tuning = configuration.tuning
         let electionTimeout = Duration.milliseconds(tuning.tickMilliseconds) * tuning.electionTicks
         let period = max(electionTimeout * 2, .milliseconds(100))
@@ -27,8 +27,9 @@ extension RaftReplicator {
             let own = RemovalVerdict.Own(
                 replicaID: configuration.id, url: configuration.url, clusterID: status.clusterID,
                 configurationIndex: status.configurationIndex,
-                members: Dictionary(status.members.map { ($0.address.id, $0.address.url) }, uniquingKeysWith: { a, _ in a }))
-            guard own.members[own.replicaID] == own.url else { continue }
+                members: Dictionary(status.members.map { ($0.address.id, $0.address.url) }, uniquingKeysWith: { a, _ in a }),
+                joinedAt: joinedAt)
+            guard RemovalVerdict.canConclude(own) else { continue }
             let reports = await askMembers(own)
             if let proof = RemovalVerdict.removal(of: own, reports: reports) {
                 return removed(

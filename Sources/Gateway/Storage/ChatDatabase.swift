@@ -92,6 +92,8 @@ enum ReplicaStateTable {
         case logStartTerm = "log_start_term"
         /// Set once the replica learned it was removed: the committed index that proves it.
         case removedAt = "removed_at"
+        /// `ReplicaIdentity.joinedAt`.
+        case joinedAt = "joined_at"
     }
 
     static func get(_ name: Name, in db: Database) throws -> Int64? {

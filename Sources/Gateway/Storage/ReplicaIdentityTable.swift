@@ -10,12 +10,16 @@ public struct ReplicaIdentity: Sendable, Equatable {
     public var url: String
     /// Empty for a replica that joined: it learns the configuration from the leader.
     public var bootstrapMembership: Membership
+    /// For a replica that joined: where the configuration that added it stands in the log (0
+    /// when unknown). Configurations before it are not about this replica, even under its id.
+    public var joinedAt: Int64
 
-    public init(clusterID: String, replicaID: Int, url: String, bootstrapMembership: Membership) {
+    public init(clusterID: String, replicaID: Int, url: String, bootstrapMembership: Membership, joinedAt: Int64 = 0) {
         self.clusterID = clusterID
         self.replicaID = replicaID
         self.url = url
         self.bootstrapMembership = bootstrapMembership
+        self.joinedAt = joinedAt
     }
 
     /// A fresh, random cluster id: 16 random bytes in hex.
@@ -32,7 +36,8 @@ enum ReplicaIdentityTable {
         let bytes = [UInt8](row[3] as Data)
         return ReplicaIdentity(
             clusterID: row[0], replicaID: Int(row[1] as Int64), url: row[2],
-            bootstrapMembership: bytes.isEmpty ? Membership() : try Membership(decoding: bytes))
+            bootstrapMembership: bytes.isEmpty ? Membership() : try Membership(decoding: bytes),
+            joinedAt: try ReplicaStateTable.get(.joinedAt, in: db) ?? 0)
     }
 
     static func save(_ identity: ReplicaIdentity, in db: Database) throws {
@@ -46,6 +51,7 @@ enum ReplicaIdentityTable {
                 identity.clusterID, Int64(identity.replicaID), identity.url,
                 Data(membership.isEmpty ? [] : membership.encoded()),
             ])
+        if identity.joinedAt > 0 { try ReplicaStateTable.set(.joinedAt, to: identity.joinedAt, in: db) }
     }
 
     /// Whether this data directory holds any Raft state: a vote, a term, a log or a snapshot.

@@ -280,6 +280,10 @@ extension ClusterTests {
             // A learner that is not running never catches up.
             let added = try await Self.operatorCall(.POST, "/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"], at: leader)
             #expect(added.status == 201 && added.json["role"] as? String == "learner", "\(added.status) \(added.text)")
+            // A joining replica keeps where the configuration that added it stands (`RemovalVerdict`).
+            let addedAt = added.json["configuration_index"] as? Int
+            let leaderView = try await leader.clusterView
+            #expect(addedAt != nil && addedAt == leaderView["configuration_index"] as? Int, "\(added.text)")
             let promote = try await Self.operatorCall(.POST, "/v1/cluster/members/9/promote", at: leader)
             #expect(promote.status == 409 && promote.errorCode == "not_caught_up", "\(promote.status) \(promote.text)")
             #expect(try await Self.operatorCall(.DELETE, "/v1/cluster/members/9", at: leader).status == 204)
