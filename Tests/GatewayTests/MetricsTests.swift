@@ -25,6 +25,7 @@ import ReplicaCore
         func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member? {
             throw .replication(.noLeader)
         }
+        func whenRemoved(_ handler: @escaping @Sendable () -> Void) {}
         func shutdown() {}
     }
 

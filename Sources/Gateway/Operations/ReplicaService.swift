@@ -42,7 +42,6 @@ public final class ReplicaService: Sendable {
 
     let server: HTTPServer
     let replicator: any Replicator
-    let raftReplicator: RaftReplicator
     let waiters: InboxWaiters
     let logger: Logger
     let tls: ServingTLS?
@@ -135,7 +134,6 @@ public final class ReplicaService: Sendable {
         serverConfiguration.tls = servingTLS
         server = HTTPServer(configuration: serverConfiguration, handler: api, logger: logger)
         self.replicator = replicator
-        self.raftReplicator = replicator
         self.waiters = waiters
         do {
             port = try server.start()
@@ -160,7 +158,7 @@ public final class ReplicaService: Sendable {
     /// Sets what to do once this replica learns it was removed from its cluster (the removal
     /// is then logged and recorded; chatd stops).
     public func whenRemovedFromCluster(_ handler: @escaping @Sendable () -> Void) {
-        raftReplicator.whenRemoved(handler)
+        replicator.whenRemoved(handler)
     }
 
     /// Hands over leadership, answers every waiting request, and stops.

@@ -5,9 +5,10 @@ import NIOHTTP1
 import NIOSSL
 import Synchronization
 
-/// Blocking HTTP calls a replica makes to its peers before Raft runs (asking whether they
-/// hold a cluster, asking to join one) and while it runs (asking to be promoted). Every call
-/// carries the cluster secret; a 307 is followed to the leader.
+/// HTTP calls a replica makes to its peers outside Raft: asking whether they hold a cluster,
+/// asking to join one, to be promoted (`call`, blocking, following a 307 to the leader), and
+/// whether this replica is still a member (`get`, without blocking a thread). Every call
+/// carries the cluster secret.
 struct PeerCalls: Sendable {
     struct Answer: Sendable {
         var status: Int
@@ -58,6 +59,21 @@ struct PeerCalls: Sendable {
         guard let response = try? await client.execute(request, timeout: .seconds(10)) else { return nil }
         _ = try? await response.body.collect(upTo: 64 * 1024)
         return Int(response.status.code)
+    }
+
+    /// GETs `url` without blocking a thread (a redirect is not followed); nil when the peer
+    /// cannot be reached or answers more than `limit` bytes.
+    func get(_ url: String, limit: Int = 256 * 1024) async -> Answer? {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: PeerTransport.secretHeader, value: secret)
+        do {
+            let response = try await client.execute(request, timeout: .seconds(5))
+            let body = try await response.body.collect(upTo: limit)
+            return Answer(status: Int(response.status.code), body: Array(body.readableBytesView))
+        } catch {
+            failures.record(url, "\(error)")
+            return nil
+        }
     }
 
     /// Sends `method url` with an optional JSON body; nil when the peer cannot be reached.

@@ -195,8 +195,6 @@ public final class RaftReplicator: Replicator {
         }
     }
 
-    /// Sets what to do once this replica learns it is no longer a member: by then the removal
-    /// is recorded in its data directory and logged.
     public func whenRemoved(_ handler: @escaping @Sendable () -> Void) {
         removalHandler.withLock { $0 = handler }
     }

@@ -8,15 +8,18 @@ import Foundation
 /// when the configuration it lists
 /// - is this replica's cluster's,
 /// - is committed (`configuration_index <= commit_index`), so it can never be undone,
-/// - stands at a committed index later than any configuration this replica knows, so it is not
-///   older news, and any later re-adding of this replica would be known here,
-/// - and does not list this replica's id at this replica's URL.
+/// - was reported with a commit index later than any configuration this replica knows, so it
+///   is not older news, and any later re-adding of this replica would be known here,
+/// - and does not list this replica's id.
+///
+/// Ids, not URLs, are compared: founding members each take the starting configuration from
+/// their own `--peers`, where one machine may be spelled two ways (a name and an address).
 ///
 /// The freshest report (the highest commit index) decides: if this replica was added again
 /// since, a member that has seen it lists it. A replica still catching up after it joined
 /// concludes nothing until its configuration is at least the one that added it: ids may be
 /// used again, and the configurations it meets before may be about an earlier replica of its
-/// id and URL. Nor does one whose configuration does not list it.
+/// id. Nor does one whose configuration does not list it.
 enum RemovalVerdict {
     /// One member's answer to `GET /v1/cluster`.
     struct Report: Equatable, Sendable {
@@ -57,10 +60,10 @@ enum RemovalVerdict {
     /// What this replica knows of itself and of its configuration.
     struct Own: Equatable, Sendable {
         var replicaID: Int
-        var url: String
         var clusterID: String
         /// Where its newest configuration (committed or not) is stored.
         var configurationIndex: Int64
+        /// URL by replica id: the members to ask.
         var members: [Int: String]
         /// Where the configuration that added it is stored, if it joined (else 0).
         var joinedAt: Int64 = 0
@@ -69,7 +72,7 @@ enum RemovalVerdict {
     /// Whether any report could prove `own` removed: not before it knows its cluster and a
     /// configuration, at least the one it joined by, that lists it.
     static func canConclude(_ own: Own) -> Bool {
-        !own.clusterID.isEmpty && own.configurationIndex >= own.joinedAt && own.members[own.replicaID] == own.url
+        !own.clusterID.isEmpty && own.configurationIndex >= own.joinedAt && own.members[own.replicaID] != nil
     }
 
     /// The report that proves `own` was removed, or nil.
@@ -80,7 +83,7 @@ enum RemovalVerdict {
             freshest.commitIndex > own.configurationIndex
         else { return nil }
         let asFresh = committed.filter { $0.commitIndex == freshest.commitIndex }
-        guard asFresh.allSatisfy({ $0.members[own.replicaID] != own.url }) else { return nil }
+        guard asFresh.allSatisfy({ $0.members[own.replicaID] == nil }) else { return nil }
         return freshest
     }
 }

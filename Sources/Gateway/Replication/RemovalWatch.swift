@@ -15,7 +15,7 @@ extension RaftReplicator {
         let silence = electionTimeout * 4
         let watchedSince = ContinuousClock.now
         while true {
-            try? await Task.sleep(for: period)
+            do { try await Task.sleep(for: period) } catch { return }
             if mailbox.isStopped { return }
             let status = status()
             if let index = status.ownRemovalIndex {
@@ -24,13 +24,14 @@ extension RaftReplicator {
                     status: status, database: database)
             }
             guard ContinuousClock.now - (status.leaderContact ?? watchedSince) > silence else { continue }
+            let members = status.members.map { ($0.address.id, $0.address.url) }
             let own = RemovalVerdict.Own(
-                replicaID: configuration.id, url: configuration.url, clusterID: status.clusterID,
-                configurationIndex: status.configurationIndex,
-                members: Dictionary(status.members.map { ($0.address.id, $0.address.url) }, uniquingKeysWith: { a, _ in a }),
-                joinedAt: joinedAt)
+                replicaID: configuration.id, clusterID: status.clusterID, configurationIndex: status.configurationIndex,
+                members: Dictionary(members, uniquingKeysWith: { first, _ in first }), joinedAt: joinedAt)
             guard RemovalVerdict.canConclude(own) else { continue }
             let reports = await askMembers(own)
+            // Stopped while asking: the answer no longer matters, and the handler is not for it.
+            if mailbox.isStopped { return }
             if let proof = RemovalVerdict.removal(of: own, reports: reports) {
                 return removed(
                     at: proof.commitIndex,
@@ -40,18 +41,23 @@ extension RaftReplicator {
         }
     }
 
-    /// Every other member's view of the cluster; members that do not answer are left out.
+    /// Every other member's view of the cluster, asked all at once; members that do not
+    /// answer are left out.
     private func askMembers(_ own: RemovalVerdict.Own) async -> [RemovalVerdict.Report] {
         let calls = calls
-        let urls = own.members.filter { $0.key != own.replicaID }.map(\.value).sorted()
-        return await Task.detached {
-            urls.compactMap { url in
-                guard let answer = calls.call(.GET, "\(url)/v1/cluster", redirects: 0), answer.status == 200,
-                    let json = answer.json()
-                else { return nil }
-                return RemovalVerdict.Report(json: json, from: url)
+        return await withTaskGroup(of: RemovalVerdict.Report?.self) { group in
+            for url in own.members.filter({ $0.key != own.replicaID }).map(\.value) {
+                group.addTask {
+                    guard let answer = await calls.get("\(url)/v1/cluster"), answer.status == 200,
+                        let json = answer.json()
+                    else { return nil }
+                    return RemovalVerdict.Report(json: json, from: url)
+                }
             }
-        }.value
+            var reports: [RemovalVerdict.Report] = []
+            for await report in group { if let report { reports.append(report) } }
+            return reports
+        }
     }
 
     private func removed(at index: Int64, because proof: String, status: ClusterStatus, database: ChatDatabase) {

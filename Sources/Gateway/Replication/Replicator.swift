@@ -18,6 +18,9 @@ public protocol Replicator: Sendable {
     /// Proposes a configuration change at the leader; returns the member changed (nil once
     /// removed) after the change is committed and applied here.
     func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member?
+    /// Sets what to do once this replica learns it is no longer a member: by then the removal
+    /// is recorded in its data directory and logged.
+    func whenRemoved(_ handler: @escaping @Sendable () -> Void)
     func shutdown()
 }
 
@@ -83,13 +86,14 @@ public struct ClusterStatus: Sendable, Equatable {
     public var commitIndex: Int64
     public var appliedIndex: Int64
     public var members: [Member]
-    /// The index where the configuration `members` comes from is stored; it is committed once
-    /// `commitIndex` reaches it.
+    /// Where the configuration `members` comes from stands: its entry's index, or the snapshot's
+    /// (0 for the configuration the cluster was founded with). Committed once `commitIndex`
+    /// reaches it.
     public var configurationIndex: Int64 = 0
     /// When this replica last heard from the leader it follows (on the leader: its last turn).
-    public var leaderContact: ContinuousClock.Instant?
+    var leaderContact: ContinuousClock.Instant?
     /// Set once this replica, as leader, committed its own removal: it is no longer a member.
-    public var ownRemovalIndex: Int64?
+    var ownRemovalIndex: Int64?
     /// A leader is known and this replica has applied up to the commit index it last heard.
     public var isReady: Bool
     /// Snapshots received from a leader and installed since this process started.
