@@ -1,7 +1,8 @@
 import Testing
 @testable import Gateway
 
-/// Where a request's body ends must be beyond doubt (RFC 9112 §6.3).
+/// Where a request's body ends must be beyond doubt (RFC 9112 §6.3), and an HTTP/1.1 request
+/// names its host once (§3.2).
 @Suite struct FramingRefusalTests {
     @Test(arguments: [
         [("Content-Length", "12")], [("content-length", "12"), ("Content-Length", " 12")],
@@ -20,6 +21,25 @@ import Testing
     @Test func contentLengthBesideTransferEncodingIs400() {
         let refusal = HTTPServer.framingRefusal([(name: "Transfer-Encoding", value: "chunked"), (name: "Content-Length", value: "5")])
         #expect(refusal?.status == 400)
+    }
+
+    @Test func anHTTP11RequestWithoutHostIs400() {
+        #expect(HTTPServer.hostRefusal(isHTTP11: true, [(name: "Accept", value: "*/*")])?.status == 400)
+    }
+
+    @Test func anHTTP10RequestMayLeaveHostOut() {
+        #expect(HTTPServer.hostRefusal(isHTTP11: false, []) == nil)
+    }
+
+    @Test(arguments: [true, false])
+    func hostGivenTwiceIs400(isHTTP11: Bool) {
+        let twice = [(name: "Host", value: "a"), (name: "host", value: "b")]
+        #expect(HTTPServer.hostRefusal(isHTTP11: isHTTP11, twice)?.status == 400)
+    }
+
+    @Test(arguments: ["Host", "HOST", "host"])
+    func oneHostPasses(_ name: String) {
+        #expect(HTTPServer.hostRefusal(isHTTP11: true, [(name: name, value: "chat.example:8001")]) == nil)
     }
 
     @Test(arguments: ["gzip, chunked", "identity", "chunked, chunked", "gzip"])

@@ -219,6 +219,20 @@ extension HTTPServer {
         return nil
     }
 
+    /// An HTTP/1.1 request names its host once (RFC 9112 §3.2): without it, or with two, it is a
+    /// 400. Proxies and virtual hosts route by it, and two could be read differently by each.
+    static func hostRefusal(isHTTP11: Bool, _ headers: [(name: String, value: String)]) -> HTTPResponse? {
+        var hosts = 0
+        for header in headers where header.name.utf8.equalsIgnoringASCIICase("host") { hosts += 1 }
+        if hosts == 0 && isHTTP11 {
+            return APIError(status: 400, code: "invalid_request", message: "An HTTP/1.1 request needs a Host header.").response
+        }
+        guard hosts <= 1 else {
+            return APIError(status: 400, code: "invalid_request", message: "The Host header is given more than once.").response
+        }
+        return nil
+    }
+
     /// Read byte by byte, with nothing allocated: it runs for every request (issue 13).
     private static func isClean(_ path: String) -> Bool {
         let bytes = path.utf8
@@ -457,8 +471,13 @@ private final class RequestInProgress {
     }
 }
 
+/// libmicrohttpd serves `HTTP/1.2` and later minor versions as 1.1.
+private func isHTTP11OrLater(_ version: UnsafePointer<CChar>) -> Bool {
+    strncmp(version, "HTTP/1.", 7) == 0 && strcmp(version, "HTTP/1.0") != 0
+}
+
 private let accessHandler: MHD_AccessHandlerCallback = {
-    context, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+    context, connection, url, method, version, uploadData, uploadDataSize, requestContext in
     guard let context, let connection, let requestContext, let uploadDataSize else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
 
@@ -472,7 +491,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             connection: connection, url: path, method: method.map { String(cString: $0) } ?? "GET", body: [])
         let progress = RequestInProgress(maxBodyBytes: limit, head: head)
         requestContext.pointee = Unmanaged.passRetained(progress).toOpaque()
-        if let refusal = HTTPServer.framingRefusal(headerPairs) ?? HTTPServer.pathRefusal(path)
+        if let refusal = HTTPServer.framingRefusal(headerPairs)
+            ?? HTTPServer.hostRefusal(isHTTP11: version.map { isHTTP11OrLater($0) } ?? false, headerPairs)
+            ?? HTTPServer.pathRefusal(path)
             ?? server.certificateRefusal(path: path, connection: connection) ?? server.handler.screen(head) {
             progress.hasAnswered = true
             HTTPServer.queue(refusal, on: connection, logger: server.logger)

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// What RFC 9110 and 9112 require of every HTTP server, beyond the API's own operations:
-/// HEAD wherever GET is served, request targets in absolute form, and bodies whose end is
-/// beyond doubt.
+/// HEAD wherever GET is served, request targets in absolute form, bodies whose end is beyond
+/// doubt, and one Host in every HTTP/1.1 request.
 @Suite struct RequestMethodAndTargetTests {
     /// Every GET of openapi.yaml, so a GET added later is covered without editing this test.
     @Test func headAnswersEveryGetOperationWithItsStatusAndHeadersAndNoBody() async throws {
@@ -89,5 +89,28 @@ import Testing
             "POST /v1/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
                 + "Transfer-Encoding: gzip, chunked\r\n\r\n{}")
         #expect(connection.readStatus() == 501)
+    }
+
+    @Test func anHTTP11RequestWithoutHostIs400WithAJSONError() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        connection.send("GET /healthz HTTP/1.1\r\n\r\n")
+        let answer = connection.read(until: "}}")
+        #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer)")
+        #expect(answer.contains(#""code":"invalid_request""#) && answer.contains("Host"), "\(answer)")
+    }
+
+    @Test func anHTTP10RequestWithoutHostIsServed() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        connection.send("GET /healthz HTTP/1.0\r\n\r\n")
+        #expect(connection.readStatus() == 200)
+    }
+
+    @Test func twoHostsAre400() async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let connection = try RawHTTPConnection(port: URL(string: base)!.port!)
+        connection.send("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+        #expect(connection.readStatus() == 400)
     }
 }
