@@ -86,6 +86,18 @@ struct ChatDaemon: ParsableCommand {
     @Flag(help: "Log one line per answered request: method, path, status and milliseconds.")
     var accessLog = false
 
+    @Option(help: """
+        Copy the database of --data-dir (its replica may be running) to this new file, \
+        consistently, and exit: a backup for --restore.
+        """)
+    var backupTo: String?
+
+    @Option(help: """
+        Found a new cluster of this replica alone, in an empty --data-dir, with the state of \
+        this backup (from --backup-to); other replicas then join it with --join.
+        """)
+    var restore: String?
+
     @Flag(help: .hidden)
     var exitWithParent = false
 
@@ -110,6 +122,7 @@ struct ChatDaemon: ParsableCommand {
             throw ValidationError("--log-level is one of trace, debug, info, notice, warning, error, critical")
         }
         try validateRaftTuning()
+        if let backupTo { return try backUp(to: backupTo) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -127,6 +140,7 @@ struct ChatDaemon: ParsableCommand {
         options.join = try (join ?? "").split(separator: ",").map { try PeerList.parseURL(String($0)) }
         options.peersAreGiven = peers != nil
         options.stayLearner = learner
+        options.restoreFrom = restore.map { URL(fileURLWithPath: $0) }
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
         options.clusterSecret =
@@ -186,6 +200,16 @@ struct ChatDaemon: ParsableCommand {
 }
 
 extension ChatDaemon {
+    /// `--backup-to`: nothing else is started, and the replica's lock is not taken.
+    func backUp(to path: String) throws {
+        guard peers == nil, join == nil, restore == nil else {
+            throw ValidationError("--backup-to takes --data-dir (or --id) only")
+        }
+        let directory = URL(fileURLWithPath: dataDir ?? "data/\(id ?? 1)")
+        let index = try ChatBackup.write(dataDirectory: directory, to: URL(fileURLWithPath: path))
+        print("backed up \(directory.path) at applied index \(index) to \(path)")
+    }
+
     func configureTLS(_ options: inout ReplicaService.Options) throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard (peerClientCert == nil) == (peerClientKey == nil) else {

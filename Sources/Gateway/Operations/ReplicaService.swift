@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReplicaCore
 
 /// One replica: its database, replicator, API and HTTP server, started and stopped together.
 public final class ReplicaService: Sendable {
@@ -32,6 +33,9 @@ public final class ReplicaService: Sendable {
         public var tls: ServingTLS?
         /// How to call `https` peers (`--peer-ca` and the optional client certificate).
         public var peerTLS: PeerTLS?
+        /// A backup (`ChatBackup`) to found a new one-replica cluster from; the data directory
+        /// must be empty.
+        public var restoreFrom: URL?
 
         public init(id: Int?, peers: [PeerAddress], dataDirectory: URL) {
             self.id = id
@@ -62,7 +66,7 @@ public final class ReplicaService: Sendable {
         let servingTLS = try options.tls?.serverSettings()
         dataDirectoryLock = try DataDirectoryLock(directory: options.dataDirectory)
         let database = try ChatDatabase(directory: options.dataDirectory)
-        let recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
+        var recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
         if let recorded, let id = options.id, id != recorded.replicaID {
             throw ServiceError.idMismatch(given: id, recorded: recorded.replicaID, directory: options.dataDirectory.path)
         }
@@ -91,6 +95,9 @@ public final class ReplicaService: Sendable {
         let ownScheme = URLComponents(string: ownURL)?.scheme
         guard (ownScheme == "https") == (options.tls != nil) else {
             throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil, isRecorded: recorded != nil)
+        }
+        if let backup = options.restoreFrom {
+            recorded = try Self.restore(backup, id: id, url: ownURL, options: options, into: database, logger: logger)
         }
         let metrics = ServiceMetrics()
         let waiters = InboxWaiters()
@@ -153,6 +160,26 @@ public final class ReplicaService: Sendable {
     /// open connections, waiting long-polls among them, keep theirs (SIGHUP).
     public func reloadCertificate() throws {
         try tls?.installCertificate()
+    }
+
+    /// Founds a new cluster of this replica alone from `backup`; the data directory must hold nothing.
+    private static func restore(
+        _ backup: URL, id: Int, url: String, options: Options, into database: ChatDatabase, logger: Logger
+    ) throws -> ReplicaIdentity {
+        let isEmpty = try database.read { db in
+            try ReplicaIdentityTable.load(in: db) == nil && !ReplicaIdentityTable.holdsRaftState(in: db)
+        }
+        guard isEmpty else { throw ChatBackupError.notEmpty(options.dataDirectory.path) }
+        guard options.join.isEmpty, options.peers.allSatisfy({ $0.id == id }) else { throw ChatBackupError.notAlone }
+        let founder = PeerAddress(id: id, url: url)
+        let identity = ReplicaIdentity(
+            clusterID: ReplicaIdentity.newClusterID(), replicaID: id, url: url, bootstrapMembership: Membership(founding: [founder]))
+        let index = try ChatBackup.restore(backup, as: identity, into: database)
+        logger.notice("""
+            restored \(backup.path) (applied index \(index)) as replica \(id) of a new cluster \(identity.clusterID); \
+            other replicas join it with --join
+            """)
+        return identity
     }
 
     /// Sets what to do once this replica learns it was removed from its cluster (the removal

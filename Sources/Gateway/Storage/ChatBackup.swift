@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import ReplicaCore
+
+/// A backup is a consistent copy of a replica's database (`chatd --backup-to`), taken while it
+/// runs. Restoring one founds a new one-replica cluster whose state is the backup's
+/// (`chatd --restore`); other replicas then join it and receive that state as a snapshot.
+///
+/// Restoring into an existing cluster, or a replica's own copy in place, is not offered: the
+/// replica would forget votes it cast and entries it acknowledged since.
+public enum ChatBackup {
+    /// Copies the database in `dataDirectory` to `file` (which must not exist) without taking
+    /// the replica's lock: SQLite lets a reader copy the committed state beside the writer.
+    /// Returns the applied index the copy stands at.
+    public static func write(dataDirectory: URL, to file: URL) throws -> Int64 {
+        let path = dataDirectory.appendingPathComponent("chat.sqlite").path
+        guard FileManager.default.fileExists(atPath: path) else { throw ChatBackupError.noDatabase(dataDirectory.path) }
+        guard !FileManager.default.fileExists(atPath: file.path) else { throw ChatBackupError.exists(file.path) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        let source = try DatabaseQueue(path: path, configuration: configuration)
+        // VACUUM INTO copies what one read transaction sees: the chat tables and the applied
+        // index that goes with them, as the replica's last commit left them.
+        try source.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [file.path]) }
+        return try appliedIndex(of: file)
+    }
+
+    /// The applied index a backup stands at; fails on a file that is not one.
+    static func appliedIndex(of file: URL) throws -> Int64 {
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let backup = try DatabaseQueue(path: file.path, configuration: configuration)
+            return try backup.read { db in
+                for table in StateFile.chatTables where try !db.tableExists(table) { throw ChatBackupError.notABackup(file.path) }
+                return try ReplicaStateTable.get(.appliedIndex, in: db) ?? 0
+            }
+        } catch let error as ChatBackupError {
+            throw error
+        } catch {
+            throw ChatBackupError.notABackup(file.path)
+        }
+    }
+
+    /// Makes the empty `database` the first replica of a new cluster of `identity`'s founding
+    /// member alone, whose state is `file`'s: its chat tables, at the backup's applied index,
+    /// recorded as a snapshot of term 1. Returns that index.
+    static func restore(_ file: URL, as identity: ReplicaIdentity, into database: ChatDatabase) throws -> Int64 {
+        let applied = try appliedIndex(of: file)
+        guard applied > 0 else { throw ChatBackupError.empty(file.path) }
+        // A backup from an earlier version is brought to this schema on a copy first.
+        let upgraded = FileManager.default.temporaryDirectory.appendingPathComponent("chat-restore-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: upgraded) }
+        try FileManager.default.createDirectory(at: upgraded, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: file, to: upgraded.appendingPathComponent("chat.sqlite"))
+        let copy = try ChatDatabase(directory: upgraded)
+        let stateFile = upgraded.appendingPathComponent("state.sqlite")
+        try copy.copy(to: stateFile)
+
+        let storage = try SQLiteRaftStorage(database: database)
+        let index = LogIndex(UInt64(applied))
+        try database.writeWithoutTransaction { db in
+            try StateFile.withAttached(stateFile, to: db) {
+                try db.inTransaction {
+                    _ = try StateFile.replaceChatState(in: db)
+                    try storage.installSnapshot(
+                        SnapshotMetadata(index: index, term: Term(1), membership: identity.bootstrapMembership), in: db)
+                    try storage.setHardState(HardState(term: Term(1), vote: nil, commit: index), in: db)
+                    try ReplicaStateTable.set(.appliedIndex, to: applied, in: db)
+                    try ReplicaIdentityTable.save(identity, in: db)
+                    return .commit
+                }
+            }
+        }
+        try database.read { db in try database.sessions.reload(from: db) }
+        return applied
+    }
+}
+
+public enum ChatBackupError: Error, CustomStringConvertible {
+    case noDatabase(String)
+    case exists(String)
+    case notABackup(String)
+    case empty(String)
+    case notEmpty(String)
+    case notAlone
+
+    public var description: String {
+        switch self {
+        case .noDatabase(let directory): "\(directory) holds no replica's database"
+        case .exists(let path): "\(path) exists already: give a new file to back up to"
+        case .notABackup(let path): "\(path) is not a backup made by chatd --backup-to"
+        case .empty(let path): "\(path) holds no state: its replica had applied nothing"
+        case .notEmpty(let directory): "--restore founds a new cluster, but \(directory) holds a replica already: give an empty --data-dir"
+        case .notAlone: "--restore founds a one-replica cluster: give --peers with this replica alone (others then join it with --join)"
+        }
+    }
+}

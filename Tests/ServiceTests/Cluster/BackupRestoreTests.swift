@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// A backup taken from a running replica founds a new cluster holding every account, session
+/// and message it held, which other replicas then join; a restore never lands on a replica
+/// that exists.
+extension ClusterTests {
+    @Suite(.serialized) struct BackupAndRestore {
+        typealias Safety = ClusterTests.OperatorSafety
+
+        static func backUp(_ replica: ChatdProcess) async throws -> URL {
+            let file = TemporaryDirectory.make().appendingPathComponent("backup.sqlite")
+            let (status, message) = try await Safety.exitOfChatd(["--backup-to", file.path, "--data-dir", replica.dataDirectory.path])
+            #expect(status == 0, "backing up a running replica: \(message)")
+            return file
+        }
+
+        /// A lone replica restored from `backup` on a free port.
+        static func restored(from backup: URL) async throws -> ChatdProcess {
+            let replica = ChatdProcess(
+                id: 7, peers: [7: try FreePort.next()], dataDirectory: TemporaryDirectory.make().appendingPathComponent("7"),
+                extraArguments: ["--restore", backup.path, "--cluster-secret", TestCluster.secret] + TestCluster.fastTiming)
+            try await replica.start()
+            try await replica.waitUntil(path: "/readyz")
+            return replica
+        }
+
+        @Test func aBackupOfARunningClusterFoundsANewClusterWithEverythingItHeld() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let bob = try await ChatUser.register("bob", at: leader.baseURL)
+            for body in ["one", "two", "three"] { #expect(try await alice.send(to: "bob", body).status == 201) }
+            #expect(try await bob.ack(upTo: 1).status == 200)
+            let follower = cluster.followers(of: leader)[0]
+            // Taken from a follower: it answers once it has applied all three.
+            _ = try await eventually(timeout: .seconds(10)) {
+                try await bob.at(follower).inbox("after=1").bodies == ["two", "three"] ? true : nil
+            }
+            let backup = try await Self.backUp(follower)
+            let oldClusterID = try await leader.clusterView["cluster_id"] as? String
+            cluster.stopAll()
+
+            let restored = try await Self.restored(from: backup)
+            defer { restored.stop() }
+            #expect(try await restored.clusterView["cluster_id"] as? String != oldClusterID, "a restore founds a new cluster")
+            // Sessions come back with the accounts: the old tokens work.
+            #expect(try await bob.at(restored).inbox("after=1").bodies == ["two", "three"])
+            let sent = try await alice.at(restored).send(to: "bob", "four")
+            #expect(sent.status == 201 && sent.json["seq"] as? Int == 4, "\(sent.text)")
+
+            let joiner = ChatdProcess(
+                id: 8, peers: [8: try FreePort.next()], dataDirectory: TemporaryDirectory.make().appendingPathComponent("8"),
+                extraArguments: ["--cluster-secret", TestCluster.secret] + TestCluster.fastTiming)
+            joiner.entry = .join([restored.baseURL], learner: false)
+            try await joiner.start()
+            defer { joiner.stop() }
+            _ = try await eventually(timeout: .seconds(20)) {
+                try await bob.at(joiner).inbox("after=1").bodies == ["two", "three", "four"] ? true : nil
+            }
+        }
+
+        @Test func aRestoreOntoADataDirectoryThatHoldsAReplicaIsRefused() async throws {
+            let replica = try await ChatdProcess.single()
+            let backup = try await Self.backUp(replica)
+            replica.stop()
+            let (status, message) = try await Safety.exitOfChatd([
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", replica.dataDirectory.path,
+                "--restore", backup.path,
+            ])
+            #expect(status != 0)
+            #expect(message.contains("holds a replica already"), "\(message)")
+        }
+
+        @Test func aRestoreFoundsAClusterOfOneReplicaOnly() async throws {
+            let replica = try await ChatdProcess.single()
+            _ = try await ChatUser.register("carol", at: replica.baseURL)
+            let backup = try await Self.backUp(replica)
+            replica.stop()
+            let data = TemporaryDirectory.make().appendingPathComponent("data")
+            let (status, message) = try await Safety.exitOfChatd([
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next()),2=http://127.0.0.1:\(try FreePort.next())",
+                "--data-dir", data.path, "--restore", backup.path, "--cluster-secret", TestCluster.secret,
+            ])
+            #expect(status != 0)
+            #expect(message.contains("--restore founds a one-replica cluster"), "\(message)")
+        }
+
+        @Test func aFileThatIsNoBackupIsRefused() async throws {
+            let file = TemporaryDirectory.make().appendingPathComponent("not-a-backup")
+            try Data("hello".utf8).write(to: file)
+            let data = TemporaryDirectory.make().appendingPathComponent("data")
+            let (status, message) = try await Safety.exitOfChatd([
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", data.path, "--restore", file.path,
+            ])
+            #expect(status != 0)
+            #expect(message.contains("is not a backup made by chatd --backup-to"), "\(message)")
+        }
+
+        @Test func aBackupNeverOverwritesAFile() async throws {
+            let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let file = TemporaryDirectory.make().appendingPathComponent("kept")
+            try Data("keep me".utf8).write(to: file)
+            let (status, message) = try await Safety.exitOfChatd(["--backup-to", file.path, "--data-dir", replica.dataDirectory.path])
+            #expect(status != 0 && message.contains("exists already"), "\(message)")
+            #expect(try String(contentsOf: file, encoding: .utf8) == "keep me")
+        }
+    }
+}
