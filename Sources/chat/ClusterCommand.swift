@@ -64,7 +64,8 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a replica (the leader too) from the cluster.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a replica (the leader too) from the cluster; it stops by itself once it learns so.")
         @Argument(help: "The replica's id.") var id: Int
         @OptionGroup var cluster: ClusterOptions
 

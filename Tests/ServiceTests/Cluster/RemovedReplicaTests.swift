@@ -41,6 +41,16 @@ extension ClusterTests {
             #expect(members.keys.sorted() == [1, 2, 3].filter { $0 != removed.id })
         }
 
+        @Test func aRemovedFollowerLearnsItOverTLS() async throws {
+            // The members are asked over https, verified against the peer CA.
+            let cluster = try await TestCluster.started(size: 3, tls: true)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let removed = cluster.followers(of: leader)[0]
+            try await Self.remove(removed, in: cluster)
+            try Self.expectStopsByItself(removed, provedBy: "https://127.0.0.1:")
+        }
+
         @Test func aRemovedLeaderHandsOverThenStops() async throws {
             let cluster = try await TestCluster.started(size: 3)
             defer { cluster.stopAll() }
