@@ -80,8 +80,8 @@ public final class ReplicaService: Sendable {
             ownURL = recorded.url
             // The leader reaches each member at the address the log records, so a member
             // never needs these flags to find its cluster again.
-            let ignored = options.peersAreGiven || !options.join.isEmpty
-                ? "; --peers and --join only matter at a first start and are ignored" : ""
+            let ignored = options.peersAreGiven || !options.join.isEmpty || options.restoreFrom != nil
+                ? "; --peers, --join and --restore only matter at a first start and are ignored" : ""
             logger.notice("replica \(id) of cluster \(recorded.clusterID) restarts from \(options.dataDirectory.path)\(ignored)")
         } else if let own = options.peers.first(where: { $0.id == id }) {
             ownURL = own.url
@@ -96,7 +96,9 @@ public final class ReplicaService: Sendable {
         guard (ownScheme == "https") == (options.tls != nil) else {
             throw ServiceError.schemeMismatch(url: ownURL, servesTLS: options.tls != nil, isRecorded: recorded != nil)
         }
-        if let backup = options.restoreFrom {
+        // Like --peers, --restore only matters at a first start: the same command line can
+        // restart the replica it made (after a reboot, or a port that was taken).
+        if let backup = options.restoreFrom, recorded == nil {
             recorded = try Self.restore(backup, id: id, url: ownURL, options: options, into: database, logger: logger)
         }
         let metrics = ServiceMetrics()
@@ -166,11 +168,11 @@ public final class ReplicaService: Sendable {
     private static func restore(
         _ backup: URL, id: Int, url: String, options: Options, into database: ChatDatabase, logger: Logger
     ) throws -> ReplicaIdentity {
-        let isEmpty = try database.read { db in
-            try ReplicaIdentityTable.load(in: db) == nil && !ReplicaIdentityTable.holdsRaftState(in: db)
+        // A data directory of an earlier version holds Raft state without an identity.
+        guard try !database.read({ try ReplicaIdentityTable.holdsRaftState(in: $0) }) else {
+            throw ChatBackupError.notEmpty(options.dataDirectory.path)
         }
-        guard isEmpty else { throw ChatBackupError.notEmpty(options.dataDirectory.path) }
-        guard options.join.isEmpty, options.peers.allSatisfy({ $0.id == id }) else { throw ChatBackupError.notAlone }
+        guard options.join.isEmpty, options.peers.allSatisfy({ $0.id == id }) else { throw ServiceError.restoreNeedsOneReplica }
         let founder = PeerAddress(id: id, url: url)
         let identity = ReplicaIdentity(
             clusterID: ReplicaIdentity.newClusterID(), replicaID: id, url: url, bootstrapMembership: Membership(founding: [founder]))
@@ -223,6 +225,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case schemeMismatch(url: String, servesTLS: Bool, isRecorded: Bool)
     case idMismatch(given: Int, recorded: Int, directory: String)
     case removedFromCluster(id: Int, clusterID: String, index: Int64, directory: String)
+    case restoreNeedsOneReplica
 
     public var description: String {
         switch self {
@@ -243,6 +246,8 @@ public enum ServiceError: Error, CustomStringConvertible {
             }
         case .idMismatch(let given, let recorded, let directory):
             "--id \(given) does not match the id \(recorded) recorded in \(directory); leave --id out or point --data-dir elsewhere"
+        case .restoreNeedsOneReplica:
+            "--restore founds a one-replica cluster: give --peers with this replica alone (others then join it with --join)"
         case .removedFromCluster(let id, let clusterID, let index, let directory):
             """
             refusing to start: replica \(id) was removed from cluster \(clusterID) (a configuration committed by \

@@ -8,6 +8,9 @@ import ReplicaCore
 ///
 /// Restoring into an existing cluster, or a replica's own copy in place, is not offered: the
 /// replica would forget votes it cast and entries it acknowledged since.
+///
+/// Run a backup as the replica's own user: on a stopped replica SQLite creates the `-wal` and
+/// `-shm` files it reads through, and they stay behind owned by whoever ran it.
 public enum ChatBackup {
     /// Copies the database in `dataDirectory` to `file` (which must not exist) without taking
     /// the replica's lock: SQLite lets a reader copy the committed state beside the writer.
@@ -20,20 +23,31 @@ public enum ChatBackup {
         configuration.readonly = true
         configuration.busyMode = .timeout(5)
         let source = try DatabaseQueue(path: path, configuration: configuration)
-        // VACUUM INTO copies what one read transaction sees: the chat tables and the applied
-        // index that goes with them, as the replica's last commit left them.
-        try source.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [file.path]) }
+        do {
+            // VACUUM INTO copies what one read transaction sees: the chat tables and the applied
+            // index that goes with them, as the replica's last commit left them.
+            try source.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [file.path]) }
+        } catch {
+            // A full disk may have left part of a file, which a retry would refuse to overwrite.
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
         return try appliedIndex(of: file)
     }
 
-    /// The applied index a backup stands at; fails on a file that is not one.
+    /// The applied index a backup stands at; fails on a file that is not one, or that a later
+    /// version of chatd wrote (its tables may hold what this version would drop).
     static func appliedIndex(of file: URL) throws -> Int64 {
+        guard FileManager.default.isReadableFile(atPath: file.path) else { throw ChatBackupError.unreadable(file.path) }
         var configuration = Configuration()
         configuration.readonly = true
         do {
             let backup = try DatabaseQueue(path: file.path, configuration: configuration)
             return try backup.read { db in
                 for table in StateFile.chatTables where try !db.tableExists(table) { throw ChatBackupError.notABackup(file.path) }
+                let known = Set(Schema.migrator().migrations)
+                let made = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+                guard Set(made).isSubset(of: known) else { throw ChatBackupError.newer(file.path) }
                 return try ReplicaStateTable.get(.appliedIndex, in: db) ?? 0
             }
         } catch let error as ChatBackupError {
@@ -49,8 +63,9 @@ public enum ChatBackup {
     static func restore(_ file: URL, as identity: ReplicaIdentity, into database: ChatDatabase) throws -> Int64 {
         let applied = try appliedIndex(of: file)
         guard applied > 0 else { throw ChatBackupError.empty(file.path) }
-        // A backup from an earlier version is brought to this schema on a copy first.
-        let upgraded = FileManager.default.temporaryDirectory.appendingPathComponent("chat-restore-\(UUID().uuidString)")
+        // A backup from an earlier version is brought to this schema on a copy first, kept in
+        // the data directory (whose disk must hold the state anyway), not in a small /tmp.
+        let upgraded = database.directory.appendingPathComponent("restore-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: upgraded) }
         try FileManager.default.createDirectory(at: upgraded, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: file, to: upgraded.appendingPathComponent("chat.sqlite"))
@@ -78,22 +93,24 @@ public enum ChatBackup {
     }
 }
 
-public enum ChatBackupError: Error, CustomStringConvertible {
+public enum ChatBackupError: Error, Equatable, CustomStringConvertible {
     case noDatabase(String)
     case exists(String)
+    case unreadable(String)
     case notABackup(String)
+    case newer(String)
     case empty(String)
     case notEmpty(String)
-    case notAlone
 
     public var description: String {
         switch self {
         case .noDatabase(let directory): "\(directory) holds no replica's database"
         case .exists(let path): "\(path) exists already: give a new file to back up to"
+        case .unreadable(let path): "cannot read \(path): no such file, or no permission"
         case .notABackup(let path): "\(path) is not a backup made by chatd --backup-to"
+        case .newer(let path): "\(path) was made by a later version of chatd: restore it with that version"
         case .empty(let path): "\(path) holds no state: its replica had applied nothing"
-        case .notEmpty(let directory): "--restore founds a new cluster, but \(directory) holds a replica already: give an empty --data-dir"
-        case .notAlone: "--restore founds a one-replica cluster: give --peers with this replica alone (others then join it with --join)"
+        case .notEmpty(let directory): "--restore founds a new cluster, but \(directory) holds Raft state already: give an empty --data-dir"
         }
     }
 }

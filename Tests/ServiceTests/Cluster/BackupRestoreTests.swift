@@ -61,16 +61,34 @@ extension ClusterTests {
             }
         }
 
-        @Test func aRestoreOntoADataDirectoryThatHoldsAReplicaIsRefused() async throws {
+        /// Like --peers, --restore only matters at a first start: the command line that restored a
+        /// replica restarts it, and a replica's own state is never replaced by a backup.
+        @Test func aRestoreWhereAReplicaExistsIsIgnoredAndItsStateKept() async throws {
             let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let carol = try await ChatUser.register("carol", at: replica.baseURL)
             let backup = try await Self.backUp(replica)
+            let dave = try await ChatUser.register("dave", at: replica.baseURL)
+            #expect(try await carol.send(to: "dave", "after the backup").status == 201)
             replica.stop()
-            let (status, message) = try await Safety.exitOfChatd([
-                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", replica.dataDirectory.path,
-                "--restore", backup.path,
-            ])
-            #expect(status != 0)
-            #expect(message.contains("holds a replica already"), "\(message)")
+            replica.extraArguments += ["--restore", backup.path]
+            try await replica.start()
+            try await replica.waitUntil(path: "/readyz")
+            #expect(try await dave.inbox().bodies == ["after the backup"], "the replica's own state was replaced")
+        }
+
+        @Test func theCommandThatRestoredAReplicaRestartsIt() async throws {
+            let source = try await ChatdProcess.single()
+            let erin = try await ChatUser.register("erin", at: source.baseURL)
+            let backup = try await Self.backUp(source)
+            source.stop()
+            let restored = try await Self.restored(from: backup)
+            defer { restored.stop() }
+            #expect(try await erin.at(restored).send(to: "erin", "written after the restore").status == 201)
+            restored.stop()
+            try await restored.start()
+            try await restored.waitUntil(path: "/readyz")
+            #expect(try await erin.at(restored).inbox().bodies == ["written after the restore"])
         }
 
         @Test func aRestoreFoundsAClusterOfOneReplicaOnly() async throws {
