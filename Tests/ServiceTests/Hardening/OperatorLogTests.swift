@@ -48,7 +48,7 @@ extension ClusterTests {
             replica.stop()
             replica.entry = .peers
             try await replica.start()
-            #expect(try await waitForLog("--peers and --join only matter at a first start and are ignored", in: replica))
+            #expect(try await waitForLog("--peers, --join and --restore only matter at a first start and are ignored", in: replica))
         }
 
         /// A joining replica that cannot get itself added says, for each URL, why.
