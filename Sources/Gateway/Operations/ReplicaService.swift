@@ -33,8 +33,8 @@ public final class ReplicaService: Sendable {
         public var tls: ServingTLS?
         /// How to call `https` peers (`--peer-ca` and the optional client certificate).
         public var peerTLS: PeerTLS?
-        /// A backup (`ChatBackup`) to found a new one-replica cluster from; the data directory
-        /// must be empty.
+        /// A backup (`ChatBackup`) to found a new one-replica cluster from at a first start;
+        /// like `peers`, ignored once the data directory holds a replica.
         public var restoreFrom: URL?
 
         public init(id: Int?, peers: [PeerAddress], dataDirectory: URL) {

@@ -19,10 +19,7 @@ public enum ChatBackup {
         let path = dataDirectory.appendingPathComponent("chat.sqlite").path
         guard FileManager.default.fileExists(atPath: path) else { throw ChatBackupError.noDatabase(dataDirectory.path) }
         guard !FileManager.default.fileExists(atPath: file.path) else { throw ChatBackupError.exists(file.path) }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(5)
-        let source = try DatabaseQueue(path: path, configuration: configuration)
+        let source = try readOnly(path)
         do {
             // VACUUM INTO copies what one read transaction sees: the chat tables and the applied
             // index that goes with them, as the replica's last commit left them.
@@ -39,11 +36,8 @@ public enum ChatBackup {
     /// version of chatd wrote (its tables may hold what this version would drop).
     static func appliedIndex(of file: URL) throws -> Int64 {
         guard FileManager.default.isReadableFile(atPath: file.path) else { throw ChatBackupError.unreadable(file.path) }
-        var configuration = Configuration()
-        configuration.readonly = true
         do {
-            let backup = try DatabaseQueue(path: file.path, configuration: configuration)
-            return try backup.read { db in
+            return try readOnly(file.path).read { db in
                 for table in StateFile.chatTables where try !db.tableExists(table) { throw ChatBackupError.notABackup(file.path) }
                 let known = Set(Schema.migrator().migrations)
                 let made = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
@@ -55,6 +49,13 @@ public enum ChatBackup {
         } catch {
             throw ChatBackupError.notABackup(file.path)
         }
+    }
+
+    private static func readOnly(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 
     /// Makes the empty `database` the first replica of a new cluster of `identity`'s founding
