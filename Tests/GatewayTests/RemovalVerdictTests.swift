@@ -64,11 +64,7 @@ import Testing
         #expect(RemovalVerdict.removal(of: Self.own, reports: [older, uncommitted, newer]) == newer)
     }
 
-    @Test func aReplicaWhoseOwnConfigurationDoesNotListItConcludesNothing() {
-        // One that joined and is catching up meets configurations made before it was added.
-        var catchingUp = Self.own
-        catchingUp.members = Self.others
-        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+    @Test func aReplicaThatKnowsNoConfigurationConcludesNothing() {
         var knowsNothing = Self.own
         (knowsNothing.members, knowsNothing.configurationIndex, knowsNothing.clusterID) = ([:], 0, "")
         #expect(RemovalVerdict.removal(of: knowsNothing, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
@@ -77,11 +73,40 @@ import Testing
     @Test func aJoinerBehindTheConfigurationThatAddedItConcludesNothing() {
         // Its id and URL were used before: the configuration it holds is the earlier replica's.
         var catchingUp = Self.own
-        catchingUp.joinedAt = 8
+        catchingUp.memberSince = 8
         #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
         catchingUp.configurationIndex = 8
         let proof = Self.report(commit: 12, configuration: 10)
         #expect(RemovalVerdict.removal(of: catchingUp, reports: [proof]) == proof, "caught up, it can learn of a later removal")
+    }
+
+    @Test func aJoinerThatDoesNotKnowWhereItWasAddedConcludesNothingFromAConfigurationWithoutIt() {
+        // Added through a leader of a version that did not say: the configuration without it may
+        // be an earlier replica's of the same id, met while catching up.
+        var catchingUp = Self.own
+        (catchingUp.members, catchingUp.memberSince) = (Self.others, nil)
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+    }
+
+    @Test func aConfigurationWithoutItThatMadeItAMemberConcludesNothing() {
+        // Not a removal: the configuration that added it lists it, so this one is something else.
+        var odd = Self.own
+        (odd.members, odd.memberSince) = (Self.others, 5)
+        #expect(RemovalVerdict.removal(of: odd, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
+    }
+
+    @Test func itsOwnRemovalAppendedButNotCommittedHereIsProvedByACommittedViewPastIt() {
+        // A leader appended its own removal at index 7 and lost its term before the commit;
+        // the next leader committed the removal and never sends to it.
+        var removing = Self.own
+        (removing.members, removing.configurationIndex) = (Self.others, 7)
+        #expect(RemovalVerdict.canConclude(removing))
+        #expect(RemovalVerdict.removal(of: removing, reports: [Self.report(commit: 6, configuration: 5, members: Self.own.members)]) == nil,
+            "its removal may still be undone")
+        #expect(RemovalVerdict.removal(of: removing, reports: [Self.report(commit: 7, configuration: 7)]) == nil,
+            "a view no newer than its own configuration proves nothing")
+        let proof = Self.report(commit: 8, configuration: 7)
+        #expect(RemovalVerdict.removal(of: removing, reports: [proof]) == proof)
     }
 
     @Test func noAnswerProvesNothing() {

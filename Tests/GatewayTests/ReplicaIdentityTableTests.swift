@@ -21,4 +21,12 @@ import Testing
         let founding = ReplicaIdentity(clusterID: "c1", replicaID: 2, url: "http://h:2", bootstrapMembership: founders)
         #expect(try Self.reopened(after: founding) == founding)
     }
+
+    @Test func aReplicaIsAMemberSinceItsFoundingOrTheConfigurationThatAddedIt() {
+        let founders = Membership(voters: [NodeID(1)], addresses: [NodeID(1): "http://h:1"])
+        #expect(ReplicaIdentity(clusterID: "c1", replicaID: 1, url: "http://h:1", bootstrapMembership: founders).memberSince == 0)
+        #expect(ReplicaIdentity(clusterID: "c1", replicaID: 4, url: "http://h:4", bootstrapMembership: Membership(), joinedAt: 17).memberSince == 17)
+        #expect(ReplicaIdentity(clusterID: "c1", replicaID: 4, url: "http://h:4", bootstrapMembership: Membership()).memberSince == nil,
+            "added through a leader that did not say where")
+    }
 }

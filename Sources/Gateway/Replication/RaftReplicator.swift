@@ -143,7 +143,7 @@ public final class RaftReplicator: Replicator {
             if case .join(_, let stayLearner) = configuration.entry, identity == nil, !stayLearner {
                 Task { await self.promoteWhenCaughtUp() }
             }
-            Task { await self.watchForRemoval(database: database, joinedAt: settled.joinedAt) }
+            Task { await self.watchForRemoval(database: database, memberSince: settled.memberSince) }
             driverRuns.store(true, ordering: .releasing)
             driver.run(mailbox: mailbox, publish: publish)
             stopped.signal()

@@ -19,7 +19,9 @@ import Foundation
 /// since, a member that has seen it lists it. A replica still catching up after it joined
 /// concludes nothing until its configuration is at least the one that added it: ids may be
 /// used again, and the configurations it meets before may be about an earlier replica of its
-/// id. Nor does one whose configuration does not list it.
+/// id. A configuration that does not list it counts only when it is later than the one that
+/// made it a member: then it is its own removal, appended but perhaps not committed (a leader
+/// that appended its own removal and lost its term before the commit is such a replica).
 enum RemovalVerdict {
     /// One member's answer to `GET /v1/cluster`.
     struct Report: Equatable, Sendable {
@@ -65,14 +67,19 @@ enum RemovalVerdict {
         var configurationIndex: Int64
         /// URL by replica id: the members to ask.
         var members: [Int: String]
-        /// Where the configuration that added it is stored, if it joined (else 0).
-        var joinedAt: Int64 = 0
+        /// Where the configuration that made it a member is stored: 0 for a founding member,
+        /// the configuration that added it for one that joined, nil when the leader that added
+        /// it did not say (a version before `configuration_index`).
+        var memberSince: Int64? = 0
     }
 
     /// Whether any report could prove `own` removed: not before it knows its cluster and a
-    /// configuration, at least the one it joined by, that lists it.
+    /// configuration, at least the one that made it a member, that lists it or removes it.
     static func canConclude(_ own: Own) -> Bool {
-        !own.clusterID.isEmpty && own.configurationIndex >= own.joinedAt && own.members[own.replicaID] != nil
+        guard !own.clusterID.isEmpty, own.configurationIndex >= own.memberSince ?? 0 else { return false }
+        if own.members[own.replicaID] != nil { return true }
+        guard let memberSince = own.memberSince else { return false }
+        return own.configurationIndex > memberSince
     }
 
     /// The report that proves `own` was removed, or nil.

@@ -7,7 +7,7 @@ import Foundation
 /// Only a replica that has heard from no leader for several election timeouts asks the
 /// members: in a healthy cluster the watch costs a clock read per period.
 extension RaftReplicator {
-    func watchForRemoval(database: ChatDatabase, joinedAt: Int64) async {
+    func watchForRemoval(database: ChatDatabase, memberSince: Int64?) async {
         let tuning = configuration.tuning
         let electionTimeout = Duration.milliseconds(tuning.tickMilliseconds) * tuning.electionTicks
         let period = max(electionTimeout * 2, .milliseconds(100))
@@ -27,7 +27,7 @@ extension RaftReplicator {
             let members = status.members.map { ($0.address.id, $0.address.url) }
             let own = RemovalVerdict.Own(
                 replicaID: configuration.id, clusterID: status.clusterID, configurationIndex: status.configurationIndex,
-                members: Dictionary(members, uniquingKeysWith: { first, _ in first }), joinedAt: joinedAt)
+                members: Dictionary(members, uniquingKeysWith: { first, _ in first }), memberSince: memberSince)
             guard RemovalVerdict.canConclude(own) else { continue }
             let reports = await askMembers(own)
             // Stopped while asking: the answer no longer matters, and the handler is not for it.

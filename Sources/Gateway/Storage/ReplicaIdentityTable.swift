@@ -22,6 +22,13 @@ public struct ReplicaIdentity: Sendable, Equatable {
         self.joinedAt = joinedAt
     }
 
+    /// Where the configuration that made this replica a member stands in the log: 0 for a
+    /// founding member, `joinedAt` for one that joined, nil when that is unknown.
+    var memberSince: Int64? {
+        if !bootstrapMembership.isEmpty { return 0 }
+        return joinedAt > 0 ? joinedAt : nil
+    }
+
     /// A fresh, random cluster id: 16 random bytes in hex.
     static func newClusterID() -> String {
         (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
