@@ -65,6 +65,9 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "How long a session may go unused before it expires: 30d, 12h, 90m, 45s, 500ms, or seconds.")
     var sessionTTL = "30d"
 
+    @Option(help: "Sessions one account may hold; logging in beyond them closes its least recently used session.")
+    var maxSessionsPerAccount: Int = SessionPolicy.defaultMaxPerAccount
+
     @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key); read again on SIGHUP. URLs in --peers are then https.")
     var tlsCert: String?
 
@@ -162,7 +165,8 @@ struct ChatDaemon: ParsableCommand {
         guard let ttl = DurationText.milliseconds(sessionTTL) else {
             throw ValidationError("--session-ttl takes a positive duration such as 30d, 12h, 90m, 45s or 500ms")
         }
-        options.sessionPolicy = SessionPolicy(ttlMillis: ttl)
+        guard maxSessionsPerAccount >= 1 else { throw ValidationError("--max-sessions-per-account must be 1 or more") }
+        options.sessionPolicy = SessionPolicy(ttlMillis: ttl, maxPerAccount: maxSessionsPerAccount)
         try configureTLS(&options)
 
         let service = try ReplicaService(options: options, logger: logger)

@@ -31,6 +31,24 @@ import ReplicaCore
         try database.read { try reread.reload(from: $0) }
         #expect(database.sessions.all == reread.all, "kept \(database.sessions.all), the rows say \(reread.all)")
         #expect(Set(reread.all.keys) == ["t-bob", "t-alice3"], "the writes above should leave exactly these")
+        for (account, tokens) in [("alice", ["t-alice3"]), ("bob", ["t-bob"]), ("carol", [])] {
+            #expect(database.sessions.leastRecentlyUsed(ofAccount: account, keeping: 0) == tokens, "\(account)'s sessions")
+        }
+    }
+
+    @Test func theSessionsToCloseAreTheLeastRecentlyUsedBeyondTheLimit() {
+        let table = SessionTable()
+        let changes = SessionChanges()
+        for (token, created) in [("t-a", 10), ("t-b", 20), ("t-c", 30), ("t-d", 20)] {
+            changes.record(.inserted(SessionRecord(tokenHash: token, accountKey: "alice", createdAtMillis: Int64(created))))
+        }
+        changes.record(.inserted(SessionRecord(tokenHash: "t-bob", accountKey: "bob", createdAtMillis: 1)))
+        changes.record(.touched(tokenHash: "t-a", millis: 40))
+        table.apply(changes)
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 4) == [], "within the limit, nothing closes")
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 3) == ["t-b"], "the least recently used, ties by token")
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 1) == ["t-b", "t-d", "t-c"], "a use counts, not the creation")
+        #expect(table.leastRecentlyUsed(ofAccount: "nobody", keeping: 0) == [])
     }
 
     @Test func aReopenedDatabaseStartsWithItsSessions() throws {

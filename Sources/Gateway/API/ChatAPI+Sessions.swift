@@ -18,6 +18,7 @@ extension ChatAPI {
             guard matches, let account else {
                 throw APIError.invalidCredentials
             }
+            try await makeRoomForSession(of: account, request: context.request)
             let token = SessionToken.generate()
             let command = ChatCommand.openSession(.init(
                 username: account.username, verifiedPasswordHash: account.passwordHash,
@@ -26,6 +27,19 @@ extension ChatAPI {
                 throw APIError.internalError("Logging in produced an unexpected outcome.")
             }
             return WireFormat.response(201, WireFormat.Session(token: token, username: username))
+        }
+    }
+
+    /// Closes the least recently used sessions of `account` so that, with the one about to
+    /// open, it holds at most `SessionPolicy.maxPerAccount`. The leader decides from its session
+    /// table and proposes ordinary closes, so every replica applies the same commands; two
+    /// logins at once may each leave one more, which the next login takes back.
+    private func makeRoomForSession(of account: AccountRecord, request: HTTPRequest) async throws(APIError) {
+        let keeping = dependencies.sessionPolicy.maxPerAccount - 1
+        for tokenHash in dependencies.database.sessions.leastRecentlyUsed(ofAccount: account.key, keeping: keeping) {
+            let result = await dependencies.replicator.result(of: .closeSession(.init(tokenHash: tokenHash)), timeline: nil)
+            if case .success(.failure(.unauthorized)) = result { continue }  // closed meanwhile
+            _ = try outcome(of: result, request: request, subject: nil, timeline: nil)
         }
     }
 

@@ -1,5 +1,5 @@
-/// How long a session lives without use (`--session-ttl`), and how precisely its use is
-/// recorded.
+/// How long a session lives without use (`--session-ttl`), how precisely its use is
+/// recorded, and how many sessions one account may hold (`--max-sessions-per-account`).
 ///
 /// Reads are served by any replica without going through Raft, so a use is not recorded
 /// every time: a replica proposes a touch (`ChatCommand.TouchSessions`) only when the
@@ -10,11 +10,19 @@
 public struct SessionPolicy: Sendable, Equatable {
     public static let defaultTTLMillis: Int64 = 30 * 24 * 3_600_000
 
-    public var ttlMillis: Int64
+    public static let defaultMaxPerAccount = 100
 
-    public init(ttlMillis: Int64 = Self.defaultTTLMillis) {
+    public var ttlMillis: Int64
+    /// Sessions one account may hold (`--max-sessions-per-account`): logging in beyond them
+    /// closes the least recently used first, so that a client that logs in again and again,
+    /// and never out, cannot grow the state (held in memory by every replica) without bound.
+    public var maxPerAccount: Int
+
+    public init(ttlMillis: Int64 = Self.defaultTTLMillis, maxPerAccount: Int = Self.defaultMaxPerAccount) {
         precondition(ttlMillis > 0, "a session TTL must be positive")
+        precondition(maxPerAccount > 0, "an account must be allowed a session")
         self.ttlMillis = ttlMillis
+        self.maxPerAccount = maxPerAccount
     }
 
     /// A tenth of the TTL, at most an hour.

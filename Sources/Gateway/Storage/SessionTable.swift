@@ -16,18 +16,54 @@ public final class SessionTable: Sendable {
         public var lastUsedAtMillis: Int64
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    /// The sessions by token hash, and the token hashes of each account's sessions.
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var tokensByAccount: [String: Set<String>] = [:]
+
+        init(_ entries: [String: Entry] = [:]) {
+            self.entries = entries
+            for (tokenHash, entry) in entries { tokensByAccount[entry.accountKey, default: []].insert(tokenHash) }
+        }
+
+        mutating func insert(_ tokenHash: String, _ entry: Entry) {
+            remove(tokenHash)
+            entries[tokenHash] = entry
+            tokensByAccount[entry.accountKey, default: []].insert(tokenHash)
+        }
+
+        mutating func remove(_ tokenHash: String) {
+            guard let old = entries.removeValue(forKey: tokenHash) else { return }
+            tokensByAccount[old.accountKey]?.remove(tokenHash)
+            if tokensByAccount[old.accountKey]?.isEmpty == true { tokensByAccount[old.accountKey] = nil }
+        }
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     public func entry(forTokenHash tokenHash: String) -> Entry? {
-        entries.withLock { $0[tokenHash] }
+        state.withLock { $0.entries[tokenHash] }
     }
 
-    public var count: Int { entries.withLock { $0.count } }
+    public var count: Int { state.withLock { $0.entries.count } }
 
     /// Every entry, by token hash (for tests and checks).
-    var all: [String: Entry] { entries.withLock { $0 } }
+    var all: [String: Entry] { state.withLock { $0.entries } }
+
+    /// The sessions of `accountKey` to close so that at most `keeping` remain: the least
+    /// recently used first (by their recorded use, then by token hash, so the choice is stable).
+    func leastRecentlyUsed(ofAccount accountKey: String, keeping: Int) -> [String] {
+        state.withLock { state in
+            guard let tokens = state.tokensByAccount[accountKey], tokens.count > keeping else { return [] }
+            let oldestFirst = tokens.sorted {
+                let (a, b) = (state.entries[$0]!.lastUsedAtMillis, state.entries[$1]!.lastUsedAtMillis)
+                return a != b ? a < b : $0 < $1
+            }
+            return Array(oldestFirst.prefix(tokens.count - max(keeping, 0)))
+        }
+    }
 
     /// Reads every session row of `db` in place of what the table held.
     func reload(from db: Database) throws {
@@ -36,31 +72,32 @@ public final class SessionTable: Sendable {
         while let row = try rows.next() {
             loaded[row[0]] = Entry(accountKey: row[1], lastUsedAtMillis: row[2])
         }
-        entries.withLock { $0 = loaded }
+        let reloaded = State(loaded)
+        state.withLock { $0 = reloaded }
     }
 
     func removeAll() {
-        entries.withLock { $0 = [:] }
+        state.withLock { $0 = State() }
     }
 
     /// Applies what a committed transaction did to the session rows, in the order it did it.
     func apply(_ changes: SessionChanges) {
         guard !changes.isEmpty else { return }
-        entries.withLock { entries in
+        state.withLock { state in
             for change in changes.changes {
                 switch change {
                 case .inserted(let session):
-                    entries[session.tokenHash] = Entry(accountKey: session.accountKey, lastUsedAtMillis: session.lastUsedAtMillis)
+                    state.insert(session.tokenHash, Entry(accountKey: session.accountKey, lastUsedAtMillis: session.lastUsedAtMillis))
                 case .deleted(let tokenHash):
-                    entries[tokenHash] = nil
+                    state.remove(tokenHash)
                 case .deletedOfAccount(let key):
-                    entries = entries.filter { $0.value.accountKey != key }
+                    for tokenHash in state.tokensByAccount[key] ?? [] { state.remove(tokenHash) }
                 case .touched(let tokenHash, let millis):
-                    if let used = entries[tokenHash]?.lastUsedAtMillis, used < millis {
-                        entries[tokenHash]?.lastUsedAtMillis = millis
+                    if let used = state.entries[tokenHash]?.lastUsedAtMillis, used < millis {
+                        state.entries[tokenHash]?.lastUsedAtMillis = millis
                     }
                 case .deletedUnusedBefore(let millis):
-                    entries = entries.filter { $0.value.lastUsedAtMillis >= millis }
+                    for (tokenHash, entry) in state.entries where entry.lastUsedAtMillis < millis { state.remove(tokenHash) }
                 }
             }
         }

@@ -48,7 +48,7 @@ extension ClusterTests {
             ("--election-ticks", "1"), ("--tick-ms", "0"), ("--snapshot-every", "0"), ("--log-level", "loud"),
             // Found by hand: each of these crashed the replica, at its start or its first login.
             ("--election-ticks", "9223372036854775807"), ("--tick-ms", "9223372036854775807"),
-            ("--insecure-password-rounds", "0"),
+            ("--insecure-password-rounds", "0"), ("--max-sessions-per-account", "0"),
         ])
         func aReplicaWithAnUnusableSettingRefusesToStart(_ flag: String, _ value: String) async throws {
             let data = TemporaryDirectory.make().appendingPathComponent("data")
