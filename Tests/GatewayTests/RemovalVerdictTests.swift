@@ -103,6 +103,8 @@ import Testing
         #expect(RemovalVerdict.canConclude(removing))
         #expect(RemovalVerdict.removal(of: removing, reports: [Self.report(commit: 6, configuration: 5, members: Self.own.members)]) == nil,
             "its removal may still be undone")
+        #expect(RemovalVerdict.removal(of: removing, reports: [Self.report(commit: 9, configuration: 5, members: Self.own.members)]) == nil,
+            "the next leader's log lists it: its removal was undone")
         #expect(RemovalVerdict.removal(of: removing, reports: [Self.report(commit: 7, configuration: 7)]) == nil,
             "a view no newer than its own configuration proves nothing")
         let proof = Self.report(commit: 8, configuration: 7)

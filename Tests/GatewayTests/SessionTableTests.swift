@@ -33,6 +33,7 @@ import ReplicaCore
         #expect(Set(reread.all.keys) == ["t-bob", "t-alice3"], "the writes above should leave exactly these")
         for (account, tokens) in [("alice", ["t-alice3"]), ("bob", ["t-bob"]), ("carol", [])] {
             #expect(database.sessions.leastRecentlyUsed(ofAccount: account, keeping: 0) == tokens, "\(account)'s sessions")
+            #expect(reread.leastRecentlyUsed(ofAccount: account, keeping: 0) == tokens, "\(account)'s sessions, read again")
         }
     }
 
@@ -43,12 +44,38 @@ import ReplicaCore
             changes.record(.inserted(SessionRecord(tokenHash: token, accountKey: "alice", createdAtMillis: Int64(created))))
         }
         changes.record(.inserted(SessionRecord(tokenHash: "t-bob", accountKey: "bob", createdAtMillis: 1)))
-        changes.record(.touched(tokenHash: "t-a", millis: 40))
+        for (token, used) in [("t-a", 60), ("t-b", 50), ("t-c", 50), ("t-d", 50)] {
+            changes.record(.touched(tokenHash: token, millis: Int64(used)))
+        }
         table.apply(changes)
         #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 4) == [], "within the limit, nothing closes")
         #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 3) == ["t-b"], "the least recently used, ties by token")
-        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 1) == ["t-b", "t-d", "t-c"], "a use counts, not the creation")
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 1) == ["t-b", "t-c", "t-d"], "a use counts, not the login")
         #expect(table.leastRecentlyUsed(ofAccount: "nobody", keeping: 0) == [])
+    }
+
+    @Test func sessionsNeverUsedSinceTheirLoginCloseBeforeUsedOnes() {
+        // A client that logs in again and again leaves sessions like t-new behind; t-phone's
+        // last use is recorded coarsely, so it may look older than it is.
+        let table = SessionTable()
+        let changes = SessionChanges()
+        changes.record(.inserted(SessionRecord(tokenHash: "t-phone", accountKey: "alice", createdAtMillis: 10)))
+        changes.record(.touched(tokenHash: "t-phone", millis: 20))
+        for (token, created) in [("t-new2", 40), ("t-new1", 30)] {
+            changes.record(.inserted(SessionRecord(tokenHash: token, accountKey: "alice", createdAtMillis: Int64(created))))
+        }
+        table.apply(changes)
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 1) == ["t-new1", "t-new2"])
+    }
+
+    @Test func aSessionInsertedAgainMovesToItsNewAccount() {
+        let table = SessionTable()
+        let changes = SessionChanges()
+        changes.record(.inserted(SessionRecord(tokenHash: "t", accountKey: "alice", createdAtMillis: 1)))
+        changes.record(.inserted(SessionRecord(tokenHash: "t", accountKey: "bob", createdAtMillis: 2)))
+        table.apply(changes)
+        #expect(table.leastRecentlyUsed(ofAccount: "alice", keeping: 0) == [])
+        #expect(table.leastRecentlyUsed(ofAccount: "bob", keeping: 0) == ["t"])
     }
 
     @Test func aReopenedDatabaseStartsWithItsSessions() throws {
@@ -58,6 +85,6 @@ import ReplicaCore
             .openSession(.init(username: "alice", verifiedPasswordHash: "h", tokenHash: "t-alice", createdAtMillis: 5)),
         ])
         let reopened = try ChatDatabase(directory: directory)
-        #expect(reopened.sessions.entry(forTokenHash: "t-alice") == .init(accountKey: "alice", lastUsedAtMillis: 5))
+        #expect(reopened.sessions.entry(forTokenHash: "t-alice") == .init(accountKey: "alice", lastUsedAtMillis: 5, createdAtMillis: 5))
     }
 }

@@ -14,6 +14,10 @@ public final class SessionTable: Sendable {
     public struct Entry: Sendable, Equatable {
         public var accountKey: String
         public var lastUsedAtMillis: Int64
+        public var createdAtMillis: Int64
+
+        /// Whether a use after the login was recorded (`ChatCommand.TouchSessions`).
+        var hasRecordedUse: Bool { lastUsedAtMillis > createdAtMillis }
     }
 
     /// The sessions by token hash, and the token hashes of each account's sessions.
@@ -52,25 +56,31 @@ public final class SessionTable: Sendable {
     /// Every entry, by token hash (for tests and checks).
     var all: [String: Entry] { state.withLock { $0.entries } }
 
-    /// The sessions of `accountKey` to close so that at most `keeping` remain: the least
-    /// recently used first (by their recorded use, then by token hash, so the choice is stable).
+    /// The sessions of `accountKey` to close so that at most `keeping` remain. Sessions with
+    /// no recorded use since their login go first, oldest first: a client that logs in again
+    /// and again leaves those behind, while a use is recorded only once the last recorded one
+    /// is a tenth of the TTL old (up to an hour), so among used sessions the recorded use says
+    /// little about which is in use now. Then the least recently used; ties by token hash.
     func leastRecentlyUsed(ofAccount accountKey: String, keeping: Int) -> [String] {
-        state.withLock { state in
+        let sessions: [(tokenHash: String, entry: Entry)] = state.withLock { state in
             guard let tokens = state.tokensByAccount[accountKey], tokens.count > keeping else { return [] }
-            let oldestFirst = tokens.sorted {
-                let (a, b) = (state.entries[$0]!.lastUsedAtMillis, state.entries[$1]!.lastUsedAtMillis)
-                return a != b ? a < b : $0 < $1
-            }
-            return Array(oldestFirst.prefix(tokens.count - max(keeping, 0)))
+            return tokens.map { ($0, state.entries[$0]!) }
         }
+        guard !sessions.isEmpty else { return [] }
+        let closingFirst = sessions.sorted { a, b in
+            if a.entry.hasRecordedUse != b.entry.hasRecordedUse { return !a.entry.hasRecordedUse }
+            if a.entry.lastUsedAtMillis != b.entry.lastUsedAtMillis { return a.entry.lastUsedAtMillis < b.entry.lastUsedAtMillis }
+            return a.tokenHash < b.tokenHash
+        }
+        return closingFirst.prefix(sessions.count - max(keeping, 0)).map(\.tokenHash)
     }
 
     /// Reads every session row of `db` in place of what the table held.
     func reload(from db: Database) throws {
         var loaded: [String: Entry] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT token_hash, account_key, last_used_at FROM session")
+        let rows = try Row.fetchCursor(db, sql: "SELECT token_hash, account_key, last_used_at, created_at FROM session")
         while let row = try rows.next() {
-            loaded[row[0]] = Entry(accountKey: row[1], lastUsedAtMillis: row[2])
+            loaded[row[0]] = Entry(accountKey: row[1], lastUsedAtMillis: row[2], createdAtMillis: row[3])
         }
         let reloaded = State(loaded)
         state.withLock { $0 = reloaded }
@@ -87,7 +97,8 @@ public final class SessionTable: Sendable {
             for change in changes.changes {
                 switch change {
                 case .inserted(let session):
-                    state.insert(session.tokenHash, Entry(accountKey: session.accountKey, lastUsedAtMillis: session.lastUsedAtMillis))
+                    state.insert(session.tokenHash, Entry(
+                        accountKey: session.accountKey, lastUsedAtMillis: session.lastUsedAtMillis, createdAtMillis: session.createdAtMillis))
                 case .deleted(let tokenHash):
                     state.remove(tokenHash)
                 case .deletedOfAccount(let key):
