@@ -70,7 +70,7 @@ import Testing
         #expect(RemovalVerdict.removal(of: knowsNothing, reports: [Self.report(commit: 9, configuration: 6)]) == nil)
     }
 
-    @Test func aJoinerBehindTheConfigurationThatAddedItConcludesNothing() {
+    @Test func aJoinerBehindTheConfigurationThatAddedItConcludesNothingFromEarlierOnes() {
         // Its id and URL were used before: the configuration it holds is the earlier replica's.
         var catchingUp = Self.own
         catchingUp.memberSince = 8
@@ -78,6 +78,21 @@ import Testing
         catchingUp.configurationIndex = 8
         let proof = Self.report(commit: 12, configuration: 10)
         #expect(RemovalVerdict.removal(of: catchingUp, reports: [proof]) == proof, "caught up, it can learn of a later removal")
+    }
+
+    @Test func aJoinerRemovedBeforeItCaughtUpConcludesFromAConfigurationLaterThanItsAdding() {
+        // Added at 8, it holds only what it received before the leader stopped sending: the
+        // earlier configurations at 5, perhaps an earlier replica's of its id, or none at all.
+        var catchingUp = Self.own
+        catchingUp.memberSince = 8
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 12, configuration: 8)]) == nil,
+            "the configuration that added it proves nothing")
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [Self.report(commit: 12, configuration: 10, members: Self.own.members)]) == nil,
+            "a later configuration that lists it proves nothing")
+        let proof = Self.report(commit: 12, configuration: 10)
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [proof]) == proof)
+        (catchingUp.members, catchingUp.configurationIndex) = ([:], 0)
+        #expect(RemovalVerdict.removal(of: catchingUp, reports: [proof]) == proof, "knowing no configuration yet")
     }
 
     @Test func aJoinerThatDoesNotKnowWhereItWasAddedConcludesNothingFromAConfigurationWithoutIt() {

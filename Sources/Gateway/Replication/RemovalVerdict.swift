@@ -16,12 +16,13 @@ import Foundation
 /// their own `--peers`, where one machine may be spelled two ways (a name and an address).
 ///
 /// The freshest report (the highest commit index) decides: if this replica was added again
-/// since, a member that has seen it lists it. A replica still catching up after it joined
-/// concludes nothing until its configuration is at least the one that added it: ids may be
-/// used again, and the configurations it meets before may be about an earlier replica of its
-/// id. A configuration that does not list it counts only when it is later than the one that
-/// made it a member: then it is its own removal, appended but perhaps not committed (a leader
-/// that appended its own removal and lost its term before the commit is such a replica).
+/// since, a member that has seen it lists it. Ids may be used again, so a configuration counts
+/// only when it is later than the one that made this replica a member (`memberSince`): those
+/// before may be about an earlier replica of its id. So a replica still catching up after it
+/// joined needs a reported configuration later than the one that added it, and its own
+/// configuration, if it does not list it, counts only when it is later too: then it is its own
+/// removal, appended but perhaps not committed (a leader that appended its own removal and
+/// lost its term before the commit is such a replica).
 enum RemovalVerdict {
     /// One member's answer to `GET /v1/cluster`.
     struct Report: Equatable, Sendable {
@@ -73,13 +74,19 @@ enum RemovalVerdict {
         var memberSince: Int64? = 0
     }
 
-    /// Whether any report could prove `own` removed: not before it knows its cluster and a
-    /// configuration, at least the one that made it a member, that lists it or removes it.
+    /// Whether any report could prove `own` removed: not before it knows its cluster, and
+    /// either a configuration that lists it, or where it was made a member.
     static func canConclude(_ own: Own) -> Bool {
-        guard !own.clusterID.isEmpty, own.configurationIndex >= own.memberSince ?? 0 else { return false }
-        if own.members[own.replicaID] != nil { return true }
-        guard let memberSince = own.memberSince else { return false }
-        return own.configurationIndex > memberSince
+        guard !own.clusterID.isEmpty else { return false }
+        guard let memberSince = own.memberSince else {
+            return own.members[own.replicaID] != nil
+        }
+        return own.members[own.replicaID] != nil || own.configurationIndex != memberSince
+    }
+
+    /// Whether `own` has not yet caught up to the configuration that made it a member.
+    static func isCatchingUp(_ own: Own) -> Bool {
+        own.configurationIndex < own.memberSince ?? 0
     }
 
     /// The report that proves `own` was removed, or nil.
@@ -89,6 +96,7 @@ enum RemovalVerdict {
         guard let freshest = committed.max(by: { $0.commitIndex < $1.commitIndex }),
             freshest.commitIndex > own.configurationIndex
         else { return nil }
+        if isCatchingUp(own), freshest.configurationIndex <= own.memberSince ?? 0 { return nil }
         let asFresh = committed.filter { $0.commitIndex == freshest.commitIndex }
         guard asFresh.allSatisfy({ $0.members[own.replicaID] == nil }) else { return nil }
         return freshest

@@ -42,11 +42,15 @@ extension RaftReplicator {
     }
 
     /// Every other member's view of the cluster, asked all at once; members that do not
-    /// answer are left out.
+    /// answer are left out. A replica that joined asks the replicas it joined through too: one
+    /// removed before it caught up may know no member at all.
     private func askMembers(_ own: RemovalVerdict.Own) async -> [RemovalVerdict.Report] {
         let calls = calls
+        var urls = Set(own.members.filter({ $0.key != own.replicaID }).map(\.value))
+        if case .join(let joinedThrough, _) = configuration.entry { urls.formUnion(joinedThrough) }
+        urls.remove(configuration.url)
         return await withTaskGroup(of: RemovalVerdict.Report?.self) { group in
-            for url in own.members.filter({ $0.key != own.replicaID }).map(\.value) {
+            for url in urls {
                 group.addTask {
                     guard let answer = await calls.get("\(url)/v1/cluster"), answer.status == 200,
                         let json = answer.json()

@@ -126,6 +126,38 @@ extension ClusterTests {
             #expect(ready.status == 200, "the replica cut off from the others stopped: \(lone.recentLog)")
         }
 
+        /// Removed while it still caught up, it may know no configuration at all: it asks the
+        /// replicas it joined through, and a configuration later than the one that added it
+        /// decides.
+        @Test func aJoinerRemovedBeforeItCaughtUpStopsToo() async throws {
+            let (peerPort, ownPort) = (try FreePort.next(), try FreePort.next())
+            let peerURL = "http://127.0.0.1:\(peerPort)"
+            let leader: [String: Any] = ["id": 1, "role": "voter", "url": peerURL]
+            let joining: [String: Any] = ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"]
+            var view: [String: Any] = [
+                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": leader, "applied_index": 9,
+                "commit_index": 9, "configuration_index": 8, "members": [leader, joining],
+            ]
+            let peer = try ScriptedPeer(
+                port: peerPort, view: try Self.text(view),
+                addAnswer: try Self.text(["cluster_id": "c0ffee", "configuration_index": 8, "members": [leader, joining]]))
+            defer { peer.stop() }
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret])
+            joiner.entry = .join([peerURL], learner: true)
+            defer { joiner.stop() }
+            try await joiner.start()
+            let askedBefore = peer.clusterCalls
+            _ = try await eventually(timeout: .seconds(20)) { peer.clusterCalls >= askedBefore + 2 ? true : nil }
+            let health = try await TestClient.shared.get("\(joiner.baseURL)/healthz")
+            #expect(health.status == 200, "the joiner stopped on a view that lists it: \(joiner.recentLog)")
+
+            (view["members"], view["commit_index"], view["configuration_index"]) = ([leader], 12, 11)
+            peer.answer(with: try Self.text(view))
+            try Self.expectStopsByItself(joiner, provedBy: "\(peerURL) reports a configuration committed by index 12")
+        }
+
         static func text(_ json: [String: Any]) throws -> String {
             String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         }

@@ -2,17 +2,20 @@ import Foundation
 import Synchronization
 
 /// A stand-in for a replica on a loopback port: it answers `GET /v1/cluster` with the view it
-/// is given (which may be changed while it runs) and counts those calls; anything else gets
-/// `503`. Every answer closes its connection.
+/// is given (which may be changed while it runs) and counts those calls, and, when given an
+/// answer to adding a member, `POST /v1/cluster/members` with `201` and that answer; anything
+/// else gets `503`. Every answer closes its connection.
 final class ScriptedPeer: Sendable {
     let port: Int
     private let listener: Int32
+    private let addAnswer: String?
     private let state: Mutex<(view: String, clusterCalls: Int)>
     private let isStopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(port: Int, view: String) throws {
+    init(port: Int, view: String, addAnswer: String? = nil) throws {
         self.port = port
+        self.addAnswer = addAnswer
         state = Mutex((view, 0))
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw TestFailure("socket() failed") }
@@ -74,9 +77,14 @@ final class ScriptedPeer: Sendable {
             guard count > 0 else { return }
             request += buffer[..<count]
         }
-        let isClusterView = request.starts(with: Array("GET /v1/cluster ".utf8))
-        let body = isClusterView ? state.withLock { $0.clusterCalls += 1; return $0.view } : "{}"
-        let status = isClusterView ? "200 OK" : "503 Service Unavailable"
+        let (status, body): (String, String)
+        if request.starts(with: Array("GET /v1/cluster ".utf8)) {
+            (status, body) = ("200 OK", state.withLock { $0.clusterCalls += 1; return $0.view })
+        } else if let addAnswer, request.starts(with: Array("POST /v1/cluster/members ".utf8)) {
+            (status, body) = ("201 Created", addAnswer)
+        } else {
+            (status, body) = ("503 Service Unavailable", "{}")
+        }
         let answer = Array("""
             HTTP/1.1 \(status)\r
             Content-Type: application/json\r
