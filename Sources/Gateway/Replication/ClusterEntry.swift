@@ -166,7 +166,8 @@ extension ClusterEntryResolver {
     /// it, or an earlier start was added but stopped before recording the answer. It may take
     /// the place only if it is listed at this very URL and no member has ever heard from it;
     /// otherwise its data was lost, or the id belongs to another machine. Until every member
-    /// has answered for the cluster, it waits.
+    /// has answered for the cluster, it waits; a member with no data yet answers for it only
+    /// if it never ran.
     fileprivate enum Adoption {
         case adopted(ReplicaIdentity)
         /// Ask again later; the reason is for the operator.
@@ -195,19 +196,39 @@ extension ClusterEntryResolver {
         }
         var witnesses: [Int] = []
         var unanswered: [Int] = []
+        var blank: [Int] = []
+        var vouching: [String] = []
         for member in members {
             guard let id = member["id"] as? Int, id != replicaID, let memberURL = member["url"] as? String else { continue }
-            // A member that does not (yet) speak for this cluster, a wiped one among them,
-            // cannot vouch that it never heard from this id.
             guard let answer = calls.call(.GET, "\(memberURL)/internal/identity?asker=\(replicaID)"),
-                answer.status == 200, let json = answer.json(), json["cluster_id"] as? String == clusterID
+                answer.status == 200, let json = answer.json()
             else {
                 unanswered.append(id)
                 continue
             }
-            if json["heard_from_asker"] as? Bool == true { witnesses.append(id) }
+            switch json["cluster_id"] {
+            case let answered as String where answered == clusterID:
+                if json["heard_from_asker"] as? Bool == true { witnesses.append(id) }
+                vouching.append(memberURL)
+            case is NSNull:
+                blank.append(id)
+            default:
+                unanswered.append(id)
+            }
         }
         if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: [clusterID]) }
+        // A member with no data yet (another one added before it started, waiting like this
+        // one) may vouch only if it never ran either: no member with data has heard from it.
+        // One wiped after it ran has forgotten whom it heard from.
+        for id in blank {
+            let neverRan = vouching.allSatisfy { url in
+                guard let answer = calls.call(.GET, "\(url)/internal/identity?asker=\(id)"), answer.status == 200,
+                    let json = answer.json(), json["cluster_id"] as? String == clusterID
+                else { return false }
+                return json["heard_from_asker"] as? Bool == false
+            }
+            if !neverRan { unanswered.append(id) }
+        }
         guard unanswered.isEmpty else {
             return .waiting("""
                 replica \(replicaID) is already a member of cluster \(clusterID): waiting for replicas \

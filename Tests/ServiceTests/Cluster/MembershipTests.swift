@@ -152,6 +152,65 @@ extension ClusterTests {
             try await Self.waitUntilVoter(4, in: cluster)
         }
 
+        /// Two replicas added by hand, then started at once: each is the other's member with no
+        /// data yet, and each vouches for the other, since no member with data heard from it.
+        @Test func twoReplicasAddedByHandThenStartedTogetherBothTakeTheirPlaces() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let joiners = [try cluster.addJoiner(id: 4), try cluster.addJoiner(id: 5)]
+            for joiner in joiners {
+                let added = try await eventually(timeout: .seconds(10)) {
+                    let answer = try await Self.operatorCall(
+                        .POST, "/v1/cluster/members", json: ["id": joiner.id, "url": joiner.baseURL], at: try await cluster.waitForLeader())
+                    return answer.status == 201 ? answer : nil
+                }
+                #expect(added.status == 201)
+            }
+            async let fourth: Void = joiners[0].start()
+            async let fifth: Void = joiners[1].start()
+            _ = try await (fourth, fifth)
+            try await Self.waitUntilVoter(4, in: cluster)
+            try await Self.waitUntilVoter(5, in: cluster)
+        }
+
+        /// A member with no data that ran before (its disk was wiped) has forgotten whom it
+        /// heard from: it cannot vouch, and a replica added by hand waits for it. Stand-ins play
+        /// the leader, which heard from that member, and the wiped member.
+        @Test func aMemberWipedAfterItRanCannotVouchForAReplicaAddedByHand() async throws {
+            let (leaderPort, wipedPort, ownPort) = (try FreePort.next(), try FreePort.next(), try FreePort.next())
+            let (leaderURL, wipedURL) = ("http://127.0.0.1:\(leaderPort)", "http://127.0.0.1:\(wipedPort)")
+            let members: [[String: Any]] = [
+                ["id": 1, "role": "voter", "url": leaderURL], ["id": 5, "role": "voter", "url": wipedURL],
+                ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"],
+            ]
+            let view: [String: Any] = [
+                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": leaderURL],
+                "applied_index": 9, "commit_index": 9, "configuration_index": 8, "members": members,
+            ]
+            let leader = try ScriptedPeer(
+                port: leaderPort, view: String(decoding: try JSONSerialization.data(withJSONObject: view), as: UTF8.self))
+            let wiped = try ScriptedPeer(port: wipedPort, view: "{}")
+            defer { leader.stop(); wiped.stop() }
+            leader.route("POST /v1/cluster/members", status: "409 Conflict", body: #"{"error":{"code":"member_exists","message":"replica 4 is a member"}}"#)
+            leader.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
+            leader.route("GET /internal/identity?asker=5", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":true}"#)
+            wiped.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":null,"heard_from_asker":false}"#)
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret, "--log-level", "notice"])
+            joiner.entry = .join([leaderURL], learner: true)
+            defer { joiner.stop() }
+            try await joiner.start(waitForHealth: false)
+
+            _ = try await eventually(timeout: .seconds(20)) { leader.calls(to: "GET /internal/identity?asker=5") >= 2 ? true : nil }
+            #expect(!joiner.recentLog.contains("taking its place"), "it took the place on a wiped member's word: \(joiner.recentLog)")
+            #expect(joiner.recentLog.contains("waiting for replicas 5 to confirm"), "log: \(joiner.recentLog)")
+
+            leader.route("GET /internal/identity?asker=5", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
+            let adopted = try await eventually(timeout: .seconds(20)) { joiner.recentLog.contains("taking its place") ? true : nil }
+            #expect(adopted, "a member that never ran vouches: \(joiner.recentLog)")
+        }
+
         /// A joined replica whose disk was wiped cannot come back under its id through --join:
         /// the members heard from it.
         @Test func aWipedJoinedReplicaRestartedWithJoinRefusesToStart() async throws {

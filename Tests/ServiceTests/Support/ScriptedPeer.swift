@@ -3,13 +3,15 @@ import Synchronization
 
 /// A stand-in for a replica on a loopback port: it answers `GET /v1/cluster` with the view it
 /// is given (which may be changed while it runs) and counts those calls, and, when given an
-/// answer to adding a member, `POST /v1/cluster/members` with `201` and that answer; anything
-/// else gets `503`. Every answer closes its connection.
+/// answer to adding a member, `POST /v1/cluster/members` with `201` and that answer; other
+/// requests given a route (`route(_:status:body:)`, by method and target) get its answer, and
+/// anything else gets `503`. Every answer closes its connection.
 final class ScriptedPeer: Sendable {
     let port: Int
     private let listener: Int32
     private let addAnswer: String?
     private let state: Mutex<(view: String, clusterCalls: Int)>
+    private let routes = Mutex<[String: (status: String, body: String, calls: Int)]>([:])
     private let isStopped = Mutex(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -44,6 +46,14 @@ final class ScriptedPeer: Sendable {
     var clusterCalls: Int { state.withLock { $0.clusterCalls } }
 
     func answer(with view: String) { state.withLock { $0.view = view } }
+
+    /// Answers `method target` (as in the request line, such as `GET /internal/identity?asker=4`).
+    func route(_ request: String, status: String, body: String) {
+        routes.withLock { $0[request] = (status, body, $0[request]?.calls ?? 0) }
+    }
+
+    /// How many times `method target` was asked.
+    func calls(to request: String) -> Int { routes.withLock { $0[request]?.calls ?? 0 } }
 
     /// Stops accepting and closes the port, so that a replica may listen there again.
     func stop() {
@@ -82,6 +92,12 @@ final class ScriptedPeer: Sendable {
             (status, body) = ("200 OK", state.withLock { $0.clusterCalls += 1; return $0.view })
         } else if let addAnswer, request.starts(with: Array("POST /v1/cluster/members ".utf8)) {
             (status, body) = ("201 Created", addAnswer)
+        } else if let routed = routes.withLock({ routes -> (String, String)? in
+            guard let key = routes.keys.first(where: { request.starts(with: Array("\($0) ".utf8)) }) else { return nil }
+            routes[key]!.calls += 1
+            return (routes[key]!.status, routes[key]!.body)
+        }) {
+            (status, body) = routed
         } else {
             (status, body) = ("503 Service Unavailable", "{}")
         }
