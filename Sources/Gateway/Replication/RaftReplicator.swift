@@ -177,10 +177,16 @@ public final class RaftReplicator: Replicator {
 
     /// A replica that joined as a learner asks the leader to make it a voter until it is
     /// one: the leader refuses (409 not_caught_up) while it lags.
-    private func promoteWhenCaughtUp() async {
+    ///
+    /// A refusal that waiting does not end (`change_refused`, such as a cluster at its most
+    /// voters) is logged once, and asked about again only every `refusedRetry`: it may end when
+    /// an operator removes a voter.
+    private func promoteWhenCaughtUp(refusedRetry: Duration = .seconds(10)) async {
         let id = configuration.id
+        let retry = Duration.milliseconds(max(100, configuration.tuning.tickMilliseconds * 10))
+        var refusal: String?
         while true {
-            try? await Task.sleep(for: .milliseconds(max(100, configuration.tuning.tickMilliseconds * 10)))
+            try? await Task.sleep(for: refusal == nil ? retry : refusedRetry)
             let status = status()
             if mailbox.isStopped { return }
             guard let me = status.members.first(where: { $0.address.id == id }) else { continue }
@@ -192,6 +198,18 @@ public final class RaftReplicator: Replicator {
                 logger.notice("caught up with the leader: now a voter")
                 return
             }
+            guard let answer, answer.status == 409, answer.errorCode == "change_refused" else {
+                refusal = nil
+                continue
+            }
+            let reason = answer.error?["message"] as? String ?? "refused"
+            if reason != refusal {
+                logger.warning("""
+                    the leader refuses to make replica \(id) a voter: \(reason); it stays a learner and asks again \
+                    every \(refusedRetry.components.seconds) s (start it with --learner to stay one)
+                    """)
+            }
+            refusal = reason
         }
     }
 

@@ -211,6 +211,33 @@ extension ClusterTests {
             #expect(adopted, "a member that never ran vouches: \(joiner.recentLog)")
         }
 
+        /// An eighth voter is refused: the joiner says so once, stays a learner, and asks again
+        /// only every ten seconds instead of five times a second.
+        @Test func aJoinerThatCannotBecomeAVoterSaysWhyAndStopsAskingSoOften() async throws {
+            let cluster = try await TestCluster.started(size: 7)
+            defer { cluster.stopAll() }
+            let joiner = try cluster.addJoiner(id: 8)
+            joiner.extraArguments += ["--log-level", "notice"]
+            try await joiner.start()
+            let warning = "the leader refuses to make replica 8 a voter"
+            _ = try await eventually(timeout: .seconds(20)) { joiner.recentLog.contains(warning) ? true : nil }
+            let leader = try await cluster.waitForLeader()
+            let refusedBefore = try await Self.promotionsRefused(at: leader)
+            try await Task.sleep(for: .seconds(2))  // ten asks at the learner's usual pace
+            let refusedAfter = try await Self.promotionsRefused(at: try await cluster.waitForLeader())
+            #expect(refusedAfter - refusedBefore <= 1, "\(refusedAfter - refusedBefore) refused promotions in 2 s")
+            #expect(joiner.recentLog.components(separatedBy: warning).count == 2, "the refusal is logged once: \(joiner.recentLog)")
+            #expect(try await Self.members(at: leader)[8] == "learner")
+        }
+
+        static func promotionsRefused(at replica: ChatdProcess) async throws -> Int {
+            let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
+            return metrics.split(separator: "\n")
+                .filter { $0.hasPrefix("chat_http_requests_total{") && $0.contains("promote") && $0.contains("status=\"409\"") }
+                .compactMap { Double($0.split(separator: " ").last ?? "").map(Int.init) }
+                .reduce(0, +)
+        }
+
         /// A joined replica whose disk was wiped cannot come back under its id through --join:
         /// the members heard from it.
         @Test func aWipedJoinedReplicaRestartedWithJoinRefusesToStart() async throws {
