@@ -80,6 +80,22 @@ import Testing
         #expect(response.status == 401, "a closed session's long-poll was answered \(response.status): \(response.bodies)")
     }
 
+    /// Found by probing: messages at or before its position woke it, and it answered empty
+    /// long before its wait ran out.
+    @Test func aLongPollFromAPositionAheadOfItsInboxWaitsForAMessageBeyondIt() async throws {
+        let replica = try await ChatdProcess.single()
+        let alice = try await ChatUser.register("alice", at: replica.baseURL)
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { try await bob.inbox("consistency=stale&after=2&wait=30") }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        for body in ["one", "two", "three"] {
+            #expect(try await alice.send(to: bob.username, body).status == 201)
+        }
+        let response = try await poll.value
+        #expect(response.status == 200)
+        #expect(response.bodies == ["three"], "the long-poll answered before a message after its position came")
+    }
+
     @Test func aStaleLongPollThatKeepsUpGetsEachMessageOnceInOrder() async throws {
         let replica = try await ChatdProcess.single()
         let alice = try await ChatUser.register("alice", at: replica.baseURL)

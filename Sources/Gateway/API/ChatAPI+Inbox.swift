@@ -58,6 +58,10 @@ extension ChatAPI {
     /// Answers with the caller's messages now, or registers the long-poll to be answered when
     /// one arrives or its wait runs out.
     private func serveInbox(_ query: InboxQuery, waitSeconds: Int64, responder: HTTPResponder) {
+        serveInbox(query, until: .now + .seconds(waitSeconds), responder: responder)
+    }
+
+    private func serveInbox(_ query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
         let waiters = dependencies.waiters
         let ticket = waiters.register(accountKey: query.accountKey, tokenHash: query.tokenHash)
         let messages: [StoredMessage]
@@ -67,12 +71,27 @@ extension ChatAPI {
         } catch {
             return responder.answer(error.response)
         }
-        guard messages.isEmpty && waitSeconds > 0 else {
+        guard messages.isEmpty && deadline > .now else {
             waiters.cancel(ticket)
             return responder.answer(Self.inboxResponse(messages, query: query))
         }
+        wait(ticket, for: query, until: deadline, responder: responder)
+    }
+
+    /// Waits with `ticket`, which found nothing after the query's position.
+    private func wait(_ ticket: InboxWaiters.Ticket, for query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
+        let waiters = dependencies.waiters
+        let remaining = deadline - .now
         // The wait holds only the query and the responder; the epoll thread makes the answer.
-        waiters.wait(ticket, seconds: Double(waitSeconds)) { [self] arrival in
+        waiters.wait(ticket, seconds: Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) {
+            [self] arrival in
+            if let arrival, isNothingNew(arrival, for: query), deadline - .now > .milliseconds(10) {
+                // Woken by messages it has (it asked from a later position): it waits on, if the
+                // waiters know of nothing else, without reading the inbox on this thread.
+                let next = waiters.register(accountKey: query.accountKey, tokenHash: query.tokenHash)
+                if waiters.holdsNothing(after: query.after, for: next) { return wait(next, for: query, until: deadline, responder: responder) }
+                waiters.cancel(next)
+            }
             responder.answer(making: { [self] in
                 if let arrival { dependencies.metrics.recordStage("long_poll_wake", .now - arrival.appliedAt) }
                 return answerAfterWait(query, arrival: arrival)
@@ -88,6 +107,13 @@ extension ChatAPI {
         var tokenHash: String
         var after: Int64
         var limit: Int64
+    }
+
+    /// Whether the messages that woke a long-poll are all at or before its position, in a
+    /// session that still holds.
+    private func isNothingNew(_ arrival: InboxWaiters.Arrival, for query: InboxQuery) -> Bool {
+        guard let arrived = arrival.messages, arrived.allSatisfy({ $0.seq <= query.after }) else { return false }
+        return dependencies.database.sessions.entry(forTokenHash: query.tokenHash)?.accountKey == query.accountKey
     }
 
     private func answerAfterWait(_ query: InboxQuery, arrival: InboxWaiters.Arrival?) -> HTTPResponse {
