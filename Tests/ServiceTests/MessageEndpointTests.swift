@@ -24,6 +24,16 @@ import Testing
         #expect(response.errorCode == "no_such_user")
     }
 
+    /// Found by probing: a name no account can have was answered 404 "There is no user named .".
+    @Test(arguments: ["", "a b", ".dot", String(repeating: "n", count: 33), "é"])
+    func sendingToANameThatBreaksTheUsernameRulesIs400(_ name: String) async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let alice = try await ChatUser.register(uniqueName("a"), at: base)
+        let response = try await alice.send(to: name, "hi")
+        #expect(response.status == 400, "\(response.status) \(response.text)")
+        #expect(response.errorCode == "invalid_username")
+    }
+
     @Test(arguments: [0, 65_537])
     func bodiesOutside1To65536BytesAreRefused(_ size: Int) async throws {
         let base = try await SharedReplica.instance.baseURL()

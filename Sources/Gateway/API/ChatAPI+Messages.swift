@@ -37,6 +37,7 @@ extension ChatAPI {
     ) throws(APIError) {
         timeline.authenticated = .now
         let send = try Self.sendBody(of: request)
+        guard Username.isValid(send.to) else { throw .invalidUsername }
         guard (1...Self.maxMessageBytes).contains(send.body.utf8.count) else {
             throw .invalidBody("A message body is 1 to \(Self.maxMessageBytes) bytes of UTF-8.")
         }
