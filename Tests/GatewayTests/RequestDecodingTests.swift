@@ -24,11 +24,11 @@ import Testing
     }
 
     /// Decodes `json` as a send's body, and returns the error it was refused with.
-    static func refusal(_ json: String) -> APIError? {
+    static func refusal<Body: Decodable>(_ json: String, as type: Body.Type = RequestBodies.Acknowledge.self) -> APIError? {
         let request = HTTPRequest(
             method: "POST", path: "/", headers: ["content-type": "application/json"], body: Array(json.utf8))
         do {
-            _ = try RequestDecoding.body(RequestBodies.Acknowledge.self, from: request)
+            _ = try RequestDecoding.body(type, from: request)
             return nil
         } catch {
             return error
@@ -45,6 +45,26 @@ import Testing
     @Test(arguments: [#"{"up_to":1,"x":{"up_to":2},"y":[{"a":1},{"a":2}]}"#, #"{"up_to":1,"x":"\"up_to\""}"#])
     func aNameRepeatedOnlyInOtherObjectsOrValuesIsAccepted(_ json: String) {
         #expect(Self.refusal(json) == nil, "\(json) was refused: \(Self.refusal(json)?.message ?? "")")
+    }
+
+    /// Found by probing: `null` was "The field \"\" has the wrong type." (invalid_request).
+    @Test(arguments: ["null", "[1]", #""x""#, "7"])
+    func aBodyThatIsNotAnObjectIsSaidToBeOne(_ json: String) throws {
+        let refusal = try #require(Self.refusal(json), "\(json) was accepted")
+        #expect(refusal.code == "invalid_json", "\(json): \(refusal.code)")
+        #expect(refusal.message == "The body must be a JSON object.", "\(json): \(refusal.message)")
+    }
+
+    @Test(arguments: [#"{"to":"bob","body":"\ud800"}"#, #"{"to":"bob","body":"\uDFFFa"}"#])
+    func anUnpairedSurrogateIsNamed(_ json: String) throws {
+        let refusal = try #require(Self.refusal(json, as: RequestBodies.Send.self), "\(json) was accepted")
+        #expect(refusal.code == "invalid_json")
+        #expect(refusal.message.contains("unpaired surrogate"), "\(json): \(refusal.message)")
+    }
+
+    @Test func malformedJSONWithoutSurrogatesIsCalledMalformed() throws {
+        let refusal = try #require(Self.refusal(#"{"up_to":1,"x":"\u00e9" "#))
+        #expect(refusal.message == "The body is not well-formed JSON.", "\(refusal.message)")
     }
 
     @Test(arguments: [#"{"up_to":1.5}"#, #"{"up_to":1e30}"#, #"{"up_to":99999999999999999999}"#])

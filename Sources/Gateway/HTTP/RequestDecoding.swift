@@ -30,12 +30,30 @@ enum RequestDecoding {
             if let field = integerFieldThatDoesNotFit(in: body) {
                 return APIError.invalidRequest("The field \"\(field)\" must be a whole number of at most 64 bits.")
             }
+            if holdsAnEscapedSurrogate(body) {
+                return APIError.invalidJSON("A string in the body holds an unpaired surrogate (\\uD800 to \\uDFFF): it is not Unicode text.")
+            }
             return APIError.invalidJSON("The body is not well-formed JSON.")
-        case .typeMismatch(_, let context) where context.codingPath.isEmpty:
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty,
+             .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            // `[1]`, `"x"` or `null`.
             return APIError.invalidJSON("The body must be a JSON object.")
         default:
             return APIError.invalidRequest(describe(error))
         }
+    }
+
+    /// Whether `body` has a `\uD800` to `\uDFFF` escape, which Foundation refuses unpaired as
+    /// it refuses malformed JSON (on the error path only).
+    static func holdsAnEscapedSurrogate(_ body: [UInt8]) -> Bool {
+        guard body.count >= 6 else { return false }
+        let backslash = UInt8(ascii: "\\"), u = UInt8(ascii: "u"), d = UInt8(ascii: "d")
+        let surrogateDigits: Set<UInt8> = Set("89abcdefABCDEF".utf8)
+        for at in 0...(body.count - 6) where body[at] == backslash {
+            let (second, third, fourth) = (body[at + 1] | 0x20, body[at + 2] | 0x20, body[at + 3])
+            if second == u && third == d && surrogateDigits.contains(fourth) { return true }
+        }
+        return false
     }
 
     /// Foundation reports a number that its integer field cannot hold (`1.5`, `1e30`) as a
