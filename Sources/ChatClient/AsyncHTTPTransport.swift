@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOSSL
 
 /// The real ``HTTPTransport``, on AsyncHTTPClient.
@@ -56,6 +57,9 @@ public final class AsyncHTTPTransport: HTTPTransport {
             throw CancellationError()
         } catch let error as HTTPClientError {
             throw Self.transportError(for: error)
+        } catch let error as IOError {
+            // "connection refused", not NIO's "connection reset (error set): Connection refused (errno: 111)".
+            throw TransportError.connectionFailed(String(cString: strerror(error.errnoCode)).lowercased())
         } catch {
             throw TransportError.connectionFailed(String(describing: error))
         }

@@ -71,7 +71,7 @@ struct PeerCalls: Sendable {
             let body = try await response.body.collect(upTo: limit)
             return Answer(status: Int(response.status.code), body: Array(body.readableBytesView))
         } catch {
-            failures.record(url, "\(error)")
+            failures.record(url, PeerCallFailures.reason(error))
             return nil
         }
     }
@@ -88,7 +88,7 @@ struct PeerCalls: Sendable {
         do {
             response = try client.execute(request: request, deadline: .now() + .seconds(10)).wait()
         } catch {
-            failures.record(url, "\(error)")
+            failures.record(url, PeerCallFailures.reason(error))
             return nil
         }
         let body = response.body.map { Array($0.readableBytesView) } ?? []
@@ -102,6 +102,13 @@ struct PeerCalls: Sendable {
 /// The last error of a call to each URL (a refused connection, a TLS handshake that failed).
 final class PeerCallFailures: Sendable {
     private let byURL = Mutex<[String: String]>([:])
+
+    /// What an operator reads: "connection refused", not NIO's "connection reset (error set):
+    /// Connection refused (errno: 111)".
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
+    }
 
     func record(_ url: String, _ description: String) { byURL.withLock { $0[url] = description } }
 
