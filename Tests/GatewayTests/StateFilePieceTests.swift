@@ -10,7 +10,7 @@ import ReplicaCore
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pieces-\(UUID().uuidString)")
         let api = InternalRaftAPI(
             secret: "secret", incoming: try IncomingSnapshots(directory: directory),
-            board: ClusterIdentityBoard(clusterID: "c", heardFrom: [])) { _, _ in }
+            board: ClusterIdentityBoard(clusterID: "c", heardFrom: []), replicaID: 1) { _, _ in }
         let request = HTTPRequest(
             method: "POST", path: PeerTransport.stateFilePath,
             query: [

@@ -13,6 +13,8 @@ struct InternalRaftAPI: HTTPRequestHandler {
     let secret: String
     let incoming: IncomingSnapshots
     let board: ClusterIdentityBoard
+    /// This replica's id: a batch for another one came to the wrong address.
+    let replicaID: Int
     /// Hands a batch to the driver, which answers the responder with its replies to the sender.
     let deliver: @Sendable ([RaftMessage], HTTPResponder) -> Void
 
@@ -71,6 +73,13 @@ struct InternalRaftAPI: HTTPRequestHandler {
             return messages.isEmpty
                 ? .now(PeerTransport.replyResponse([]))
                 : .error(APIError(status: 400, code: "invalid_body", message: "A batch comes from one replica."))
+        }
+        if let stray = messages.first(where: { $0.to.rawValue != UInt64(replicaID) }) {
+            // A member added with another replica's URL (one machine spelled two ways): without
+            // this answer the sender would never learn why its follower does not catch up.
+            return .error(APIError(
+                status: 421, code: "misdirected",
+                message: "These Raft messages are for replica \(stray.to.rawValue); this is replica \(replicaID)."))
         }
         let deliverable = messages.filter(incoming.isDeliverable)
         return .deferred { responder in deliver(deliverable, responder) }

@@ -122,6 +122,8 @@ final class PeerLink: Sendable {
         /// Since when the peer has not answered, if it has not; and when that was last logged.
         var unreachableSince: ContinuousClock.Instant?
         var unreachableLoggedAt: ContinuousClock.Instant?
+        /// The last refusal logged, and when.
+        var refusalLogged: (status: Int, at: ContinuousClock.Instant)?
     }
 
     /// A peer that stays unreachable is logged again at most this often.
@@ -228,13 +230,7 @@ final class PeerLink: Sendable {
                 noteReachability(failure: error)
                 let pause: TimeAmount
                 if case PeerTransportError.refused(let status) = error {
-                    // The peer is up but refuses our messages (wrong secret, a body too large):
-                    // an operator must hear of it, unlike an unreachable peer.
-                    if status == 409 {
-                        logger.warning("\(url) refused Raft messages: it belongs to another cluster than \(clusterID)")
-                    } else {
-                        logger.warning("\(url) refused Raft messages with status \(status)")
-                    }
+                    noteRefusal(status)
                     pause = .milliseconds(200)
                 } else {
                     logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
@@ -244,6 +240,32 @@ final class PeerLink: Sendable {
                 client.eventLoopGroup.next().scheduleTask(in: pause) { self.sendNext() }
             }
             return
+        }
+    }
+
+    /// A peer that is up but refuses our messages (wrong secret, another cluster, another
+    /// replica at that URL) is a misconfiguration an operator must hear of, once, then again
+    /// at most every `unreachableLogInterval`; a peer still starting (503) is not.
+    private func noteRefusal(_ status: Int) {
+        let now = ContinuousClock.now
+        let isNews = state.withLock { state -> Bool in
+            if let logged = state.refusalLogged, logged.status == status, now - logged.at < Self.unreachableLogInterval {
+                return false
+            }
+            state.refusalLogged = (status, now)
+            return true
+        }
+        switch status {
+        case 503:
+            logger.debug("\(url) is not ready for Raft messages yet (status 503)")
+        case _ where !isNews:
+            break
+        case 409:
+            logger.warning("\(url) refused Raft messages: it belongs to another cluster than \(clusterID)")
+        case 421:
+            logger.warning("\(baseURL) refused Raft messages: it is another replica; check the URL that member was added with")
+        default:
+            logger.warning("\(url) refused Raft messages with status \(status)")
         }
     }
 

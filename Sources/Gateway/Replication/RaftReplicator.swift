@@ -219,7 +219,9 @@ public final class RaftReplicator: Replicator {
 
     /// Peer messages arriving over HTTP.
     public var messageHandler: any HTTPRequestHandler {
-        InternalRaftAPI(secret: configuration.clusterSecret, incoming: incomingSnapshots, board: board) { [mailbox] messages, responder in
+        InternalRaftAPI(
+            secret: configuration.clusterSecret, incoming: incomingSnapshots, board: board, replicaID: configuration.id
+        ) { [mailbox] messages, responder in
             mailbox.enqueue(.messages(messages, replyTo: responder)) {
                 responder.answer(APIError.shuttingDown.response)
             }

@@ -65,6 +65,25 @@ extension ClusterTests {
                 "the join's wait does not say why: \(fullLog(of: joiner))")
         }
 
+        /// Found by probing: a member added at another replica's address (one machine spelled
+        /// two ways) never caught up, and no replica said why: the other replica dropped the
+        /// messages for an id not its own. It now refuses them, and the leader says so, once.
+        @Test func aMemberAddedAtAnotherReplicasAddressIsReportedByTheLeader() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let other = cluster.followers(of: leader)[0]
+            let alias = "http://localhost:\(other.port)"
+            let added = try await TestClient.shared.request(
+                .POST, "\(leader.baseURL)/v1/cluster/members", json: ["id": 9, "url": alias],
+                headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
+            #expect(added.status == 201, "\(added.status) \(added.text)")
+            let warning = "\(alias) refused Raft messages: it is another replica"
+            #expect(try await waitForLog(warning, in: leader), "the leader does not say why replica 9 lags: \(fullLog(of: leader))")
+            try await Task.sleep(for: .seconds(1))  // five more refusals at the link's pace
+            #expect(fullLog(of: leader).components(separatedBy: warning).count == 2, "logged more than once: \(fullLog(of: leader))")
+        }
+
         /// Found by hand: a decoded line break in the path went into the access log as is, so a
         /// client could write a line of its own (here, one that claims an election).
         @Test func aClientCannotWriteALineOfItsOwnIntoTheAccessLog() async throws {
