@@ -131,8 +131,8 @@ struct ChatDaemon: ParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: id.map { "chatd.\($0)" } ?? "chatd")
-        raiseOpenFileLimit(logger: logger)
+        let startLogger = Logger(label: id.map { "chatd.\($0)" } ?? "chatd")
+        raiseOpenFileLimit(logger: startLogger)
 
         if join != nil && peers != nil { throw ValidationError("give either --peers (a new cluster) or --join, not both") }
         if learner && join == nil { throw ValidationError("--learner goes with --join") }
@@ -169,7 +169,8 @@ struct ChatDaemon: ParsableCommand {
         options.sessionPolicy = SessionPolicy(ttlMillis: ttl, maxPerAccount: maxSessionsPerAccount)
         try configureTLS(&options)
 
-        let service = try ReplicaService(options: options, logger: logger)
+        let service = try ReplicaService(options: options, logger: startLogger)
+        let logger = service.logger  // labelled with the id, also when it came from the data directory
         service.whenRemovedFromCluster {
             DispatchQueue.main.async {
                 service.shutdown()

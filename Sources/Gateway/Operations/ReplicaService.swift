@@ -47,7 +47,8 @@ public final class ReplicaService: Sendable {
     let server: HTTPServer
     let replicator: any Replicator
     let waiters: InboxWaiters
-    let logger: Logger
+    /// Labelled `chatd.<id>`, also when the id came from the data directory.
+    public let logger: Logger
     let tls: ServingTLS?
     let peerCalls: PeerCalls
     let forwarder: WriteForwarder
@@ -56,8 +57,8 @@ public final class ReplicaService: Sendable {
     let dataDirectoryLock: DataDirectoryLock
     public let port: UInt16
 
-    public init(options: Options, logger: Logger) throws {
-        self.logger = logger
+    public init(options: Options, logger given: Logger) throws {
+        var logger = given
         tls = options.tls
         // Every certificate and key is read and checked before this replica talks to anyone:
         // a bad file must not stop it after it asked to join.
@@ -71,6 +72,8 @@ public final class ReplicaService: Sendable {
             throw ServiceError.idMismatch(given: id, recorded: recorded.replicaID, directory: options.dataDirectory.path)
         }
         let id = recorded?.replicaID ?? options.id ?? 1
+        if options.id == nil { logger = Logger(label: "\(given.label).\(id)") }
+        self.logger = logger
         if let recorded, let index = try database.read({ try ReplicaStateTable.get(.removedAt, in: $0) }) {
             throw ServiceError.removedFromCluster(
                 id: id, clusterID: recorded.clusterID, index: index, directory: options.dataDirectory.path)

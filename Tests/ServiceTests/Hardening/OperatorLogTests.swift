@@ -84,6 +84,18 @@ extension ClusterTests {
             #expect(fullLog(of: leader).components(separatedBy: warning).count == 2, "logged more than once: \(fullLog(of: leader))")
         }
 
+        /// Found by probing: restarted without --id, a replica labelled its lines `chatd`.
+        @Test func aReplicaRestartedFromItsDataDirectoryAloneNamesItselfInItsLog() async throws {
+            let replica = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
+            replica.stop()
+            replica.entry = .dataDirectoryOnly
+            try await replica.start()
+            defer { replica.stop() }
+            let restart = try #require(
+                fullLog(of: replica).split(separator: "\n").last { $0.contains("restarts from") }, "no restart line: \(fullLog(of: replica))")
+            #expect(restart.contains(" chatd.1: "), "\(restart)")
+        }
+
         /// Found by hand: a decoded line break in the path went into the access log as is, so a
         /// client could write a line of its own (here, one that claims an election).
         @Test func aClientCannotWriteALineOfItsOwnIntoTheAccessLog() async throws {
