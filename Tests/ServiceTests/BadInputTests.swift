@@ -35,6 +35,20 @@ import Testing
     }
 
     /// Foundation's decoder would keep one of the two values; which one is not the sender's to guess.
+    /// Found by probing: the first value won, silently.
+    @Test(arguments: [
+        "/v1/inbox?limit=5&limit=1", "/v1/inbox?after=0&wait=1&wait=0", "/v1/inbox?consistency=stale&consistency=linearizable",
+        "/v1/accounts?pattern=a*&pattern=b*", "/v1/accounts?after=a&after=b",
+    ])
+    func aQueryParameterGivenTwiceIs400(_ target: String) async throws {
+        let base = try await SharedReplica.instance.baseURL()
+        let alice = try await ChatUser.register(uniqueName("q"), at: base)
+        let response = try await TestClient.shared.get("\(base)\(target)", token: alice.token)
+        #expect(response.status == 400, "\(target) answered \(response.status)")
+        #expect(response.errorCode == "invalid_request")
+        #expect(response.text.contains("more than once"), "\(response.text)")
+    }
+
     @Test func aSendNamingItsRecipientTwiceIs400AndDeliversNothing() async throws {
         let base = try await SharedReplica.instance.baseURL()
         let alice = try await ChatUser.register(uniqueName("twice"), at: base)

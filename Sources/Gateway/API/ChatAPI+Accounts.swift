@@ -35,10 +35,10 @@ extension ChatAPI {
             // Authentication comes before validation, so a bad query with a bad token is a 401.
             _ = try await authenticate(request)
             let isStale = try Self.isStale(request)
-            let pattern = try Self.accountPattern(request.queryValue("pattern") ?? "*")
+            let pattern = try Self.accountPattern(RequestDecoding.query("pattern", in: request) ?? "*")
             let limit = try RequestDecoding.integer(
                 "limit", in: request, range: 1...Self.maxPageSize, default: Self.defaultPageSize)!
-            let afterKey = request.queryValue("after").map(Username.key)
+            let afterKey = try RequestDecoding.query("after", in: request).map(Username.key)
             if !isStale { try await awaitLinearizableRead(request) }
             let page = try readState {
                 try ChatQueries.accounts(matching: pattern, afterKey: afterKey, limit: Int(limit) + 1, in: $0)

@@ -157,7 +157,7 @@ extension ChatAPI {
     }
 
     static func isStale(_ request: HTTPRequest) throws(APIError) -> Bool {
-        switch request.queryValue("consistency") {
+        switch try RequestDecoding.query("consistency", in: request) {
         case nil, "linearizable": false
         case "stale": true
         default: throw APIError.invalidRequest("The query parameter consistency must be linearizable or stale.")

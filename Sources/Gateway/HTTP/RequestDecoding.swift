@@ -99,11 +99,20 @@ enum RequestDecoding {
         context.codingPath.map(\.stringValue).joined(separator: ".")
     }
 
+    /// A query parameter's value, or nil when absent; one given twice (`limit=5&limit=1`) is
+    /// refused rather than guessed at, like a JSON name given twice.
+    static func query(_ name: String, in request: HTTPRequest) throws(APIError) -> String? {
+        var values = request.query.lazy.filter { $0.name == name }.makeIterator()
+        guard let first = values.next() else { return nil }
+        guard values.next() == nil else { throw APIError.invalidRequest("The query parameter \(name) is given more than once.") }
+        return first.value
+    }
+
     /// An integer query parameter within `range`, or `defaultValue` when absent.
     static func integer(
         _ name: String, in request: HTTPRequest, range: ClosedRange<Int64>, default defaultValue: Int64?
     ) throws(APIError) -> Int64? {
-        guard let text = request.queryValue(name) else { return defaultValue }
+        guard let text = try query(name, in: request) else { return defaultValue }
         guard let value = Int64(text), range.contains(value) else {
             throw APIError.invalidRequest(
                 "The query parameter \(name) must be an integer from \(range.lowerBound) to \(range.upperBound).")
