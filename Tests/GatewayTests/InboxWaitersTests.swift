@@ -55,6 +55,17 @@ import ReplicaCore
         waiters.cancel(ticket)
     }
 
+    /// A long-poll ahead of its inbox tells from them that it has nothing new, whatever else
+    /// the batch did (here someone's acknowledgement).
+    @Test func aWokenLongPollIsToldWhichMessagesWereAddedEvenInAMixedBatch() throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false), .acknowledged(upTo: 3)])
+        let arrival = try #require(woken.value ?? nil, "not woken")
+        #expect(arrival.messages == nil, "the batch did more than add messages")
+        #expect(arrival.added.map(\.seq) == [1])
+    }
+
     @Test func aWokenLongPollIsHandedTheMessagesThatWokeIt() throws {
         let waiters = InboxWaiters()
         let woken = Self.waitOnBob(waiters)

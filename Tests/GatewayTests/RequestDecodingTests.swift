@@ -62,6 +62,16 @@ import Testing
         #expect(refusal.message.contains("unpaired surrogate"), "\(json): \(refusal.message)")
     }
 
+    @Test(arguments: [#"{"x":"\ud83d\ude00"}"#, #"{"x":"\\ud800"}"#, #"{"x":"\u00e9"}"#, #"{"x":"\ud83d\uDE00\n"}"#])
+    func pairedSurrogatesAndEscapedBackslashesAreNotUnpairedSurrogates(_ json: String) {
+        #expect(!RequestDecoding.holdsAnUnpairedSurrogate(Array(json.utf8)), "\(json)")
+    }
+
+    @Test(arguments: [#"{"x":"\ud800"}"#, #"{"x":"\udc00"}"#, #"{"x":"\ud83d\ud83d\ude00"}"#, #"{"x":"\ud83dx"}"#, #"{"x":"\\\ud800"}"#])
+    func unpairedSurrogatesAreFound(_ json: String) {
+        #expect(RequestDecoding.holdsAnUnpairedSurrogate(Array(json.utf8)), "\(json)")
+    }
+
     @Test func malformedJSONWithoutSurrogatesIsCalledMalformed() throws {
         let refusal = try #require(Self.refusal(#"{"up_to":1,"x":"\u00e9" "#))
         #expect(refusal.message == "The body is not well-formed JSON.", "\(refusal.message)")

@@ -96,6 +96,20 @@ import Testing
         #expect(response.bodies == ["three"], "the long-poll answered before a message after its position came")
     }
 
+    @Test func aLongPollAheadOfItsInboxWhoseSessionClosesIsAnswered401() async throws {
+        let replica = try await ChatdProcess.single()
+        let alice = try await ChatUser.register("alice", at: replica.baseURL)
+        let bob = try await ChatUser.register("bob", at: replica.baseURL)
+        let poll = Task { try await bob.inbox("consistency=stale&after=5&wait=30") }
+        try await waitForWaitingLongPolls(atLeast: 1, base: replica.baseURL)
+        #expect(try await alice.send(to: bob.username, "one").status == 201)
+        #expect(try await TestClient.shared.request(.DELETE, "\(replica.baseURL)/v1/sessions/current", token: bob.token).status == 204)
+        let started = ContinuousClock.now
+        let response = try await poll.value
+        #expect(response.status == 401, "\(response.status) \(response.text)")
+        #expect(ContinuousClock.now - started < .seconds(10), "it waited out its time")
+    }
+
     @Test func aStaleLongPollThatKeepsUpGetsEachMessageOnceInOrder() async throws {
         let replica = try await ChatdProcess.single()
         let alice = try await ChatUser.register("alice", at: replica.baseURL)

@@ -85,11 +85,15 @@ extension ChatAPI {
         // The wait holds only the query and the responder; the epoll thread makes the answer.
         waiters.wait(ticket, seconds: Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) {
             [self] arrival in
-            if let arrival, isNothingNew(arrival, for: query), deadline - .now > .milliseconds(10) {
+            if let arrival, !arrival.added.isEmpty, arrival.added.allSatisfy({ $0.seq <= query.after }),
+               deadline - .now > .milliseconds(10) {
                 // Woken by messages it has (it asked from a later position): it waits on, if the
-                // waiters know of nothing else, without reading the inbox on this thread.
+                // waiters know of nothing else and the session holds, without reading the inbox
+                // on this thread. Registered first, so a close applied meanwhile still wakes it.
                 let next = waiters.register(accountKey: query.accountKey, tokenHash: query.tokenHash)
-                if waiters.holdsNothing(after: query.after, for: next) { return wait(next, for: query, until: deadline, responder: responder) }
+                if waiters.holdsNothing(after: query.after, for: next), isSessionLive(query) {
+                    return wait(next, for: query, until: deadline, responder: responder)
+                }
                 waiters.cancel(next)
             }
             responder.answer(making: { [self] in
@@ -109,11 +113,9 @@ extension ChatAPI {
         var limit: Int64
     }
 
-    /// Whether the messages that woke a long-poll are all at or before its position, in a
-    /// session that still holds.
-    private func isNothingNew(_ arrival: InboxWaiters.Arrival, for query: InboxQuery) -> Bool {
-        guard let arrived = arrival.messages, arrived.allSatisfy({ $0.seq <= query.after }) else { return false }
-        return dependencies.database.sessions.entry(forTokenHash: query.tokenHash)?.accountKey == query.accountKey
+    /// Whether the long-poll's session is still in the session table, for its account.
+    private func isSessionLive(_ query: InboxQuery) -> Bool {
+        dependencies.database.sessions.entry(forTokenHash: query.tokenHash)?.accountKey == query.accountKey
     }
 
     private func answerAfterWait(_ query: InboxQuery, arrival: InboxWaiters.Arrival?) -> HTTPResponse {

@@ -33,6 +33,8 @@ public final class InboxWaiters: AppliedListener {
         /// else a read could see (no acknowledgement, closed session or deleted account): they
         /// are then every message after the waiter's position, as of that batch. Nil otherwise.
         public var messages: [StoredMessage]?
+        /// The messages the waking batch added to the inbox, in order, whatever else it did.
+        public var added: [StoredMessage] = []
     }
 
     private enum Waiter {
@@ -177,7 +179,8 @@ public final class InboxWaiters: AppliedListener {
             var woken: [(Wake, Arrival?)] = []
             for key in Set(arrived.keys).union(deleted) {
                 let arrival = Arrival(
-                    appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil)
+                    appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil,
+                    added: arrived[key] ?? [])
                 woken += state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) }
             }
             // A closed session's long-polls read again, and find the session gone.

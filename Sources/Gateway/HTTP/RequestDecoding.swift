@@ -30,7 +30,7 @@ enum RequestDecoding {
             if let field = integerFieldThatDoesNotFit(in: body) {
                 return APIError.invalidRequest("The field \"\(field)\" must be a whole number of at most 64 bits.")
             }
-            if holdsAnEscapedSurrogate(body) {
+            if holdsAnUnpairedSurrogate(body) {
                 return APIError.invalidJSON("A string in the body holds an unpaired surrogate (\\uD800 to \\uDFFF): it is not Unicode text.")
             }
             return APIError.invalidJSON("The body is not well-formed JSON.")
@@ -43,17 +43,38 @@ enum RequestDecoding {
         }
     }
 
-    /// Whether `body` has a `\uD800` to `\uDFFF` escape, which Foundation refuses unpaired as
-    /// it refuses malformed JSON (on the error path only).
-    static func holdsAnEscapedSurrogate(_ body: [UInt8]) -> Bool {
-        guard body.count >= 6 else { return false }
-        let backslash = UInt8(ascii: "\\"), u = UInt8(ascii: "u"), d = UInt8(ascii: "d")
-        let surrogateDigits: Set<UInt8> = Set("89abcdefABCDEF".utf8)
-        for at in 0...(body.count - 6) where body[at] == backslash {
-            let (second, third, fourth) = (body[at + 1] | 0x20, body[at + 2] | 0x20, body[at + 3])
-            if second == u && third == d && surrogateDigits.contains(fourth) { return true }
+    /// Whether `body` has an unpaired surrogate escape: a `\uD800`-`\uDBFF` not followed by a
+    /// `\uDC00`-`\uDFFF`, or the latter alone. Foundation refuses them as it refuses malformed
+    /// JSON (this runs on the error path only).
+    static func holdsAnUnpairedSurrogate(_ body: [UInt8]) -> Bool {
+        var previousWasHigh = false
+        var at = 0
+        while at < body.count {
+            guard body[at] == UInt8(ascii: "\\"), at + 1 < body.count else {
+                if previousWasHigh { return true }
+                at += 1
+                continue
+            }
+            guard body[at + 1] == UInt8(ascii: "u"), at + 6 <= body.count,
+                  let unit = UInt16(String(decoding: body[(at + 2)..<(at + 6)], as: UTF8.self), radix: 16)
+            else {
+                if previousWasHigh { return true }
+                at += 2  // an escape of another kind, `\\` included
+                continue
+            }
+            switch unit {
+            case 0xD800...0xDBFF:
+                if previousWasHigh { return true }
+                previousWasHigh = true
+            case 0xDC00...0xDFFF:
+                if !previousWasHigh { return true }
+                previousWasHigh = false
+            default:
+                if previousWasHigh { return true }
+            }
+            at += 6
         }
-        return false
+        return previousWasHigh
     }
 
     /// Foundation reports a number that its integer field cannot hold (`1.5`, `1e30`) as a

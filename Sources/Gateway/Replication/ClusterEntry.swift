@@ -98,9 +98,11 @@ struct ClusterEntryResolver {
 
     fileprivate func refusalForWipedReplica(witnesses: [Int], clusters: Set<String>) -> ClusterEntryRefusal {
         let cluster = clusters.first.map { " of cluster \($0)" } ?? ""
+        let evidence = witnesses.isEmpty
+            ? "replica \(replicaID) is a voter\(cluster), so it ran before (a voter founded the cluster or caught up before its promotion)"
+            : "replica(s) \(witnesses.map(String.init).joined(separator: ", "))\(cluster) heard from replica \(replicaID) before"
         return ClusterEntryRefusal(description: """
-            refusing to start: the data directory \(dataDirectory) is empty, but replica(s) \
-            \(witnesses.map(String.init).joined(separator: ", "))\(cluster) heard from replica \(replicaID) before, \
+            refusing to start: the data directory \(dataDirectory) is empty, but \(evidence), \
             so its data was lost. Started again under id \(replicaID) it could vote twice in one term or forget \
             writes it acknowledged.
             To replace it (see README, "Replacing a failed machine"):
@@ -165,9 +167,9 @@ extension ClusterEntryResolver {
     /// This id is a member already: an operator added it (`chat cluster add`) before starting
     /// it, or an earlier start was added but stopped before recording the answer. It may take
     /// the place only if it is listed at this very URL and no member has ever heard from it;
-    /// otherwise its data was lost, or the id belongs to another machine. Until every member
-    /// has answered for the cluster, it waits; a member with no data yet answers for it only
-    /// if it never ran.
+    /// otherwise its data was lost, or the id belongs to another machine. A voter never may.
+    /// Until every member has answered for the cluster, it waits; a member with no data yet
+    /// answers for it only if it never ran.
     fileprivate enum Adoption {
         case adopted(ReplicaIdentity)
         /// Ask again later; the reason is for the operator.
@@ -211,12 +213,17 @@ extension ClusterEntryResolver {
                 if json["heard_from_asker"] as? Bool == true { witnesses.append(id) }
                 vouching.append(memberURL)
             case is NSNull:
-                blank.append(id)
+                // Raft state without an identity row (an earlier version's directory) remembers.
+                if json["heard_from_asker"] as? Bool == true { witnesses.append(id) } else { blank.append(id) }
             default:
                 unanswered.append(id)
             }
         }
         if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: [clusterID]) }
+        // Only a learner can be one that never ran. A voter's record of having run may live only
+        // in leaders since removed, and a voter that forgot its votes and acknowledgements is the
+        // very harm this guards against; a learner's are never counted.
+        if listed["role"] as? String == "voter" { throw refusalForWipedReplica(witnesses: [], clusters: [clusterID]) }
         // A member with no data yet (another one added before it started, waiting like this
         // one) may vouch only if it never ran either: no member with data has heard from it.
         // One wiped after it ran has forgotten whom it heard from.

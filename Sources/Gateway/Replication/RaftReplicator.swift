@@ -203,6 +203,8 @@ public final class RaftReplicator: Replicator {
                 continue
             }
             let reason = answer.error?["message"] as? String ?? "refused"
+            // Promoted meanwhile (an operator, or an answer that was lost); the status here lags.
+            if reason.contains("already a voter") { return }
             if reason != refusal {
                 logger.warning("""
                     the leader refuses to make replica \(id) a voter: \(reason); it stays a learner and asks again \

@@ -238,6 +238,34 @@ extension ClusterTests {
                 .reduce(0, +)
         }
 
+        /// Which members heard from a voter is known only to the leaders it answered, and those
+        /// may be gone: a voter listed under this id ran before (it founded the cluster or caught
+        /// up before its promotion), so an empty directory under its id is refused outright.
+        @Test func aVoterWhoseDiskWasWipedIsRefusedEvenWhenNoMemberRemembersIt() async throws {
+            let (leaderPort, ownPort) = (try FreePort.next(), try FreePort.next())
+            let leaderURL = "http://127.0.0.1:\(leaderPort)"
+            let members: [[String: Any]] = [
+                ["id": 1, "role": "voter", "url": leaderURL], ["id": 4, "role": "voter", "url": "http://127.0.0.1:\(ownPort)"],
+            ]
+            let view: [String: Any] = [
+                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": leaderURL],
+                "applied_index": 9, "commit_index": 9, "configuration_index": 8, "members": members,
+            ]
+            let leader = try ScriptedPeer(
+                port: leaderPort, view: String(decoding: try JSONSerialization.data(withJSONObject: view), as: UTF8.self))
+            defer { leader.stop() }
+            leader.route("POST /v1/cluster/members", status: "409 Conflict", body: #"{"error":{"code":"member_exists","message":"replica 4 is a member"}}"#)
+            leader.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(), extraArguments: ["--cluster-secret", TestCluster.secret])
+            joiner.entry = .join([leaderURL], learner: true)
+            defer { joiner.stop() }
+            try? await joiner.start(waitForHealth: false)
+            let status = try #require(joiner.process.flatMap { exitStatus(of: $0, timeout: .seconds(20)) }, "it did not exit: \(joiner.recentLog)")
+            #expect(status == 2)
+            #expect(joiner.recentLog.contains("replica 4 is a voter of cluster c0ffee, so it ran before"), "log: \(joiner.recentLog)")
+        }
+
         /// A joined replica whose disk was wiped cannot come back under its id through --join:
         /// the members heard from it.
         @Test func aWipedJoinedReplicaRestartedWithJoinRefusesToStart() async throws {
