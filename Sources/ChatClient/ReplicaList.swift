@@ -52,9 +52,10 @@ public enum ReplicaList {
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty,
             components.query == nil, components.fragment == nil,
+            components.port.map({ (1...65_535).contains($0) }) ?? true,
             let url = URL(string: text)
         else {
-            throw ChatClientError.invalidReplicaList("\"\(entry)\" is not an http or https base URL")
+            throw ChatClientError.invalidReplicaList("\"\(entry)\" is not an http or https base URL (with a port from 1 to 65535)")
         }
         return url
     }

@@ -11,7 +11,7 @@ struct ReplicaListTests {
         #expect(replicas.map(\.absoluteString) == ["http://127.0.0.1:8001", "http://127.0.0.1:8002", "http://127.0.0.1:8003"])
     }
 
-    @Test("rejects what is not an http base URL", arguments: ["", " , ", "ftp://host:21", "http://", "http://h:1?x=1"])
+    @Test("rejects what is not an http base URL", arguments: ["", " , ", "ftp://host:21", "http://", "http://h:1?x=1", "http://127.0.0.1:65536", "h:70000", "http://h:0"])
     func rejectsInvalid(text: String) {
         #expect(throws: ChatClientError.self) {
             try ReplicaList.parse(text)

@@ -118,6 +118,9 @@ public final class ReplicaService: Sendable {
             id: id, url: ownURL, entry: entry, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
         raft.peerTLS = peerClientTLS
+        // Before Raft starts: a --join would add this replica first, and a taken port then
+        // leave a member that nothing serves.
+        try ListenCheck.ensureFree(host: listen.host, port: listen.port)
         let replicator = try RaftReplicator(
             configuration: raft, database: database, listener: waiters, logger: logger,
             recordStage: { metrics.recordStage($0, $1) })

@@ -29,7 +29,13 @@ public enum ChatBackup {
             try? FileManager.default.removeItem(at: file)
             throw error
         }
-        return try appliedIndex(of: file)
+        let applied = try appliedIndex(of: file)
+        // --restore refuses such a file: a backup job must not report success with it.
+        guard applied > 0 else {
+            try? FileManager.default.removeItem(at: file)
+            throw ChatBackupError.nothingApplied(dataDirectory.path)
+        }
+        return applied
     }
 
     /// The applied index a backup stands at; fails on a file that is not one, or that a later
@@ -102,6 +108,7 @@ public enum ChatBackupError: Error, Equatable, CustomStringConvertible {
     case newer(String)
     case empty(String)
     case notEmpty(String)
+    case nothingApplied(String)
 
     public var description: String {
         switch self {
@@ -111,6 +118,7 @@ public enum ChatBackupError: Error, Equatable, CustomStringConvertible {
         case .notABackup(let path): "\(path) is not a backup made by chatd --backup-to"
         case .newer(let path): "\(path) was made by a later version of chatd: restore it with that version"
         case .empty(let path): "\(path) holds no state: its replica had applied nothing"
+        case .nothingApplied(let directory): "\(directory) holds a replica that has applied nothing yet: there is nothing to back up"
         case .notEmpty(let directory): "--restore founds a new cluster, but \(directory) holds Raft state already: give an empty --data-dir"
         }
     }
