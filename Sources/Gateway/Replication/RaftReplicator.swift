@@ -140,7 +140,7 @@ public final class RaftReplicator: Replicator {
             } catch {
                 fatalError("starting Raft failed: \(error)")
             }
-            if case .join(_, let stayLearner) = configuration.entry, identity == nil, !stayLearner {
+            if Self.seeksPromotion(configuration, firstStart: identity == nil, database: database, logger: logger) {
                 Task { await self.promoteWhenCaughtUp() }
             }
             Task { await self.watchForRemoval(database: database, memberSince: settled.memberSince) }
@@ -173,6 +173,24 @@ public final class RaftReplicator: Replicator {
         try database.write { db in try ReplicaIdentityTable.save(identity, in: db) }
         logger.notice("replica \(identity.replicaID) of cluster \(identity.clusterID)")
         return identity
+    }
+
+    /// Whether this replica asks to become a voter: one that joins without `--learner` does,
+    /// and records it, so that a restart before its promotion (a crash during a long catch-up)
+    /// does not leave it a learner for good.
+    private static func seeksPromotion(
+        _ configuration: Configuration, firstStart: Bool, database: ChatDatabase, logger: Logger
+    ) -> Bool {
+        do {
+            if firstStart, case .join(_, let stayLearner) = configuration.entry {
+                if !stayLearner { try database.write { try ReplicaStateTable.set(.seeksPromotion, to: 1, in: $0) } }
+                return !stayLearner
+            }
+            return try database.read { try ReplicaStateTable.get(.seeksPromotion, in: $0) } == 1
+        } catch {
+            logger.error("could not read or record whether this replica asks to become a voter: \(error)")
+            return false
+        }
     }
 
     /// A replica that joined as a learner asks the leader to make it a voter until it is

@@ -94,6 +94,9 @@ enum ReplicaStateTable {
         case removedAt = "removed_at"
         /// `ReplicaIdentity.joinedAt`.
         case joinedAt = "joined_at"
+        /// 1 for a replica that joined without `--learner`: it asks to become a voter once caught
+        /// up, also after a restart that came before its promotion.
+        case seeksPromotion = "seeks_promotion"
     }
 
     static func get(_ name: Name, in db: Database) throws -> Int64? {

@@ -230,6 +230,28 @@ extension ClusterTests {
             #expect(try await Self.members(at: leader)[8] == "learner")
         }
 
+        /// Found by probing: only the first start asked to be promoted, so a joiner restarted
+        /// before its promotion stayed a learner for good, silently.
+        @Test func aJoinerRestartedBeforeItsPromotionStillBecomesAVoter() async throws {
+            let cluster = try await TestCluster.started(size: 7)
+            defer { cluster.stopAll() }
+            let joiner = try cluster.addJoiner(id: 8)
+            joiner.extraArguments += ["--log-level", "notice"]
+            try await joiner.start()
+            // Seven voters already: the leader refuses, so it is still a learner when it stops.
+            _ = try await eventually(timeout: .seconds(20)) {
+                joiner.recentLog.contains("the leader refuses to make replica 8 a voter") ? true : nil
+            }
+            joiner.stop(signal: SIGKILL)
+            let leader = try await cluster.waitForLeader()
+            let voter = try #require(cluster.followers(of: leader).first { $0.id != 8 })
+            let removed = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(voter.id)", at: leader)
+            #expect(removed.status == 204 || removed.status == 200, "\(removed.status) \(removed.text)")
+            joiner.entry = .dataDirectoryOnly
+            try await joiner.start()
+            try await Self.waitUntilVoter(8, in: cluster)
+        }
+
         static func promotionsRefused(at replica: ChatdProcess) async throws -> Int {
             let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
             return metrics.split(separator: "\n")
