@@ -770,7 +770,7 @@ final class RaftDriver: @unchecked Sendable {
         var clusterStatus = ClusterStatus(
             id: identity.replicaID, role: role, term: Int64(status.term.rawValue), leader: leader,
             commitIndex: Int64(status.commit.rawValue), appliedIndex: Int64(appliedIndex.rawValue), members: members,
-            isReady: leader != nil && appliedIndex >= status.commit)
+            isReady: leader != nil && appliedIndex >= status.commit && heldReady == nil && hearsFromItsLeader(status.role))
         clusterStatus.clusterID = identity.clusterID
         clusterStatus.lastIndex = Int64(status.lastIndex.rawValue)
         clusterStatus.snapshotsInstalled = snapshotsInstalled
@@ -779,5 +779,13 @@ final class RaftDriver: @unchecked Sendable {
         clusterStatus.ownRemovalIndex = ownRemovalIndex.map { Int64($0.rawValue) }
         clusterStatus.sizes = sizes
         return clusterStatus
+    }
+
+    /// Whether the leader it names still speaks to it: a learner never campaigns, so it names a
+    /// dead leader for as long as no other one speaks up (found by probing: it said it was ready).
+    private func hearsFromItsLeader(_ role: RaftRole) -> Bool {
+        if role == .leader { return true }
+        let electionTimeout = Duration.milliseconds(configuration.tuning.tickMilliseconds) * configuration.tuning.electionTicks
+        return leaderContact.map { ContinuousClock.now - $0 < electionTimeout * 2 } ?? false
     }
 }

@@ -252,6 +252,25 @@ extension ClusterTests {
             try await Self.waitUntilVoter(8, in: cluster)
         }
 
+        /// Found by probing: a learner never campaigns, so it went on naming its dead leader and
+        /// answering /readyz 200 while it could serve no linearizable read.
+        @Test func aLearnerWhoseLeaderIsGoneIsNotReady() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let learner = try cluster.addJoiner(id: 4, learner: true)
+            try await learner.start()
+            try await learner.waitUntil(path: "/readyz", timeout: .seconds(20))
+            let leader = try await cluster.waitForLeader()
+            for replica in cluster.replicas where replica.id != learner.id && replica.id != cluster.followers(of: leader).first?.id {
+                replica.stop(signal: SIGKILL)
+            }
+            let notReady = try await eventually(timeout: .seconds(5)) {
+                let status = try await TestClient.shared.get("\(learner.baseURL)/readyz").status
+                return status == 503 ? status : nil
+            }
+            #expect(notReady == 503)
+        }
+
         static func promotionsRefused(at replica: ChatdProcess) async throws -> Int {
             let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
             return metrics.split(separator: "\n")
