@@ -65,7 +65,7 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "How long a session may go unused before it expires: 30d, 12h, 90m, 45s, 500ms, or seconds.")
     var sessionTTL = "30d"
 
-    @Option(help: "Sessions one account may hold; logging in beyond them closes its least recently used session.")
+    @Option(help: "Sessions one account may hold; logging in beyond them closes one never used since its login, else the least recently used.")
     var maxSessionsPerAccount: Int = SessionPolicy.defaultMaxPerAccount
 
     @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key); read again on SIGHUP. URLs in --peers are then https.")

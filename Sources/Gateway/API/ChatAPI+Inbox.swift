@@ -81,10 +81,8 @@ extension ChatAPI {
     /// Waits with `ticket`, which found nothing after the query's position.
     private func wait(_ ticket: InboxWaiters.Ticket, for query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
         let waiters = dependencies.waiters
-        let remaining = deadline - .now
         // The wait holds only the query and the responder; the epoll thread makes the answer.
-        waiters.wait(ticket, seconds: Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18) {
-            [self] arrival in
+        waiters.wait(ticket, until: deadline) { [self] arrival in
             if let arrival, !arrival.added.isEmpty, arrival.added.allSatisfy({ $0.seq <= query.after }),
                deadline - .now > .milliseconds(10) {
                 // Woken by messages it has (it asked from a later position): it waits on, if the

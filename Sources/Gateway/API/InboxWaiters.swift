@@ -116,11 +116,11 @@ public final class InboxWaiters: AppliedListener {
         }
     }
 
-    /// Calls `wake` once, when the inbox changes or `seconds` pass; the ticket is then spent.
-    public func wait(_ ticket: Ticket, seconds: Double, then wake: @escaping Wake) {
+    /// Calls `wake` once, when the inbox changes or `end` comes; the ticket is then spent.
+    public func wait(_ ticket: Ticket, until end: ContinuousClock.Instant, then wake: @escaping Wake) {
         // The deadline comes first, so whoever wakes the waiter can cancel it; firing before
         // the waiter waits marks it fired, as a message would.
-        let deadline = deadlines.add(.now + .seconds(seconds)) { [self] in fire(ticket) }
+        let deadline = deadlines.add(end) { [self] in fire(ticket) }
         let hasFired = state.withLock { state -> Bool in
             guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
                 _ = state.remove(ticket)

@@ -14,7 +14,7 @@ public struct SessionPolicy: Sendable, Equatable {
 
     public var ttlMillis: Int64
     /// Sessions one account may hold (`--max-sessions-per-account`): logging in beyond them
-    /// closes the least recently used first, so that a client that logs in again and again,
+    /// closes some first (`SessionTable.leastRecentlyUsed` says which), so that a client that logs in again and again,
     /// and never out, cannot grow the state (held in memory by every replica) without bound.
     public var maxPerAccount: Int
 

@@ -785,7 +785,6 @@ final class RaftDriver: @unchecked Sendable {
     /// dead leader for as long as no other one speaks up (found by probing: it said it was ready).
     private func hearsFromItsLeader(_ role: RaftRole) -> Bool {
         if role == .leader { return true }
-        let electionTimeout = Duration.milliseconds(configuration.tuning.tickMilliseconds) * configuration.tuning.electionTicks
-        return leaderContact.map { ContinuousClock.now - $0 < electionTimeout * 2 } ?? false
+        return leaderContact.map { ContinuousClock.now - $0 < configuration.tuning.electionTimeout * 2 } ?? false
     }
 }

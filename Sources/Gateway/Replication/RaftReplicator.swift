@@ -53,6 +53,9 @@ public final class RaftReplicator: Replicator {
         public var minimumFreeDiskBytes: UInt64 = 64 << 20
 
         public init() {}
+
+        /// The shortest election timeout (the randomized one runs up to twice this).
+        var electionTimeout: Duration { .milliseconds(tickMilliseconds) * electionTicks }
     }
 
     enum Input {
@@ -305,7 +308,7 @@ public final class RaftReplicator: Replicator {
     public func shutdown() {
         if status().role == "leader" && status().members.filter({ $0.role == .voter }).count > 1 {
             mailbox.enqueue(.transferLeadership)
-            let deadline = ContinuousClock.now + .milliseconds(configuration.tuning.tickMilliseconds * configuration.tuning.electionTicks * 2)
+            let deadline = ContinuousClock.now + configuration.tuning.electionTimeout * 2
             while status().role == "leader" && ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.005)
             }

@@ -9,7 +9,7 @@ import Foundation
 extension RaftReplicator {
     func watchForRemoval(database: ChatDatabase, memberSince: Int64?) async {
         let tuning = configuration.tuning
-        let electionTimeout = Duration.milliseconds(tuning.tickMilliseconds) * tuning.electionTicks
+        let electionTimeout = tuning.electionTimeout
         let period = max(electionTimeout * 2, .milliseconds(100))
         // Longer than an election with its randomized timeout and a retry.
         let silence = electionTimeout * 4
