@@ -21,7 +21,7 @@ import ReplicaCore
     static func waitOnBob(_ waiters: InboxWaiters, session tokenHash: String = "bob-session") -> Woken {
         let woken = Woken()
         let ticket = waiters.register(accountKey: "bob", tokenHash: tokenHash)
-        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
         return woken
     }
 
@@ -113,7 +113,7 @@ import ReplicaCore
         let ticket = waiters.register(accountKey: "bob", tokenHash: "closing")
         waiters.didApply([.sessionClosed(accountKey: "bob", tokenHash: "closing")])
         let woken = Woken()
-        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
         #expect(woken.value != nil, "the long-poll registered before its session closed waits its whole deadline")
         #expect(waiters.waitingCount == 0)
     }
@@ -136,7 +136,7 @@ import ReplicaCore
         let waiters = InboxWaiters()
         let woken = Woken()
         let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
-        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
         waiters.endWait(ticket)
         #expect(woken.value.map { $0 == nil } == true, "an ended wait must wake with no arrival, to read the inbox")
         #expect(waiters.waitingCount == 0, "an ended wait still counts as waiting")
@@ -148,7 +148,7 @@ import ReplicaCore
         let waiters = InboxWaiters()
         let woken = Woken()
         let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
-        waiters.wait(ticket, seconds: 60) { arrival in woken.record(arrival) }
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
         waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
         waiters.endWait(ticket)
         #expect(woken.value??.messages?.map(\.seq) == [1], "ending a woken wait replaced its wake")

@@ -183,22 +183,13 @@ extension ClusterTests {
                 ["id": 1, "role": "voter", "url": leaderURL], ["id": 5, "role": "voter", "url": wipedURL],
                 ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"],
             ]
-            let view: [String: Any] = [
-                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": leaderURL],
-                "applied_index": 9, "commit_index": 9, "configuration_index": 8, "members": members,
-            ]
-            let leader = try ScriptedPeer(
-                port: leaderPort, view: String(decoding: try JSONSerialization.data(withJSONObject: view), as: UTF8.self))
+            let leader = try Self.scriptedLeaderListingReplica4(port: leaderPort, members: members)
             let wiped = try ScriptedPeer(port: wipedPort, view: "{}")
             defer { leader.stop(); wiped.stop() }
-            leader.route("POST /v1/cluster/members", status: "409 Conflict", body: #"{"error":{"code":"member_exists","message":"replica 4 is a member"}}"#)
-            leader.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
             leader.route("GET /internal/identity?asker=5", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":true}"#)
             wiped.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":null,"heard_from_asker":false}"#)
-            let joiner = ChatdProcess(
-                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
-                extraArguments: ["--cluster-secret", TestCluster.secret, "--log-level", "notice"])
-            joiner.entry = .join([leaderURL], learner: true)
+            let joiner = Self.replica4Joining(through: leaderURL, port: ownPort)
+            joiner.extraArguments += ["--log-level", "notice"]
             defer { joiner.stop() }
             try await joiner.start(waitForHealth: false)
 
@@ -216,11 +207,8 @@ extension ClusterTests {
         @Test func aJoinerThatCannotBecomeAVoterSaysWhyAndStopsAskingSoOften() async throws {
             let cluster = try await TestCluster.started(size: 7)
             defer { cluster.stopAll() }
-            let joiner = try cluster.addJoiner(id: 8)
-            joiner.extraArguments += ["--log-level", "notice"]
-            try await joiner.start()
+            let joiner = try await Self.joinAsARefusedEighthVoter(cluster)
             let warning = "the leader refuses to make replica 8 a voter"
-            _ = try await eventually(timeout: .seconds(20)) { joiner.recentLog.contains(warning) ? true : nil }
             let leader = try await cluster.waitForLeader()
             let refusedBefore = try await Self.promotionsRefused(at: leader)
             try await Task.sleep(for: .seconds(2))  // ten asks at the learner's usual pace
@@ -235,13 +223,8 @@ extension ClusterTests {
         @Test func aJoinerRestartedBeforeItsPromotionStillBecomesAVoter() async throws {
             let cluster = try await TestCluster.started(size: 7)
             defer { cluster.stopAll() }
-            let joiner = try cluster.addJoiner(id: 8)
-            joiner.extraArguments += ["--log-level", "notice"]
-            try await joiner.start()
             // Seven voters already: the leader refuses, so it is still a learner when it stops.
-            _ = try await eventually(timeout: .seconds(20)) {
-                joiner.recentLog.contains("the leader refuses to make replica 8 a voter") ? true : nil
-            }
+            let joiner = try await Self.joinAsARefusedEighthVoter(cluster)
             joiner.stop(signal: SIGKILL)
             let leader = try await cluster.waitForLeader()
             let voter = try #require(cluster.followers(of: leader).first { $0.id != 8 })
@@ -271,6 +254,40 @@ extension ClusterTests {
             #expect(notReady == 503)
         }
 
+        /// Replica 8 joining a cluster of seven voters, once it has logged the leader's refusal to
+        /// make it an eighth.
+        static func joinAsARefusedEighthVoter(_ cluster: TestCluster) async throws -> ChatdProcess {
+            let joiner = try cluster.addJoiner(id: 8)
+            joiner.extraArguments += ["--log-level", "notice"]
+            try await joiner.start()
+            _ = try await eventually(timeout: .seconds(20)) {
+                joiner.recentLog.contains("the leader refuses to make replica 8 a voter") ? true : nil
+            }
+            return joiner
+        }
+
+        /// A stand-in leader of cluster c0ffee listing `members`, which answers replica 4's
+        /// request to join with `member_exists` and says it never heard from replica 4.
+        static func scriptedLeaderListingReplica4(port: Int, members: [[String: Any]]) throws -> ScriptedPeer {
+            let url = "http://127.0.0.1:\(port)"
+            let view: [String: Any] = [
+                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": url],
+                "applied_index": 9, "commit_index": 9, "configuration_index": 8, "members": members,
+            ]
+            let leader = try ScriptedPeer(port: port, view: String(decoding: try JSONSerialization.data(withJSONObject: view), as: UTF8.self))
+            leader.route("POST /v1/cluster/members", status: "409 Conflict", body: #"{"error":{"code":"member_exists","message":"replica 4 is a member"}}"#)
+            leader.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
+            return leader
+        }
+
+        /// Replica 4 with an empty data directory, to be started with `--join` through `url`.
+        static func replica4Joining(through url: String, port: Int) -> ChatdProcess {
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: port], dataDirectory: TemporaryDirectory.make(), extraArguments: ["--cluster-secret", TestCluster.secret])
+            joiner.entry = .join([url], learner: true)
+            return joiner
+        }
+
         static func promotionsRefused(at replica: ChatdProcess) async throws -> Int {
             let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
             return metrics.split(separator: "\n")
@@ -288,18 +305,9 @@ extension ClusterTests {
             let members: [[String: Any]] = [
                 ["id": 1, "role": "voter", "url": leaderURL], ["id": 4, "role": "voter", "url": "http://127.0.0.1:\(ownPort)"],
             ]
-            let view: [String: Any] = [
-                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": leaderURL],
-                "applied_index": 9, "commit_index": 9, "configuration_index": 8, "members": members,
-            ]
-            let leader = try ScriptedPeer(
-                port: leaderPort, view: String(decoding: try JSONSerialization.data(withJSONObject: view), as: UTF8.self))
+            let leader = try Self.scriptedLeaderListingReplica4(port: leaderPort, members: members)
             defer { leader.stop() }
-            leader.route("POST /v1/cluster/members", status: "409 Conflict", body: #"{"error":{"code":"member_exists","message":"replica 4 is a member"}}"#)
-            leader.route("GET /internal/identity?asker=4", status: "200 OK", body: #"{"cluster_id":"c0ffee","heard_from_asker":false}"#)
-            let joiner = ChatdProcess(
-                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(), extraArguments: ["--cluster-secret", TestCluster.secret])
-            joiner.entry = .join([leaderURL], learner: true)
+            let joiner = Self.replica4Joining(through: leaderURL, port: ownPort)
             defer { joiner.stop() }
             try? await joiner.start(waitForHealth: false)
             let status = try #require(joiner.process.flatMap { exitStatus(of: $0, timeout: .seconds(20)) }, "it did not exit: \(joiner.recentLog)")
