@@ -47,9 +47,7 @@ extension ClusterTests {
         }
 
         static func sessionCount(at replica: ChatdProcess) async throws -> Int? {
-            let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
-            let line = metrics.split(separator: "\n").first { $0.hasPrefix("chat_sessions ") }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
+            try await metricsGauge("chat_sessions", at: replica)
         }
     }
 }

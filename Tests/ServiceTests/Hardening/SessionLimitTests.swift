@@ -14,7 +14,7 @@ extension ClusterTests {
             let second = try await Self.logIn("alice", at: leader)
             #expect(try await first.at(follower).inbox().status == 200, "two sessions are within the limit")
             let poll = Task { try await first.at(follower).inbox("after=0&wait=30") }
-            _ = try await eventually(timeout: .seconds(10)) { (try await Self.waitingLongPolls(at: follower) ?? 0) >= 1 ? true : nil }
+            _ = try await eventually(timeout: .seconds(10)) { (try await metricsGauge("chat_waiting_long_polls", at: follower) ?? 0) >= 1 ? true : nil }
             let started = ContinuousClock.now
             let third = try await Self.logIn("alice", at: leader)
             let ended = try await poll.value
@@ -30,7 +30,7 @@ extension ClusterTests {
                 #expect(try await third.at(replica).inbox().status == 200, "replica \(replica.id) refused the new session")
             }
             for replica in cluster.replicas {
-                let count = try await eventually(timeout: .seconds(5)) { try await Self.sessionCount(at: replica) == 2 ? 2 : nil }
+                let count = try await eventually(timeout: .seconds(5)) { try await SessionExpiry.sessionCount(at: replica) == 2 ? 2 : nil }
                 #expect(count == 2, "replica \(replica.id) holds more sessions than the limit")
             }
         }
@@ -42,20 +42,6 @@ extension ClusterTests {
                 throw TestFailure("logging in answered \(response.status): \(response.text)")
             }
             return ChatUser(baseURL: replica.baseURL, username: username, token: token)
-        }
-
-        static func waitingLongPolls(at replica: ChatdProcess) async throws -> Int? {
-            try await gauge("chat_waiting_long_polls", at: replica)
-        }
-
-        static func sessionCount(at replica: ChatdProcess) async throws -> Int? {
-            try await gauge("chat_sessions", at: replica)
-        }
-
-        static func gauge(_ name: String, at replica: ChatdProcess) async throws -> Int? {
-            let metrics = try await TestClient.shared.get("\(replica.baseURL)/metrics").text
-            let line = metrics.split(separator: "\n").first { $0.hasPrefix("\(name) ") }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
         }
     }
 }
