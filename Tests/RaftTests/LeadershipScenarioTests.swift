@@ -102,4 +102,41 @@ import Testing
         #expect(cluster.answeredReads[leader]?.contains { $0.context == context } != true)
         cluster.expectNoViolations()
     }
+
+    @Test func aFollowersReadLostWithItsCrashedLeaderIsAnsweredByTheNextLeader() {
+        let cluster = SimulatedCluster(size: 3, seed: 47, traceCapacity: 300)
+        guard let leader = cluster.waitForConvergedLeader() else {
+            Issue.record("no leader")
+            return
+        }
+        let follower = cluster.ids.first { $0 != leader }!
+        cluster.crash(leader)
+        // The follower has not noticed yet: it forwards the read to the dead leader.
+        guard case .success(let context) = cluster.requestRead(at: follower) else {
+            Issue.record("read refused")
+            return
+        }
+        let answered = cluster.run(upTo: 200) { cluster.answeredReads[follower]?.contains { $0.context == context } == true }
+        #expect(answered, "the read was never answered after the leader crashed\n\(cluster.trace)")
+        cluster.expectNoViolations()
+    }
+
+    @Test func aReadPendingAtALeaderThatLostItsTermIsAnsweredByTheNextLeader() {
+        let cluster = SimulatedCluster(size: 3, seed: 53, traceCapacity: 300)
+        guard let leader = cluster.waitForConvergedLeader() else {
+            Issue.record("no leader")
+            return
+        }
+        cluster.isolate(leader)
+        guard case .success(let context) = cluster.requestRead(at: leader) else {
+            Issue.record("read refused")
+            return
+        }
+        let replaced = cluster.run(upTo: 200) { cluster.leader.map { $0 != leader } ?? false }
+        #expect(replaced, "fixture: the others elected no new leader")
+        cluster.heal()
+        let answered = cluster.run(upTo: 200) { cluster.answeredReads[leader]?.contains { $0.context == context } == true }
+        #expect(answered, "the old leader's read was never answered after it rejoined\n\(cluster.trace)")
+        cluster.expectNoViolations()
+    }
 }

@@ -71,6 +71,8 @@ extension ChatAPI {
     func awaitLinearizableRead(_ request: HTTPRequest) async throws(APIError) {
         do {
             try await dependencies.replicator.awaitLinearizableRead()
+        } catch .timedOut {
+            throw APIError.unavailable("The leader did not confirm this read in time; retry it.")
         } catch {
             throw apiError(for: error, request: request)
         }

@@ -715,6 +715,7 @@ final class RaftDriver: @unchecked Sendable {
         let noLeader: ReplicationError = node.leader == nil ? .noLeader : .timedOut
         for (context, pending) in readsAwaitingIndex where pending.deadline <= now {
             readsAwaitingIndex[context] = nil
+            node.abandonRead(context: context)
             for continuation in pending.continuations { continuation.resume(throwing: noLeader) }
         }
         readsAwaitingApply.removeAll { waiting in

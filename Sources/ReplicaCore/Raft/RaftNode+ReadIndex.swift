@@ -4,8 +4,10 @@
 /// heartbeat round that a quorum still follows it, then answers. A follower
 /// forwards the request to the leader and surfaces the answer. Either way the
 /// answer arrives as a `ReadState` in a `Ready`; the caller serves the read
-/// once its applied index reaches `ReadState.index`. A request may be lost
-/// (leader change, dropped message): the caller times out and retries.
+/// once its applied index reaches `ReadState.index`. A request lost with a
+/// leader change or a dropped message is asked again of the next leader, or of
+/// the same one after an election timeout (etcd's server retries the same way),
+/// until it is answered or the caller abandons it.
 extension RaftNode {
     /// Requests a read index for `context`, which the caller chooses to match
     /// the answer to its request: it must be unique among this replica's
@@ -17,10 +19,52 @@ extension RaftNode {
             guard pendingReads.count + readsAwaitingFirstCommit.count < config.maxPendingReadIndexRequests else {
                 throw .readIndexDropped
             }
+            // Remembered first: a sole voter answers at once.
+            rememberUnanswered(context)
             handleReadIndexRequest(context: context, from: id)
         case .follower, .preCandidate, .candidate:
             guard let leader else { throw .notLeader(leaderHint: nil) }
+            rememberUnanswered(context)
             send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
+        }
+    }
+
+    /// Stops asking for `context`: the caller gave up waiting for it.
+    public func abandonRead(context: UInt64) {
+        unansweredReads.removeAll { $0 == context }
+    }
+
+    private func rememberUnanswered(_ context: UInt64) {
+        if unansweredReads.isEmpty, let leader {
+            unansweredReadsAskedOf = (leader, term)
+            unansweredReadsElapsed = 0
+        }
+        // The oldest were given up on long ago; the bound keeps retries from growing.
+        if unansweredReads.count >= config.maxPendingReadIndexRequests { unansweredReads.removeFirst() }
+        unansweredReads.append(context)
+    }
+
+    func noteReadAnswered(context: UInt64) {
+        unansweredReads.removeAll { $0 == context }
+    }
+
+    /// Asks the unanswered reads again when a leader (or a new term of the same one) is known
+    /// that was not asked, or an election timeout passed since the last asking.
+    func askUnansweredReadsAgainIfDue(ticked: Bool = false) {
+        guard !unansweredReads.isEmpty, let leader else { return }
+        if ticked { unansweredReadsElapsed += 1 }
+        let askedThisLeader = unansweredReadsAskedOf.map { $0.leader == leader && $0.term == term } ?? false
+        // A leader's own reads wait in its queues, confirmed by its heartbeats, until its term ends.
+        let isWaitingTooLong = role != .leader && unansweredReadsElapsed >= config.electionTick
+        guard !askedThisLeader || isWaitingTooLong else { return }
+        unansweredReadsAskedOf = (leader, term)
+        unansweredReadsElapsed = 0
+        for context in unansweredReads {
+            if role == .leader {
+                handleReadIndexRequest(context: context, from: id)
+            } else {
+                send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
+            }
         }
     }
 
@@ -64,6 +108,7 @@ extension RaftNode {
 
     private func answerRead(_ read: PendingRead) {
         if read.requester == id {
+            noteReadAnswered(context: read.context)
             readStates.append(ReadState(context: read.context, index: read.index))
         } else {
             let response = ReadIndexResponse(context: read.context, index: read.index)

@@ -258,6 +258,7 @@ extension RaftNode {
             leader = message.from
             handleSnapshotChunk(chunk, from: message.from)
         case .readIndexResponse(let response):
+            noteReadAnswered(context: response.context)
             readStates.append(ReadState(context: response.context, index: response.index))
         case .timeoutNow:
             campaign(.leadershipTransfer)

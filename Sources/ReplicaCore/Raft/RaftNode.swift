@@ -59,6 +59,14 @@ public final class RaftNode {
     /// Reads that arrived before the leader committed an entry of its term:
     /// its commit index may still lag, so they wait (Raft thesis §6.4 step 1).
     var readsAwaitingFirstCommit: [(context: UInt64, requester: NodeID)] = []
+    /// Reads this replica requested and has no answer to, oldest first. A leader drops the
+    /// reads it holds when it loses its term, and a forwarded request can be lost on the way:
+    /// these are asked again of each new leader, and of the same one after an election timeout.
+    var unansweredReads: [UInt64] = []
+    /// The leader and term the unanswered reads were last asked of.
+    var unansweredReadsAskedOf: (leader: NodeID, term: Term)?
+    /// Ticks since the unanswered reads were last asked.
+    var unansweredReadsElapsed = 0
     /// Reused buffer for the quorum computation, so commits do not allocate.
     var matchScratch: [LogIndex] = []
     /// Leader only: payload bytes proposed and not yet applied.
@@ -109,6 +117,7 @@ public final class RaftNode {
     /// Advances logical time by one tick: followers and candidates count
     /// towards an election, a leader towards its next heartbeat and quorum check.
     public func tick() {
+        defer { askUnansweredReadsAgainIfDue(ticked: true) }
         switch role {
         case .leader: tickLeader()
         case .follower, .preCandidate, .candidate: tickElection()
@@ -122,6 +131,7 @@ public final class RaftNode {
     /// its own older configuration does not list. A removed replica that keeps campaigning
     /// is held off by PreVote and the CheckQuorum lease.
     public func step(_ message: RaftMessage) {
+        defer { askUnansweredReadsAgainIfDue() }
         guard message.version == RaftMessage.currentVersion, message.to == id, message.from != id else { return }
         if message.kind.isForwardedRequest {
             stepByRole(message)
@@ -146,6 +156,7 @@ public final class RaftNode {
     /// Starts an election now, as if the election timeout had elapsed. Useful
     /// to bootstrap a cluster quickly and in tests.
     public func campaign() {
+        defer { askUnansweredReadsAgainIfDue() }
         startElection()
     }
 

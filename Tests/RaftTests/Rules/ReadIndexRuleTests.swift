@@ -5,7 +5,9 @@ import Testing
 /// index only once it has committed an entry of its term and a quorum has
 /// confirmed, after the read arrived, that it still leads. Followers forward
 /// reads and surface the answer; a replica that knows no leader refuses; a
-/// leader that steps down forgets the reads it had not answered.
+/// leader that steps down forgets the reads it had not answered. A replica asks
+/// its own unanswered reads again of every new leader, and of the same leader
+/// after an election timeout, until they are answered or abandoned.
 @Suite(.recordsCoreInvariants) struct ReadIndexRuleTests {
     /// A leader of term 2 over `voterCount` voters whose no-op (index 2) is committed.
     private func makeCommittedLeader(voterCount: Int) -> RaftNode {
@@ -246,5 +248,82 @@ import Testing
         }
         let answers = node.takeReadStates()
         #expect(answers.isEmpty, "rule §6.4 broke for \(cause), deferred \(deferred): a deposed leader answered \(answers)")
+    }
+
+    // MARK: Asking again
+
+    /// A follower of n2 in term 2 that asked n2 for read 5.
+    private func followerWithAForwardedRead() throws -> RaftNode {
+        let node = makeReplica(role: .follower, term: 2)
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 2, term: 2))
+        _ = node.takeMessages()
+        try node.readIndex(context: 5)
+        let asked = node.takeMessages().compactMap { $0.readIndexRequest == nil ? nil : $0.to }
+        if asked != [2] { Issue.record("fixture: read 5 was asked of \(asked), not [n2]") }
+        return node
+    }
+
+    /// Whom `messages` ask for a read index, and for which contexts.
+    private func readsAsked(in messages: [RaftMessage]) -> [String] {
+        messages.compactMap { message in message.readIndexRequest.map { "\($0.context)→\(message.to)" } }
+    }
+
+    @Test func aFollowerAsksANewLeaderForTheReadsItsOldLeaderDidNotAnswer() throws {
+        let node = try followerWithAForwardedRead()
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 3, term: 3))
+        #expect(readsAsked(in: node.takeMessages()) == ["5→n3"], "the read lost with n2 was not asked of the new leader n3")
+    }
+
+    @Test func aFollowerDoesNotAskAgainForAnAnsweredRead() throws {
+        let node = try followerWithAForwardedRead()
+        node.step(incoming(.readIndexResponse(ReadIndexResponse(context: 5, index: 1)), from: 2, term: 2))
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 3, term: 3))
+        #expect(readsAsked(in: node.takeMessages()).isEmpty, "an answered read was asked again")
+    }
+
+    @Test func aFollowerDoesNotAskAgainForAnAbandonedRead() throws {
+        let node = try followerWithAForwardedRead()
+        node.abandonRead(context: 5)
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 3, term: 3))
+        #expect(readsAsked(in: node.takeMessages()).isEmpty, "an abandoned read was asked again")
+    }
+
+    @Test func aFollowerAsksTheSameLeaderAgainAfterAnElectionTimeoutWithoutAnAnswer() throws {
+        let node = try followerWithAForwardedRead()
+        var askedAt: [Int] = []
+        for tick in 1...(2 * node.config.electionTick) {
+            // The leader keeps in touch, so only the unanswered read can cause a request.
+            node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 2, term: 2))
+            node.tick()
+            if !readsAsked(in: node.takeMessages()).isEmpty { askedAt.append(tick) }
+        }
+        #expect(
+            askedAt == [node.config.electionTick, 2 * node.config.electionTick],
+            "the unanswered read was asked again at ticks \(askedAt), not once per election timeout")
+    }
+
+    @Test func aDeposedLeaderAsksTheNewLeaderForItsOwnPendingRead() throws {
+        let node = makeCommittedLeader(voterCount: 3)
+        try node.readIndex(context: 8)
+        _ = node.takeMessages()
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 3, term: 3))
+        #expect(readsAsked(in: node.takeMessages()) == ["8→n3"], "the deposed leader's own read was not asked of n3")
+    }
+
+    @Test func aFollowerThatBecomesLeaderAnswersItsOwnUnansweredReadInItsTerm() throws {
+        let node = try followerWithAForwardedRead()
+        node.campaign(.election)
+        for voter: NodeID in [2, 3] {
+            node.step(incoming(.voteResponse(VoteResponse(granted: true)), from: voter, term: node.term))
+        }
+        #expect(node.role == .leader, "fixture: the follower did not win its election")
+        for voter: NodeID in [2, 3] {
+            node.step(incoming(.appendResponse(AppendResponse(index: node.log.lastIndex())), from: voter, term: node.term))
+        }
+        let sequence = try #require(readSequences(in: node.takeMessages()).max(), "the new leader did not confirm read 5")
+        node.step(incoming(.heartbeatResponse(HeartbeatResponse(readSequence: sequence)), from: 2, term: node.term))
+        #expect(
+            node.takeReadStates() == [ReadState(context: 5, index: node.log.committed)],
+            "the new leader did not answer its own read with its commit index")
     }
 }

@@ -182,6 +182,7 @@ extension RaftMessage {
     var snapshotResponse: SnapshotResponse? {
         if case .snapshotResponse(let response) = kind { response } else { nil }
     }
+    var readIndexRequest: ReadIndexRequest? { if case .readIndex(let request) = kind { request } else { nil } }
     var readIndexResponse: ReadIndexResponse? {
         if case .readIndexResponse(let response) = kind { response } else { nil }
     }

@@ -137,3 +137,44 @@ extension ClusterTests {
         }
     }
 }
+
+extension ClusterTests {
+    @Suite(.serialized) struct ReadsAcrossALeaderChange {
+        /// A linearizable read a follower forwarded to a leader that then stopped answering is
+        /// asked again of the next leader and served, never refused when the read times out.
+        @Test func aFollowersReadForwardedToALeaderThatStopsIsServedThroughTheNextLeader() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "20000"])
+            defer {
+                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
+                cluster.stopAll()
+            }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            #expect(try await alice.send(to: "alice", "before the pause").status == 201)
+            let follower = cluster.followers(of: leader)[0]
+            kill(try #require(leader.process?.processIdentifier), SIGSTOP)
+            // Sent before the followers notice: the read goes to the paused leader first.
+            let read = try await alice.at(follower).inbox()
+            #expect(read.status == 200, "the read was refused: \(read.status) \(read.text)")
+            #expect(read.bodies == ["before the pause"])
+        }
+
+        /// A read the leader cannot confirm in time is a 503 that says so, not one about a write.
+        @Test func aReadTheLeaderDoesNotConfirmInTimeIsRefusedAsARead() async throws {
+            // Elections take 3-6 s, so the follower still knows its paused leader when the read expires.
+            let cluster = try await TestCluster.started(
+                size: 3, extraArguments: ["--election-ticks", "100", "--request-timeout-ms", "1000"])
+            defer {
+                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
+                cluster.stopAll()
+            }
+            let leader = try await cluster.waitForLeader(timeout: .seconds(15))
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            kill(try #require(leader.process?.processIdentifier), SIGSTOP)
+            let read = try await alice.at(follower).inbox()
+            #expect(read.status == 503)
+            #expect(read.errorMessage == "The leader did not confirm this read in time; retry it.", "\(read.text)")
+        }
+    }
+}

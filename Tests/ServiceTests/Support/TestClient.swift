@@ -42,6 +42,7 @@ struct TestClient: Sendable {
         }
 
         var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 
         var text: String { String(decoding: body, as: UTF8.self) }
     }
