@@ -83,6 +83,11 @@ extension ChatAPI {
         let waiters = dependencies.waiters
         // The wait holds only the query and the responder; the epoll thread makes the answer.
         waiters.wait(ticket, until: deadline) { [self] arrival in
+            if let arrival, arrival.replacedState, deadline - .now > .milliseconds(10) {
+                // Read in a task: this may be the driver's thread, waking every long-poll at once.
+                Task { [self] in lookAgain(query, until: deadline, responder: responder) }
+                return
+            }
             if let arrival, !arrival.added.isEmpty, arrival.added.allSatisfy({ $0.seq <= query.after }),
                deadline - .now > .milliseconds(10) {
                 // Woken by messages it has (it asked from a later position): it waits on, if the
@@ -101,6 +106,26 @@ extension ChatAPI {
         }
         // A client gone for good frees its connection now rather than when the wait runs out.
         responder.whenClientLeaves { waiters.endWait(ticket) }
+    }
+
+    /// Looks at the inbox of a long-poll whose state was replaced under it: answers with what
+    /// is there now (401 if its session is gone), or waits on until its deadline.
+    private func lookAgain(_ query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
+        let waiters = dependencies.waiters
+        // Registered before the read, so a message applied meanwhile still wakes it.
+        let ticket = waiters.register(accountKey: query.accountKey, tokenHash: query.tokenHash)
+        let response: HTTPResponse
+        do throws(APIError) {
+            guard let messages = try messagesIfSessionLive(query) else { throw .unauthorized }
+            if messages.isEmpty && deadline - .now > .milliseconds(10) {
+                return wait(ticket, for: query, until: deadline, responder: responder)
+            }
+            response = Self.inboxResponse(messages, query: query)
+        } catch {
+            response = error.response
+        }
+        waiters.cancel(ticket)
+        responder.answer(response)
     }
 
     /// What a long-poll asks for, kept while it waits.
@@ -125,16 +150,20 @@ extension ChatAPI {
             if !page.isEmpty { return Self.inboxResponse(Array(page), query: query) }
         }
         do throws(APIError) {
-            // The session may have been closed, or the account deleted, while it waited: check
-            // it in the same read as the messages.
-            let messages = try readState { db -> [StoredMessage]? in
-                guard try ChatQueries.session(forTokenHash: query.tokenHash, in: db) != nil else { return nil }
-                return try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: db)
-            }
-            guard let messages else { throw APIError.unauthorized }
+            guard let messages = try messagesIfSessionLive(query) else { throw APIError.unauthorized }
             return Self.inboxResponse(messages, query: query)
         } catch {
             return error.response
+        }
+    }
+
+    /// The page the query asks for, or nil when its session is gone. The session may have been
+    /// closed, or the account deleted, while the long-poll waited: it is checked in the same
+    /// read as the messages.
+    private func messagesIfSessionLive(_ query: InboxQuery) throws(APIError) -> [StoredMessage]? {
+        try readState { db -> [StoredMessage]? in
+            guard try ChatQueries.session(forTokenHash: query.tokenHash, in: db) != nil else { return nil }
+            return try ChatQueries.messages(forAccount: query.accountKey, after: query.after, limit: Int(query.limit), in: db)
         }
     }
 

@@ -23,7 +23,7 @@ public final class InboxWaiters: AppliedListener {
     }
 
     /// Called with the change that woke the long-poll, or nil when its time ran out (or its
-    /// session was closed, or the whole state was replaced). It must only hand the answer on.
+    /// session was closed). It must only hand the answer on.
     public typealias Wake = @Sendable (_ arrival: Arrival?) -> Void
 
     /// What woke a long-poll: when it was applied, and the account's new messages.
@@ -35,6 +35,9 @@ public final class InboxWaiters: AppliedListener {
         public var messages: [StoredMessage]?
         /// The messages the waking batch added to the inbox, in order, whatever else it did.
         public var added: [StoredMessage] = []
+        /// Whether the whole state was replaced (a snapshot was installed): anything may have
+        /// changed, so the long-poll must look at its inbox again.
+        public var replacedState = false
     }
 
     private enum Waiter {
@@ -196,13 +199,14 @@ public final class InboxWaiters: AppliedListener {
 
     public func didReplaceState() {
         state.withLock { $0.lastSeqByAccount = [:] }
-        wakeEveryone()
+        wakeEveryone(with: Arrival(appliedAt: .now, messages: nil, replacedState: true))
     }
 
-    public func wakeEveryone() {
+    /// Wakes every waiting long-poll, as if its time ran out unless `arrival` says otherwise.
+    public func wakeEveryone(with arrival: Arrival? = nil) {
         var ended: [LongPollDeadlines.Token] = []
         let woken = state.withLock { state -> [(Wake, Arrival?)] in
-            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key, ended: &ended).map { ($0, nil) } }
+            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) } }
         }
         deadlines.cancel(ended)
         Self.run(woken)

@@ -76,5 +76,39 @@ extension ClusterTests {
             let laggard = try await Laggard.started(missing: (1...40).map { "\($0)\(body)" })
             #expect(try await laggard.caughtUpInbox(timeout: .seconds(20)).count == 40)
         }
+
+        /// A snapshot installed under a waiting long-poll replaces the state it waited on: the
+        /// long-poll looks again and waits on, so it ends with the next message, not early and empty.
+        @Test func aLongPollWaitingWhileItsReplicaInstallsASnapshotWaitsForTheNextMessage() async throws {
+            let cluster = try await TestCluster.started(
+                size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
+            defer {
+                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
+                cluster.stopAll()
+            }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let bob = try await ChatUser.register("bob", at: leader.baseURL)
+            let replica = cluster.followers(of: leader)[0]
+            let registered = try await leader.appliedIndex
+            _ = try await eventually(timeout: .seconds(10)) { try await replica.appliedIndex >= registered ? true : nil }
+            let poll = Task { try await bob.at(replica).inbox("consistency=stale&after=0&wait=60") }
+            _ = try await eventually(timeout: .seconds(10)) {
+                (try await metricsGauge("chat_waiting_long_polls", at: replica) ?? 0) >= 1 ? true : nil
+            }
+            let pid = try #require(replica.process?.processIdentifier)
+            kill(pid, SIGSTOP)
+            // Entries, none of them bob's, beyond the 64 appends a leader keeps in flight to a
+            // follower, so it compacts past what it sent the paused replica.
+            for index in 1...150 { #expect(try await alice.send(to: "alice", "n\(index)").status == 201) }
+            kill(pid, SIGCONT)
+            _ = try await eventually(timeout: .seconds(20)) {
+                try await metricsGauge("chat_raft_snapshots_installed", at: replica) == 1 ? true : nil
+            }
+            #expect(try await alice.send(to: "bob", "after the snapshot").status == 201)
+            let answer = try await poll.value
+            #expect(answer.status == 200)
+            #expect(answer.bodies == ["after the snapshot"], "the long-poll ended with \(answer.text)")
+        }
     }
 }
