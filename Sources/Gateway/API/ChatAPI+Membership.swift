@@ -7,19 +7,22 @@ import Foundation
 extension ChatAPI {
     static let clusterSecretHeader = "X-Chat-Cluster-Secret"
 
-    /// Whether `request` carries the cluster secret; checked before its body is read.
-    func hasClusterSecret(_ request: HTTPRequest) -> Bool {
-        guard let secret = dependencies.clusterSecret, !secret.isEmpty,
-            let given = request.header(Self.clusterSecretHeader)
-        else { return false }
-        return InternalRaftAPI.constantTimeEquals(given, secret)
+    /// Why `request` may not make this call: no cluster secret, or the wrong one; nil when it
+    /// carries the secret. Checked before its body is read.
+    func clusterSecretRefusal(_ request: HTTPRequest) -> APIError? {
+        guard let given = request.header(Self.clusterSecretHeader) else { return Self.missingClusterSecret }
+        guard let secret = dependencies.clusterSecret, !secret.isEmpty, InternalRaftAPI.constantTimeEquals(given, secret)
+        else { return Self.wrongClusterSecret }
+        return nil
     }
 
     static let missingClusterSecret = APIError(
         status: 401, code: "unauthorized", message: "This call needs the cluster secret in X-Chat-Cluster-Secret.")
+    static let wrongClusterSecret = APIError(
+        status: 401, code: "unauthorized", message: "The cluster secret in X-Chat-Cluster-Secret is wrong.")
 
     func addMember(_ context: RouteContext) -> HTTPReply {
-        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        if let refusal = clusterSecretRefusal(context.request) { return .error(refusal) }
         let member: RequestBodies.NewMember
         do throws(APIError) {
             member = try RequestDecoding.body(RequestBodies.NewMember.self, from: context.request)
@@ -36,13 +39,13 @@ extension ChatAPI {
     }
 
     func promoteMember(_ context: RouteContext) -> HTTPReply {
-        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        if let refusal = clusterSecretRefusal(context.request) { return .error(refusal) }
         guard let id = Self.memberID(context) else { return .error(.invalidRequest("The id in the path must be a replica id.")) }
         return change(.promote(id: id), context: context, status: 200)
     }
 
     func removeMember(_ context: RouteContext) -> HTTPReply {
-        guard hasClusterSecret(context.request) else { return .error(Self.missingClusterSecret) }
+        if let refusal = clusterSecretRefusal(context.request) { return .error(refusal) }
         guard let id = Self.memberID(context) else { return .error(.invalidRequest("The id in the path must be a replica id.")) }
         return change(.remove(id: id), context: context, status: 204)
     }

@@ -82,15 +82,15 @@ public final class ChatAPI: HTTPRequestHandler {
     /// refused before its body is read. Peer calls prove the cluster secret the same way.
     public func screen(_ head: HTTPRequest) -> HTTPResponse? {
         if head.path == SessionUseRecorder.usedPath {
-            return hasClusterSecret(head) ? nil : Self.missingClusterSecret.response
+            return clusterSecretRefusal(head)?.response
         }
         if head.path.hasPrefix("/internal/") {
             guard let internalHandler = dependencies.internalHandler else { return APIError.notFound.response }
             return internalHandler.screen(head)
         }
         guard case .found(let route, _) = router.match(method: head.method, path: head.path) else { return nil }
-        if route.name.hasPrefix("/v1/cluster/members") && !hasClusterSecret(head) {
-            return finished(head, with: Self.missingClusterSecret.response, route: route.name, since: .now)
+        if route.name.hasPrefix("/v1/cluster/members"), let refusal = clusterSecretRefusal(head) {
+            return finished(head, with: refusal.response, route: route.name, since: .now)
         }
         guard route.requiresToken, Self.bearerToken(head) == nil else { return nil }
         return finished(head, with: APIError.unauthorized.response, route: route.name, since: .now)

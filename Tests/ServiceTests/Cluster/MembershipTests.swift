@@ -425,6 +425,12 @@ extension ClusterTests {
             let unauthenticated = try await TestClient.shared.request(
                 .POST, "\(leader.baseURL)/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"])
             #expect(unauthenticated.status == 401)
+            #expect(unauthenticated.errorMessage == "This call needs the cluster secret in X-Chat-Cluster-Secret.")
+            let wrongSecret = try await TestClient.shared.request(
+                .POST, "\(leader.baseURL)/v1/cluster/members", json: ["id": 9, "url": "http://127.0.0.1:1"],
+                headers: [("X-Chat-Cluster-Secret", "not the secret")])
+            #expect(wrongSecret.status == 401)
+            #expect(wrongSecret.errorMessage == "The cluster secret in X-Chat-Cluster-Secret is wrong.")
             let redirected = try await TestClient.shared.request(
                 .DELETE, "\(follower.baseURL)/v1/cluster/members/9", headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
             #expect(redirected.status == 307, "a write at a follower goes to the leader")
