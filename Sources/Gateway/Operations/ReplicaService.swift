@@ -161,7 +161,8 @@ public final class ReplicaService: Sendable {
             forwarder.shutdown()
             throw error
         }
-        logger.info("replica \(id) listening on \(ownScheme ?? "http")://\(listen.host):\(port)")
+        let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+        logger.info("replica \(id) listening on \(ownScheme ?? "http")://\(host):\(port)")
     }
 
     /// Reads the certificate and key files again and presents them from the next handshake on;

@@ -9,11 +9,12 @@ extension ClusterTests {
             let port = try FreePort.next()
             let replica = ChatdProcess(
                 peers: [1: port], hosts: [1: host], dataDirectory: TemporaryDirectory.make(),
-                extraArguments: ["--listen", "\(host):\(port)"])
+                extraArguments: ["--listen", "\(host):\(port)", "--log-level", "info"])
             try await replica.start()
             defer { replica.stop() }
             let response = try await TestClient.shared.get("http://\(host):\(port)/healthz")
             #expect(response.status == 200, "GET /healthz on \(host) answered \(response.status)")
+            #expect(replica.recentLog.contains("listening on http://\(host):\(port)"), "the log names a URL that does not work")
         }
 
         /// Peers reach each other, and clients reach them, over IPv6 loopback.
