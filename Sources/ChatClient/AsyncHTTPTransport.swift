@@ -55,6 +55,11 @@ public final class AsyncHTTPTransport: HTTPTransport {
             return TransportResponse(status: Int(response.status.code), headers: headers, body: Data(body.readableBytesView))
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as NIOSSLError {
+            guard case .handshakeFailed = error else { throw TransportError.failed(String(describing: error)) }
+            throw TransportError.untrustedCertificate(String(describing: error))
+        } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
+            throw TransportError.untrustedCertificate(String(describing: error))
         } catch let error as HTTPClientError {
             throw Self.transportError(for: error)
         } catch let error as IOError {

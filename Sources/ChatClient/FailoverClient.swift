@@ -56,7 +56,8 @@ public actor FailoverClient {
         var failureCount = 0
         var attemptCount = 0
         var lastFailure = "no attempt was made"
-        while attemptCount < policy.attemptCountMaximum {
+        var untrusted = Set<URL>()
+        attempts: while attemptCount < policy.attemptCountMaximum {
             let remaining = clock.now().duration(to: deadline)
             guard remaining > .zero else {
                 break
@@ -76,6 +77,12 @@ public actor FailoverClient {
                 lastFailure = "\(target.origin.absoluteString) redirected too often, last to \(location.absoluteString)"
             case .failed(let reason):
                 lastFailure = "\(target.origin.absoluteString): \(reason)"
+            case .untrusted(let reason):
+                lastFailure = "\(target.origin.absoluteString): \(reason)"
+                // One replica with a bad certificate is worked around; when every one has one,
+                // the client's trust is wrong (`--cacert`), and waiting out the timeout cannot help.
+                untrusted.insert(target.origin)
+                if untrusted.isSuperset(of: candidates) { break attempts }
             }
             failureCount += 1
             redirectCount = 0
@@ -134,6 +141,7 @@ public actor FailoverClient {
         case answered(TransportResponse)
         case redirected(URL)
         case failed(String)
+        case untrusted(String)
     }
 
     /// Sends `request` once to `target`.
@@ -147,6 +155,8 @@ public actor FailoverClient {
             response = try await transport.execute(transportRequest, timeout: timeout)
         } catch is CancellationError {
             throw CancellationError()
+        } catch TransportError.untrustedCertificate(let reason) {
+            return .untrusted(String(describing: TransportError.untrustedCertificate(reason)))
         } catch {
             return .failed(String(describing: error))
         }

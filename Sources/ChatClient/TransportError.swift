@@ -6,6 +6,9 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case timedOut
     /// Anything else that went wrong between sending and receiving.
     case failed(String)
+    /// The replica's TLS certificate could not be verified (an untrusted CA, a name that does
+    /// not match, an expired certificate): asking it again cannot help.
+    case untrustedCertificate(String)
 
     public var description: String {
         switch self {
@@ -15,6 +18,8 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
             "timed out"
         case .failed(let reason):
             "request failed (\(reason))"
+        case .untrustedCertificate(let reason):
+            "its TLS certificate cannot be verified (\(reason))"
         }
     }
 }

@@ -112,6 +112,36 @@ struct FailoverClientTests {
         #expect(clock.sleeps == [.milliseconds(50), .milliseconds(100), .milliseconds(200)])
     }
 
+    @Test("moves past one replica whose certificate cannot be verified")
+    func failsOverPastOneUntrustedReplica() async throws {
+        let clock = ManualRetryClock()
+        let transport = ScriptedTransport(
+            [
+                "a:8001": [.presentUntrustedCertificate],
+                "b:8002": [.respond(.json(200, "{}"))],
+            ], clock: clock)
+        let client = makeClient(transport, clock: clock)
+
+        #expect(try await client.send(post).status == 200)
+        #expect(transport.requests.map { $0.url.port } == [8001, 8002])
+    }
+
+    @Test("gives up at once when no replica's certificate can be verified, rather than at the timeout")
+    func givesUpWhenEveryCertificateIsUntrusted() async throws {
+        let clock = ManualRetryClock()
+        let untrusted: [ScriptedTransport.Step] = Array(repeating: .presentUntrustedCertificate, count: 10)
+        let transport = ScriptedTransport(["a:8001": untrusted, "b:8002": untrusted, "c:8003": untrusted], clock: clock)
+        let client = makeClient(transport, clock: clock)
+
+        await #expect {
+            _ = try await client.send(post)
+        } throws: { error in
+            guard case ChatClientError.clusterUnavailable(_, let lastFailure) = error else { return false }
+            return lastFailure.contains("TLS certificate cannot be verified (CERTIFICATE_VERIFY_FAILED)")
+        }
+        #expect(transport.requests.map { $0.url.port } == [8001, 8002, 8003], "each replica asked once")
+    }
+
     @Test("gives up when the total time runs out, having slept less than it")
     func givesUpAtDeadline() async throws {
         let clock = ManualRetryClock()

@@ -9,6 +9,7 @@ final class ScriptedTransport: HTTPTransport {
         case respond(TransportResponse)
         case refuse
         case timeOut
+        case presentUntrustedCertificate
     }
 
     struct Record: Sendable {
@@ -59,6 +60,8 @@ final class ScriptedTransport: HTTPTransport {
         case .timeOut:
             clock?.advance(by: timeout)
             throw TransportError.timedOut
+        case .presentUntrustedCertificate:
+            throw TransportError.untrustedCertificate("CERTIFICATE_VERIFY_FAILED")
         }
     }
 }
