@@ -236,8 +236,7 @@ extension ChatAPI {
         switch error {
         case .notLeader(let leader): APIError.notLeader(leader, location: leader.url + request.pathAndQuery)
         case .noLeader: APIError.noLeader
-        case .timedOut:
-            APIError.unavailable("The write was not confirmed in time; it may still take effect. Retry with the same Idempotency-Key.")
+        case .timedOut: APIError.unconfirmedWrite("The write was not confirmed in time", request: request)
         case .shuttingDown: APIError.shuttingDown
         case .storageFull: APIError.storageFull
         }

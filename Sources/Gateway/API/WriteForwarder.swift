@@ -78,9 +78,7 @@ struct WriteForwarder: Sendable {
             response = try await client.execute(outgoing, timeout: .milliseconds(milliseconds))
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
-            return APIError.unavailable(
-                "The leader (replica \(leader.id)) did not answer; the write may still take effect. Retry with the same Idempotency-Key."
-            ).response
+            return APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request).response
         }
         guard response.status.code != 307 else { return APIError.noLeader.response }
         var relayed = HTTPResponse(status: Int(response.status.code), body: Array(body.readableBytesView))

@@ -71,6 +71,20 @@ extension APIError {
     static let notFound = APIError(status: 404, code: "not_found", message: "There is nothing at this path.")
     static let shuttingDown = APIError.unavailable("The replica is shutting down.")
 
+    /// A write whose outcome is unknown (`cause` says why), with what the client can safely do:
+    /// only a send with an Idempotency-Key is safe to retry as it is.
+    static func unconfirmedWrite(_ cause: String, request: HTTPRequest) -> APIError {
+        let advice: String
+        if request.header("Idempotency-Key") != nil {
+            advice = " Retry with the same Idempotency-Key."
+        } else if request.method == "POST" && request.path == "/v1/messages" {
+            advice = " A retry may deliver the message twice; send an Idempotency-Key to retry safely."
+        } else {
+            advice = ""
+        }
+        return .unavailable("\(cause); it may still take effect.\(advice)")
+    }
+
     static func noSuchUser(_ username: String) -> APIError {
         APIError(status: 404, code: "no_such_user", message: "There is no user named \(username).")
     }
