@@ -106,7 +106,8 @@ struct ClusterEntryResolver {
             so its data was lost. Started again under id \(replicaID) it could vote twice in one term or forget \
             writes it acknowledged.
             To replace it (see README, "Replacing a failed machine"):
-              1. remove the old id:  CHAT_CLUSTER_SECRET=... chat cluster remove \(replicaID)
+              1. remove the old id, unless `chat cluster list` shows it is gone already:
+                 CHAT_CLUSTER_SECRET=... chat cluster remove \(replicaID)
               2. start the machine with a new id and an empty data directory, joining the cluster:
                  chatd --id <new id> --join <url of a live replica> --listen <host:port> --data-dir <dir> --cluster-secret-file <file>
             """)
