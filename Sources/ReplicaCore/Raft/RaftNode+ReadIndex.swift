@@ -31,39 +31,38 @@ extension RaftNode {
 
     /// Stops asking for `context`: the caller gave up waiting for it.
     public func abandonRead(context: UInt64) {
-        unansweredReads.removeAll { $0 == context }
+        unansweredReads.removeAll { $0.context == context }
     }
 
     private func rememberUnanswered(_ context: UInt64) {
-        if unansweredReads.isEmpty, let leader {
-            unansweredReadsAskedOf = (leader, term)
-            unansweredReadsElapsed = 0
-        }
+        if unansweredReads.isEmpty, let leader { unansweredReadsAskedOf = (leader, term) }
         // The oldest were given up on long ago; the bound keeps retries from growing.
         if unansweredReads.count >= config.maxPendingReadIndexRequests { unansweredReads.removeFirst() }
-        unansweredReads.append(context)
+        unansweredReads.append((context, ticksElapsed))
     }
 
     func noteReadAnswered(context: UInt64) {
-        unansweredReads.removeAll { $0 == context }
+        unansweredReads.removeAll { $0.context == context }
     }
 
-    /// Asks the unanswered reads again when a leader (or a new term of the same one) is known
-    /// that was not asked, or an election timeout passed since the last asking.
+    /// Asks every unanswered read again when a leader (or a new term of the same one) is known
+    /// that was not asked; otherwise, on a follower, asks again those that waited an election
+    /// timeout. A leader's own reads wait in its queues, confirmed by its heartbeats, until its
+    /// term ends.
     func askUnansweredReadsAgainIfDue(ticked: Bool = false) {
+        if ticked { ticksElapsed += 1 }
         guard !unansweredReads.isEmpty, let leader else { return }
-        if ticked { unansweredReadsElapsed += 1 }
         let askedThisLeader = unansweredReadsAskedOf.map { $0.leader == leader && $0.term == term } ?? false
-        // A leader's own reads wait in its queues, confirmed by its heartbeats, until its term ends.
-        let isWaitingTooLong = role != .leader && unansweredReadsElapsed >= config.electionTick
-        guard !askedThisLeader || isWaitingTooLong else { return }
+        guard !askedThisLeader || (ticked && role != .leader) else { return }
         unansweredReadsAskedOf = (leader, term)
-        unansweredReadsElapsed = 0
-        for context in unansweredReads {
+        for position in unansweredReads.indices {
+            let read = unansweredReads[position]
+            guard !askedThisLeader || ticksElapsed - read.askedAt >= config.electionTick else { continue }
+            unansweredReads[position].askedAt = ticksElapsed
             if role == .leader {
-                handleReadIndexRequest(context: context, from: id)
+                handleReadIndexRequest(context: read.context, from: id)
             } else {
-                send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
+                send(.readIndex(ReadIndexRequest(context: read.context)), to: leader, term: 0)
             }
         }
     }

@@ -59,14 +59,15 @@ public final class RaftNode {
     /// Reads that arrived before the leader committed an entry of its term:
     /// its commit index may still lag, so they wait (Raft thesis §6.4 step 1).
     var readsAwaitingFirstCommit: [(context: UInt64, requester: NodeID)] = []
-    /// Reads this replica requested and has no answer to, oldest first. A leader drops the
-    /// reads it holds when it loses its term, and a forwarded request can be lost on the way:
-    /// these are asked again of each new leader, and of the same one after an election timeout.
-    var unansweredReads: [UInt64] = []
+    /// Reads this replica requested and has no answer to, oldest first, with the tick each was
+    /// last asked at. A leader drops the reads it holds when it loses its term, and a forwarded
+    /// request can be lost on the way: these are asked again of each new leader, and of the
+    /// same one once an election timeout passed without an answer.
+    var unansweredReads: [(context: UInt64, askedAt: Int)] = []
     /// The leader and term the unanswered reads were last asked of.
     var unansweredReadsAskedOf: (leader: NodeID, term: Term)?
-    /// Ticks since the unanswered reads were last asked.
-    var unansweredReadsElapsed = 0
+    /// Ticks since this replica started, for the age of unanswered reads.
+    var ticksElapsed = 0
     /// Reused buffer for the quorum computation, so commits do not allocate.
     var matchScratch: [LogIndex] = []
     /// Leader only: payload bytes proposed and not yet applied.

@@ -302,6 +302,24 @@ import Testing
             "the unanswered read was asked again at ticks \(askedAt), not once per election timeout")
     }
 
+    @Test func aBusyFollowerAsksAgainOnlyTheReadsThatWaitedAnElectionTimeout() throws {
+        let node = try followerWithAForwardedRead()
+        let timeout = node.config.electionTick
+        var asked: [String] = []
+        for tick in 1...(2 * timeout) {
+            node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 2, term: 2))
+            node.tick()
+            asked += readsAsked(in: node.takeMessages()).map { "\($0)@\(tick)" }
+            if tick == timeout / 2 {
+                try node.readIndex(context: 6)
+                _ = node.takeMessages()
+            }
+        }
+        #expect(
+            asked == ["5→n2@\(timeout)", "6→n2@\(timeout / 2 + timeout)", "5→n2@\(2 * timeout)"],
+            "each read is asked again one election timeout after it was last asked: \(asked)")
+    }
+
     @Test func aDeposedLeaderAsksTheNewLeaderForItsOwnPendingRead() throws {
         let node = makeCommittedLeader(voterCount: 3)
         try node.readIndex(context: 8)
