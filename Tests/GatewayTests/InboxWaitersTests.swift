@@ -55,6 +55,29 @@ import ReplicaCore
         waiters.cancel(ticket)
     }
 
+    @Test func aSnapshotInstallWakesAWaitingLongPollMarkedToLookAgain() async throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didReplaceState()
+        // Woken in a task, never on the thread that installed the snapshot.
+        for _ in 0..<1_000 where woken.value == nil { try await Task.sleep(for: .milliseconds(2)) }
+        let arrival = try #require(woken.value, "the long-poll was not woken")
+        #expect(arrival?.replacedState == true, "woken as if its time ran out: \(String(describing: arrival))")
+    }
+
+    /// Registered, reading its inbox, when a snapshot is installed: its wait returns at once,
+    /// still marked, so it looks again rather than answering from the state it read before.
+    @Test func aLongPollRegisteredBeforeASnapshotInstallKeepsTheMarkWhenItWaits() throws {
+        let waiters = InboxWaiters()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
+        waiters.didReplaceState()
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false)])
+        let woken = Woken()
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
+        let arrival = try #require(woken.value, "the wait did not return at once")
+        #expect(arrival?.replacedState == true, "the install's mark was lost: \(String(describing: arrival))")
+    }
+
     /// A long-poll ahead of its inbox tells from them that it has nothing new, whatever else
     /// the batch did (here someone's acknowledgement).
     @Test func aWokenLongPollIsToldWhichMessagesWereAddedEvenInAMixedBatch() throws {

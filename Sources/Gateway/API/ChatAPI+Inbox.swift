@@ -84,9 +84,8 @@ extension ChatAPI {
         // The wait holds only the query and the responder; the epoll thread makes the answer.
         waiters.wait(ticket, until: deadline) { [self] arrival in
             if let arrival, arrival.replacedState, deadline - .now > .milliseconds(10) {
-                // Read in a task: this may be the driver's thread, waking every long-poll at once.
-                Task { [self] in lookAgain(query, until: deadline, responder: responder) }
-                return
+                // Never the driver's thread: `InboxWaiters` wakes these in tasks.
+                return lookAgain(query, until: deadline, responder: responder)
             }
             if let arrival, !arrival.added.isEmpty, arrival.added.allSatisfy({ $0.seq <= query.after }),
                deadline - .now > .milliseconds(10) {

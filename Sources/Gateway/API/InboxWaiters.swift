@@ -42,7 +42,8 @@ public final class InboxWaiters: AppliedListener {
 
     private enum Waiter {
         case armed
-        case fired
+        /// Woken before it waited; `replacedState` when a snapshot install was among the causes.
+        case fired(replacedState: Bool)
         case waiting(Wake, deadline: LongPollDeadlines.Token)
     }
 
@@ -63,7 +64,7 @@ public final class InboxWaiters: AppliedListener {
         /// those registered but not yet waiting are marked fired, so their wait returns at once.
         /// Their deadlines go in `ended`, to be cancelled.
         mutating func takeWaiting(
-            accountKey: String, session: String? = nil, ended: inout [LongPollDeadlines.Token]
+            accountKey: String, session: String? = nil, replacingState: Bool = false, ended: inout [LongPollDeadlines.Token]
         ) -> [Wake] {
             guard let waiters = byAccount[accountKey] else { return [] }
             var woken: [Wake] = []
@@ -77,7 +78,10 @@ public final class InboxWaiters: AppliedListener {
                 case .waiting(let wake, let deadline):
                     woken.append(wake)
                     ended.append(deadline)
-                case .armed, .fired: kept[id] = Entry(waiter: .fired, tokenHash: entry.tokenHash)
+                case .armed:
+                    kept[id] = Entry(waiter: .fired(replacedState: replacingState), tokenHash: entry.tokenHash)
+                case .fired(let replaced):
+                    kept[id] = Entry(waiter: .fired(replacedState: replaced || replacingState), tokenHash: entry.tokenHash)
                 }
             }
             count -= waiters.count - kept.count
@@ -124,17 +128,18 @@ public final class InboxWaiters: AppliedListener {
         // The deadline comes first, so whoever wakes the waiter can cancel it; firing before
         // the waiter waits marks it fired, as a message would.
         let deadline = deadlines.add(end) { [self] in fire(ticket) }
-        let hasFired = state.withLock { state -> Bool in
+        // Nil: it waits. Otherwise it was woken before it waited, and by what.
+        let firedBefore = state.withLock { state -> Arrival?? in
             guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
-                _ = state.remove(ticket)
-                return true
+                guard case .fired(true) = state.remove(ticket) else { return .some(nil) }
+                return .some(Arrival(appliedAt: .now, messages: nil, replacedState: true))
             }
             state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .waiting(wake, deadline: deadline)
-            return false
+            return nil
         }
-        if hasFired {
+        if let arrival = firedBefore {
             deadlines.cancel([deadline])
-            wake(nil)
+            wake(arrival)
         }
     }
 
@@ -197,16 +202,26 @@ public final class InboxWaiters: AppliedListener {
         Self.run(woken)
     }
 
+    /// Wakes every long-poll, marked so that each looks at its inbox again; always in tasks,
+    /// since each then reads SQLite, and this is the driver's thread.
     public func didReplaceState() {
-        state.withLock { $0.lastSeqByAccount = [:] }
-        wakeEveryone(with: Arrival(appliedAt: .now, messages: nil, replacedState: true))
-    }
-
-    /// Wakes every waiting long-poll, as if its time ran out unless `arrival` says otherwise.
-    public func wakeEveryone(with arrival: Arrival? = nil) {
+        let arrival = Arrival(appliedAt: .now, messages: nil, replacedState: true)
         var ended: [LongPollDeadlines.Token] = []
         let woken = state.withLock { state -> [(Wake, Arrival?)] in
-            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) } }
+            state.lastSeqByAccount = [:]
+            return Array(state.byAccount.keys).flatMap { key in
+                state.takeWaiting(accountKey: key, replacingState: true, ended: &ended).map { ($0, arrival) }
+            }
+        }
+        deadlines.cancel(ended)
+        Self.run(woken, mayRunInline: false)
+    }
+
+    /// Wakes every waiting long-poll, as if its time ran out.
+    public func wakeEveryone() {
+        var ended: [LongPollDeadlines.Token] = []
+        let woken = state.withLock { state -> [(Wake, Arrival?)] in
+            Array(state.byAccount.keys).flatMap { key in state.takeWaiting(accountKey: key, ended: &ended).map { ($0, nil) } }
         }
         deadlines.cancel(ended)
         Self.run(woken)
@@ -230,7 +245,7 @@ public final class InboxWaiters: AppliedListener {
         let wake = state.withLock { state -> Wake? in
             guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else { return nil }
             guard case .waiting(let wake, _) = waiter else {
-                state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired
+                if case .armed = waiter { state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired(replacedState: false) }
                 return nil
             }
             _ = state.remove(ticket)
@@ -239,8 +254,8 @@ public final class InboxWaiters: AppliedListener {
         wake?(nil)
     }
 
-    private static func run(_ wakes: [(Wake, Arrival?)]) {
-        guard wakes.count > wakesPerTask else {
+    private static func run(_ wakes: [(Wake, Arrival?)], mayRunInline: Bool = true) {
+        guard !mayRunInline || wakes.count > wakesPerTask else {
             for (wake, arrival) in wakes { wake(arrival) }
             return
         }
