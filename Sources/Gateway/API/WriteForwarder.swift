@@ -81,12 +81,27 @@ struct WriteForwarder: Sendable {
             return APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request).response
         }
         guard response.status.code != 307 else { return APIError.noLeader.response }
-        var relayed = HTTPResponse(status: Int(response.status.code), body: Array(body.readableBytesView))
+        var bytes = Array(body.readableBytesView)
+        if response.status.code >= 500 { bytes = Self.attributed(bytes, to: leader) }
+        var relayed = HTTPResponse(status: Int(response.status.code), body: bytes)
         // The leader marks its own answer as having applied the preference; this replica does.
         for header in response.headers
         where !Self.hopByHopHeaders.contains(header.name.lowercased()) && header.name.lowercased() != "preference-applied" {
             relayed.headers.append((header.name, header.value))
         }
         return relayed
+    }
+
+    /// The leader's error, its message saying whose it is: "this replica's disk is full" or
+    /// "the replica is shutting down" must not read as the forwarding replica's own state.
+    /// A body that is not the API's error envelope is relayed as it came.
+    static func attributed(_ body: [UInt8], to leader: PeerAddress) -> [UInt8] {
+        guard var envelope = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any],
+            var error = envelope["error"] as? [String: Any], let message = error["message"] as? String
+        else { return body }
+        error["message"] = "The leader (replica \(leader.id)) answered: \(message)"
+        envelope["error"] = error
+        guard let data = try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys]) else { return body }
+        return Array(data)
     }
 }
