@@ -56,8 +56,10 @@ public final class AsyncHTTPTransport: HTTPTransport {
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as NIOSSLError {
-            guard case .handshakeFailed = error else { throw TransportError.failed(String(describing: error)) }
-            throw TransportError.untrustedCertificate(String(describing: error))
+            // Other handshake failures (a plain-HTTP replica, no common protocol) are the replica's.
+            let description = String(describing: error)
+            guard description.contains("CERTIFICATE_VERIFY_FAILED") else { throw TransportError.failed(description) }
+            throw TransportError.untrustedCertificate(description)
         } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
             throw TransportError.untrustedCertificate(String(describing: error))
         } catch let error as HTTPClientError {

@@ -35,9 +35,13 @@ struct CertificateValidityTests {
         }
     }
 
+    @Test func aCertificateIssuedMinutesAheadOfThisClockIsAccepted() throws {
+        try tls.checkValidity(of: Self.chain, at: Self.notBefore.addingTimeInterval(-ServingTLS.clockSkewAllowed + 1))
+    }
+
     @Test func aCertificateNotYetValidIsRefusedWithItsStartDate() {
         #expect {
-            try tls.checkValidity(of: Self.chain, at: Self.notBefore.addingTimeInterval(-1))
+            try tls.checkValidity(of: Self.chain, at: Self.notBefore.addingTimeInterval(-ServingTLS.clockSkewAllowed - 1))
         } throws: { error in
             "\(error)" == "the certificate in /etc/chat/cert.pem is not valid before 2026-12-02T02:46:42Z"
         }

@@ -21,8 +21,10 @@ struct UnconfirmedWriteTests {
             """)
     }
 
-    @Test func anotherWriteIsNotToldOfAnIdempotencyKeyItCannotUse() {
-        let error = APIError.unconfirmedWrite("The write was not confirmed in time", request: request("POST", "/v1/inbox/ack"))
+    @Test(arguments: [nil, "k1"] as [String?])
+    func anotherWriteIsNotToldOfAnIdempotencyKeyItCannotUse(key: String?) {
+        let error = APIError.unconfirmedWrite(
+            "The write was not confirmed in time", request: request("POST", "/v1/inbox/ack", idempotencyKey: key))
         #expect(error.message == "The write was not confirmed in time; it may still take effect.")
     }
 }

@@ -72,7 +72,7 @@ extension ChatAPI {
         do {
             try await dependencies.replicator.awaitLinearizableRead()
         } catch .timedOut {
-            throw APIError.unavailable("The leader did not confirm this read in time; retry it.")
+            throw APIError.unavailable("This read could not be confirmed with the leader in time; retry it.")
         } catch {
             throw apiError(for: error, request: request)
         }

@@ -10,14 +10,16 @@ extension ChatAPI {
     /// Why `request` may not make this call: no cluster secret, or the wrong one; nil when it
     /// carries the secret. Checked before its body is read.
     func clusterSecretRefusal(_ request: HTTPRequest) -> APIError? {
-        guard let given = request.header(Self.clusterSecretHeader) else { return Self.missingClusterSecret }
-        guard let secret = dependencies.clusterSecret, !secret.isEmpty, InternalRaftAPI.constantTimeEquals(given, secret)
-        else { return Self.wrongClusterSecret }
-        return nil
+        guard let secret = dependencies.clusterSecret, !secret.isEmpty else { return Self.noClusterSecret }
+        guard let given = request.header(Self.clusterSecretHeader), !given.isEmpty else { return Self.missingClusterSecret }
+        return InternalRaftAPI.constantTimeEquals(given, secret) ? nil : Self.wrongClusterSecret
     }
 
     static let missingClusterSecret = APIError(
         status: 401, code: "unauthorized", message: "This call needs the cluster secret in X-Chat-Cluster-Secret.")
+    static let noClusterSecret = APIError(
+        status: 401, code: "unauthorized",
+        message: "This replica has no cluster secret (--cluster-secret-file), so it takes no operator calls.")
     static let wrongClusterSecret = APIError(
         status: 401, code: "unauthorized", message: "The cluster secret in X-Chat-Cluster-Secret is wrong.")
 

@@ -75,12 +75,12 @@ extension APIError {
     /// only a send with an Idempotency-Key is safe to retry as it is.
     static func unconfirmedWrite(_ cause: String, request: HTTPRequest) -> APIError {
         let advice: String
-        if request.header("Idempotency-Key") != nil {
-            advice = " Retry with the same Idempotency-Key."
-        } else if request.method == "POST" && request.path == "/v1/messages" {
-            advice = " A retry may deliver the message twice; send an Idempotency-Key to retry safely."
-        } else {
+        if request.method != "POST" || request.path != "/v1/messages" {
             advice = ""
+        } else if request.header("Idempotency-Key") != nil {
+            advice = " Retry with the same Idempotency-Key."
+        } else {
+            advice = " A retry may deliver the message twice; send an Idempotency-Key to retry safely."
         }
         return .unavailable("\(cause); it may still take effect.\(advice)")
     }

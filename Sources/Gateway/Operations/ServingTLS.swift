@@ -22,6 +22,8 @@ public struct ServingTLS: Sendable {
         try HTTPServer.installCertificate(chain: chain, privateKey: try Self.read(keyFile))
     }
 
+    static let clockSkewAllowed: TimeInterval = 300
+
     /// Refuses a chain whose first certificate is outside its validity period at `now`: every
     /// client and peer would refuse it, so serving it would only break connections that work.
     /// A chain that does not parse is left to `installCertificate`, which says so.
@@ -30,7 +32,8 @@ public struct ServingTLS: Sendable {
         let notBefore = Date(timeIntervalSince1970: TimeInterval(leaf.notValidBefore))
         let notAfter = Date(timeIntervalSince1970: TimeInterval(leaf.notValidAfter))
         if now > notAfter { throw ServingTLSError.expired(certificateFile, notAfter) }
-        if now < notBefore { throw ServingTLSError.notYetValid(certificateFile, notBefore) }
+        // A certificate issued a moment ago on a machine whose clock runs ahead is not a mistake.
+        if now < notBefore - Self.clockSkewAllowed { throw ServingTLSError.notYetValid(certificateFile, notBefore) }
     }
 
     /// The server's settings besides the certificate.

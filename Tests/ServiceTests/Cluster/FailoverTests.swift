@@ -174,7 +174,7 @@ extension ClusterTests {
             kill(try #require(leader.process?.processIdentifier), SIGSTOP)
             let read = try await alice.at(follower).inbox()
             #expect(read.status == 503)
-            #expect(read.errorMessage == "The leader did not confirm this read in time; retry it.", "\(read.text)")
+            #expect(read.errorMessage == "This read could not be confirmed with the leader in time; retry it.", "\(read.text)")
         }
     }
 }
