@@ -74,11 +74,8 @@ import Testing
         let follower = cluster.ids.first { $0 != leader }!
         let proposals = (0..<5).compactMap { _ in cluster.proposeOrFail(at: leader) }
         cluster.run(upTo: 50) { cluster.checker.acknowledgedProposals[proposals.last!.proposalID] != nil }
-        guard case .success(let context) = cluster.requestRead(at: follower) else {
-            Issue.record("read refused")
-            return
-        }
-        let answered = cluster.run(upTo: 20) { cluster.answeredReads[follower]?.contains { $0.context == context } == true }
+        guard let context = cluster.requestReadOrRecord(at: follower) else { return }
+        let answered = cluster.run(upTo: 20) { cluster.hasAnsweredRead(context, at: follower) }
         #expect(answered)
         let readIndex = cluster.answeredReads[follower]?.first { $0.context == context }?.index ?? 0
         #expect(readIndex >= proposals.last!.index, "the read reflects every write acknowledged before it")
@@ -94,12 +91,9 @@ import Testing
             return
         }
         cluster.isolate(leader)
-        guard case .success(let context) = cluster.requestRead(at: leader) else {
-            Issue.record("read refused")
-            return
-        }
+        guard let context = cluster.requestReadOrRecord(at: leader) else { return }
         cluster.run(steps: 60)
-        #expect(cluster.answeredReads[leader]?.contains { $0.context == context } != true)
+        #expect(!cluster.hasAnsweredRead(context, at: leader))
         cluster.expectNoViolations()
     }
 
@@ -112,11 +106,8 @@ import Testing
         let follower = cluster.ids.first { $0 != leader }!
         cluster.crash(leader)
         // The follower has not noticed yet: it forwards the read to the dead leader.
-        guard case .success(let context) = cluster.requestRead(at: follower) else {
-            Issue.record("read refused")
-            return
-        }
-        let answered = cluster.run(upTo: 200) { cluster.answeredReads[follower]?.contains { $0.context == context } == true }
+        guard let context = cluster.requestReadOrRecord(at: follower) else { return }
+        let answered = cluster.run(upTo: 200) { cluster.hasAnsweredRead(context, at: follower) }
         #expect(answered, "the read was never answered after the leader crashed\n\(cluster.trace)")
         cluster.expectNoViolations()
     }
@@ -128,14 +119,11 @@ import Testing
             return
         }
         cluster.isolate(leader)
-        guard case .success(let context) = cluster.requestRead(at: leader) else {
-            Issue.record("read refused")
-            return
-        }
+        guard let context = cluster.requestReadOrRecord(at: leader) else { return }
         let replaced = cluster.run(upTo: 200) { cluster.leader.map { $0 != leader } ?? false }
         #expect(replaced, "fixture: the others elected no new leader")
         cluster.heal()
-        let answered = cluster.run(upTo: 200) { cluster.answeredReads[leader]?.contains { $0.context == context } == true }
+        let answered = cluster.run(upTo: 200) { cluster.hasAnsweredRead(context, at: leader) }
         #expect(answered, "the old leader's read was never answered after it rejoined\n\(cluster.trace)")
         cluster.expectNoViolations()
     }

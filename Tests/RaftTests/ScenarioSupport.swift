@@ -36,6 +36,21 @@ extension SimulatedCluster {
         return tail
     }
 
+    /// Requests a linearizable read at `id` and returns its context; records an issue and
+    /// returns nil when it is refused.
+    func requestReadOrRecord(at id: NodeID) -> UInt64? {
+        guard case .success(let context) = requestRead(at: id) else {
+            Issue.record("the read at \(id) was refused")
+            return nil
+        }
+        return context
+    }
+
+    /// Whether `id` has surfaced an answer to its read `context`.
+    func hasAnsweredRead(_ context: UInt64, at id: NodeID) -> Bool {
+        answeredReads[id]?.contains { $0.context == context } == true
+    }
+
     /// The proposal identifiers a replica has applied.
     func appliedProposals(of id: NodeID) -> [UInt64] {
         replica(id).stateMachine.proposalIDs

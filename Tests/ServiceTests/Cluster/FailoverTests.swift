@@ -98,10 +98,7 @@ extension ClusterTests {
         /// still take effect", never a hang until the write timeout (set to a minute here).
         @Test func aWriteWhoseEntryAnotherLeaderOverwroteIsAnsweredAtOnce() async throws {
             let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "60000"])
-            defer {
-                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
-                cluster.stopAll()
-            }
+            defer { cluster.resumeAndStopAll() }
             let leader = try await cluster.waitForLeader()
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
             let followers = cluster.followers(of: leader)
@@ -144,10 +141,7 @@ extension ClusterTests {
         /// asked again of the next leader and served, never refused when the read times out.
         @Test func aFollowersReadForwardedToALeaderThatStopsIsServedThroughTheNextLeader() async throws {
             let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "20000"])
-            defer {
-                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
-                cluster.stopAll()
-            }
+            defer { cluster.resumeAndStopAll() }
             let leader = try await cluster.waitForLeader()
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
             #expect(try await alice.send(to: "alice", "before the pause").status == 201)
@@ -164,10 +158,7 @@ extension ClusterTests {
             // Elections take 3-6 s, so the follower still knows its paused leader when the read expires.
             let cluster = try await TestCluster.started(
                 size: 3, extraArguments: ["--election-ticks", "100", "--request-timeout-ms", "1000"])
-            defer {
-                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
-                cluster.stopAll()
-            }
+            defer { cluster.resumeAndStopAll() }
             let leader = try await cluster.waitForLeader(timeout: .seconds(15))
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
             let follower = cluster.followers(of: leader)[0]

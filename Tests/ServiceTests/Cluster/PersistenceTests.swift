@@ -82,10 +82,7 @@ extension ClusterTests {
         @Test func aLongPollWaitingWhileItsReplicaInstallsASnapshotWaitsForTheNextMessage() async throws {
             let cluster = try await TestCluster.started(
                 size: 3, extraArguments: ["--snapshot-every", "20", "--retained-entries", "5"])
-            defer {
-                for replica in cluster.replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
-                cluster.stopAll()
-            }
+            defer { cluster.resumeAndStopAll() }
             let leader = try await cluster.waitForLeader()
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
             let bob = try await ChatUser.register("bob", at: leader.baseURL)

@@ -108,6 +108,12 @@ final class TestCluster: @unchecked Sendable {
     func stopAll(signal: Int32 = SIGTERM) {
         for replica in replicas { replica.stop(signal: signal) }
     }
+
+    /// Wakes every replica a test paused (SIGSTOP), then stops them all.
+    func resumeAndStopAll() {
+        for replica in replicas { if let pid = replica.process?.processIdentifier { kill(pid, SIGCONT) } }
+        stopAll()
+    }
 }
 
 extension ChatdProcess {
