@@ -67,11 +67,11 @@ import Testing
         #expect(node.processReady().readStates == [ReadState(context: 3, index: 5)])
     }
 
-    @Test func followerWithoutLeaderRefusesRead() {
+    @Test func followerWithoutLeaderHoldsTheReadAndSendsNothing() throws {
         let node = makeNode(1)
-        #expect(throws: RaftRequestError.notLeader(leaderHint: nil)) {
-            try node.readIndex(context: 1)
-        }
+        try node.readIndex(context: 1)
+        #expect(node.takeMessages().isEmpty)
+        #expect(node.unansweredReads.map(\.context) == [1])
     }
 
     @Test func singleReplicaAnswersReadAtOnce() throws {

@@ -2,7 +2,8 @@
 ///
 /// The leader records its commit index as the read index, confirms with a
 /// heartbeat round that a quorum still follows it, then answers. A follower
-/// forwards the request to the leader and surfaces the answer. Either way the
+/// forwards the request to the leader and surfaces the answer; one that knows no leader holds
+/// it for the next one. Either way the
 /// answer arrives as a `ReadState` in a `Ready`; the caller serves the read
 /// once its applied index reaches `ReadState.index`. A request lost with a
 /// leader change or a dropped message is asked again of the next leader, or of
@@ -23,8 +24,9 @@ extension RaftNode {
             rememberUnanswered(context)
             handleReadIndexRequest(context: context, from: id)
         case .follower, .preCandidate, .candidate:
-            guard let leader else { throw .notLeader(leaderHint: nil) }
             rememberUnanswered(context)
+            // Without a leader (an election, a handover) the read waits for the next one.
+            guard let leader else { return }
             send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
         }
     }

@@ -153,6 +153,31 @@ extension ClusterTests {
             #expect(read.bodies == ["before the pause"])
         }
 
+        /// Reads at a follower while the leader hands over (SIGTERM) wait for the next leader,
+        /// rather than being refused in the moment no leader is known.
+        @Test func readsAtAFollowerDuringAHandoverAreAllServed() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.resumeAndStopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            let follower = cluster.followers(of: leader)[0]
+            let (statuses, stop) = (ReadStatuses(), StopFlag())
+            let readers = (0..<8).map { _ in
+                Task {
+                    while await !stop.isSet { await statuses.note(try await alice.at(follower).inbox()) }
+                }
+            }
+            _ = try await eventually(timeout: .seconds(10)) { await statuses.count >= 40 ? true : nil }
+            leader.stop(signal: SIGTERM)
+            _ = try await cluster.waitForLeader()
+            let handedOver = await statuses.count
+            _ = try await eventually(timeout: .seconds(10)) { await statuses.count >= handedOver + 80 ? true : nil }
+            await stop.set()
+            for reader in readers { try await reader.value }
+            let (refused, count) = (await statuses.refused, await statuses.count)
+            #expect(refused.isEmpty, "\(refused.count) of \(count) reads refused, first: \(refused.first ?? "")")
+        }
+
         /// A read the leader cannot confirm in time is a 503 that says so, not one about a write.
         @Test func aReadTheLeaderDoesNotConfirmInTimeIsRefusedAsARead() async throws {
             // Elections take 3-6 s, so the follower still knows its paused leader when the read expires.
@@ -167,5 +192,16 @@ extension ClusterTests {
             #expect(read.status == 503)
             #expect(read.errorMessage == "This read could not be confirmed with the leader in time; retry it.", "\(read.text)")
         }
+    }
+}
+
+/// The answers of reads made in a loop: how many, and the refused ones.
+actor ReadStatuses {
+    private(set) var count = 0
+    private(set) var refused: [String] = []
+
+    func note(_ response: TestClient.Response) {
+        count += 1
+        if response.status != 200 { refused.append("\(response.status) \(response.text)") }
     }
 }
