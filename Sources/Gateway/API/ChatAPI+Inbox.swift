@@ -98,6 +98,13 @@ extension ChatAPI {
                 }
                 waiters.cancel(next)
             }
+            if let arrival, arrival.messages == nil, deadline - .now > .milliseconds(10) {
+                // The batch did more than add messages (an acknowledgement, say, of those it
+                // added): nothing may be left to answer with. Looked at in a task, off the
+                // applier's thread, and waited on if so.
+                Task { [self] in lookAgain(query, until: deadline, responder: responder) }
+                return
+            }
             responder.answer(making: { [self] in
                 if let arrival { dependencies.metrics.recordStage("long_poll_wake", .now - arrival.appliedAt) }
                 return answerAfterWait(query, arrival: arrival)
@@ -107,8 +114,9 @@ extension ChatAPI {
         responder.whenClientLeaves { waiters.endWait(ticket) }
     }
 
-    /// Looks at the inbox of a long-poll whose state was replaced under it: answers with what
-    /// is there now (401 if its session is gone), or waits on until its deadline.
+    /// Looks at the inbox of a long-poll woken by a change that may have left it nothing to
+    /// answer with (a snapshot replaced the state, or a batch acknowledged what it added):
+    /// answers with what is there now (401 if its session is gone), or waits on until its deadline.
     private func lookAgain(_ query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
         let waiters = dependencies.waiters
         // Registered before the read, so a message applied meanwhile still wakes it.
