@@ -59,7 +59,7 @@ struct ChatDaemon: ParsableCommand {
     @Option(help: "Logins and sign-ups that may wait for a password check before more are refused with 429.")
     var passwordCheckQueue: Int = 32
 
-    @Option(help: "Refuse writes (503 storage_full) while the data directory's filesystem has less free space than this: 64MiB, 1GiB, 500MB, bytes, or 0 for no reserve.")
+    @Option(help: "Refuse writes (503 storage_full) while the data directory's filesystem has less free space than this: 64MiB, 1GiB, 1TiB, 500MB, bytes, or 0 for no reserve.")
     var minFreeDisk = "64MiB"
 
     @Option(help: "How long a session may go unused before it expires: 30d, 12h, 90m, 45s, 500ms, or seconds.")
@@ -156,7 +156,7 @@ struct ChatDaemon: ParsableCommand {
         guard requestTimeoutMs > 0 else { throw ValidationError("--request-timeout-ms must be positive") }
         options.raftTuning.requestTimeoutMilliseconds = requestTimeoutMs
         guard let reserve = ByteCountText.bytes(minFreeDisk) else {
-            throw ValidationError("--min-free-disk takes a size such as 64MiB, 1GiB, 500MB or a number of bytes")
+            throw ValidationError("--min-free-disk takes a size such as 64MiB, 1GiB, 1TiB, 500MB or a number of bytes")
         }
         options.raftTuning.minimumFreeDiskBytes = reserve
         options.accessLog = accessLog

@@ -22,8 +22,9 @@ struct ClusterSecretTests {
         return (json?["error"] as? [String: Any])?["message"] as? String
     }
 
-    @Test func theRightSecretIsLetThrough() throws {
-        #expect(try refusal(secret: "s3cret", header: "s3cret") == nil)
+    @Test(arguments: ["s3cret", "s3cret ", " s3cret\t"])
+    func theRightSecretIsLetThroughWhateverBlanksSurroundIt(header: String) throws {
+        #expect(try refusal(secret: "s3cret", header: header) == nil)
     }
 
     @Test(arguments: [nil, ""] as [String?])

@@ -11,7 +11,10 @@ extension ChatAPI {
     /// carries the secret. Checked before its body is read.
     func clusterSecretRefusal(_ request: HTTPRequest) -> APIError? {
         guard let secret = dependencies.clusterSecret, !secret.isEmpty else { return Self.noClusterSecret }
-        guard let given = request.header(Self.clusterSecretHeader), !given.isEmpty else { return Self.missingClusterSecret }
+        // Blanks around a header's value are not part of it (RFC 9110 §5.5).
+        guard let given = request.header(Self.clusterSecretHeader).map({ String($0.trimmingBlanks) }), !given.isEmpty else {
+            return Self.missingClusterSecret
+        }
         return InternalRaftAPI.constantTimeEquals(given, secret) ? nil : Self.wrongClusterSecret
     }
 

@@ -204,10 +204,16 @@ extension ChatAPI {
     }
 
     /// Answers a write at a follower with 307 to the leader, and with 503 when none is known.
+    /// Operator calls are not forwarded: the cluster secret is not sent on between replicas.
+    static func isForwardable(_ request: HTTPRequest) -> Bool {
+        !request.path.hasPrefix("/v1/cluster/")
+    }
+
     func routeWrite(_ request: HTTPRequest) -> APIError? {
         switch dependencies.replicator.writeRoute() {
         case .here: nil
-        case .leader(let leader): APIError.notLeader(leader, location: leader.url + request.pathAndQuery)
+        case .leader(let leader):
+            APIError.notLeader(leader, location: leader.url + request.pathAndQuery, forwardable: Self.isForwardable(request))
         case .noLeader: APIError.noLeader
         }
     }
@@ -234,7 +240,8 @@ extension ChatAPI {
 
     func apiError(for error: ReplicationError, request: HTTPRequest) -> APIError {
         switch error {
-        case .notLeader(let leader): APIError.notLeader(leader, location: leader.url + request.pathAndQuery)
+        case .notLeader(let leader):
+            APIError.notLeader(leader, location: leader.url + request.pathAndQuery, forwardable: Self.isForwardable(request))
         case .noLeader: APIError.noLeader
         case .timedOut: APIError.unconfirmedWrite("The write was not confirmed in time", request: request)
         case .shuttingDown: APIError.shuttingDown

@@ -110,13 +110,17 @@ extension APIError {
         status: 422, code: "idempotency_key_reused",
         message: "This Idempotency-Key was already used with a different request.")
 
-    static func notLeader(_ leader: PeerAddress, location: String) -> APIError {
+    /// `forwardable`: whether `Prefer: forward` would carry this request out (operator calls
+    /// are never forwarded, so their answer does not offer it).
+    static func notLeader(_ leader: PeerAddress, location: String, forwardable: Bool = true) -> APIError {
+        let forward = forwardable
+            ? #", or send the header "Prefer: forward" to have this replica carry the write out through the leader"#
+            : ""
         var error = APIError(
             status: 307, code: "not_leader",
             message: """
                 This replica is a follower; the leader is replica \(leader.id) at \(leader.url). Follow the redirect \
-                with your credentials (curl --location-trusted), or send the header "Prefer: forward" to have \
-                this replica carry the write out through the leader, or write to the leader named in error.leader.
+                with your credentials (curl --location-trusted)\(forward), or write to the leader named in error.leader.
                 """,
             headers: [("Location", location)])
         error.leader = leader

@@ -34,12 +34,12 @@ enum StorageFailure {
     }
 }
 
-/// Reads sizes as operators write them: `64MiB`, `1GiB`, `500MB`, `4096`, `0` (no reserve).
+/// Reads sizes as operators write them: `64MiB`, `1GiB`, `2TiB`, `500MB`, `4096`, `0` (no reserve).
 public enum ByteCountText {
     public static func bytes(_ text: String) -> UInt64? {
         let units: [(suffix: String, bytes: UInt64)] = [
-            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30),
-            ("kb", 1_000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("b", 1),
+            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40),
+            ("kb", 1_000), ("mb", 1_000_000), ("gb", 1_000_000_000), ("tb", 1_000_000_000_000), ("b", 1),
         ]
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         let unit = units.first { trimmed.hasSuffix($0.suffix) }

@@ -434,6 +434,8 @@ extension ClusterTests {
             let redirected = try await TestClient.shared.request(
                 .DELETE, "\(follower.baseURL)/v1/cluster/members/9", headers: [("X-Chat-Cluster-Secret", TestCluster.secret)])
             #expect(redirected.status == 307, "a write at a follower goes to the leader")
+            let message = redirected.errorMessage ?? ""
+            #expect(!message.contains("Prefer: forward"), "operator calls are not forwarded, yet the answer offers it: \(message)")
             for body in [["id": 0, "url": "http://127.0.0.1:1"], ["id": 9, "url": "ftp://x"], ["id": 9],
                          ["id": 9, "url": "http://127.0.0.1:99999"], ["id": 9, "url": "http://127.0.0.1:1/path"]] as [[String: Any]] {
                 let bad = try await Self.operatorCall(.POST, "/v1/cluster/members", json: body, at: leader)
