@@ -59,7 +59,7 @@ public final class AsyncHTTPTransport: HTTPTransport {
             // Other handshake failures (a plain-HTTP replica, no common protocol) are the replica's.
             let description = String(describing: error)
             guard description.contains("CERTIFICATE_VERIFY_FAILED") else { throw TransportError.failed(description) }
-            throw TransportError.untrustedCertificate(description)
+            throw TransportError.untrustedCertificate("CERTIFICATE_VERIFY_FAILED: not signed by a CA this client trusts; see --cacert")
         } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
             throw TransportError.untrustedCertificate(String(describing: error))
         } catch let error as HTTPClientError {

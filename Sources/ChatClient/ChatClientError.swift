@@ -22,7 +22,7 @@ public enum ChatClientError: Error, Sendable, Hashable, CustomStringConvertible 
         case .server(let error):
             error.message
         case .clusterUnavailable(let attemptCount, let lastFailure):
-            "No replica answered after \(attemptCount) \(attemptCount == 1 ? "attempt" : "attempts"); the last one: \(lastFailure)."
+            "No replica answered after \(attemptCount) \(attemptCount == 1 ? "attempt" : "attempts"); the last one: \(lastFailure.hasSuffix(".") ? String(lastFailure.dropLast()) : lastFailure)."
         case .unexpectedResponse(let status, let detail):
             "Unexpected response with status \(status): \(detail)"
         case .invalidReplicaList(let reason):

@@ -56,7 +56,9 @@ public actor FailoverClient {
         var failureCount = 0
         var attemptCount = 0
         var lastFailure = "no attempt was made"
-        var untrusted = Set<URL>()
+        var lastRefusal: String?
+        var lastUntrusted: String?
+        var (untrusted, unreachable) = (Set<URL>(), Set<URL>())
         attempts: while attemptCount < policy.attemptCountMaximum {
             let remaining = clock.now().duration(to: deadline)
             guard remaining > .zero else {
@@ -75,14 +77,27 @@ public actor FailoverClient {
                 continue
             case .redirected(let location):
                 lastFailure = "\(target.origin.absoluteString) redirected too often, last to \(location.absoluteString)"
+            case .refused(let reason):
+                // A replica's own answer says more than another's silence: it stays the one reported.
+                lastRefusal = "\(target.origin.absoluteString): \(reason)"
+                lastFailure = lastRefusal!
             case .failed(let reason):
-                lastFailure = "\(target.origin.absoluteString): \(reason)"
+                lastFailure = lastRefusal ?? "\(target.origin.absoluteString): \(reason)"
+            case .unreachable(let reason):
+                lastFailure = lastRefusal ?? "\(target.origin.absoluteString): \(reason)"
+                unreachable.insert(target.origin)
+                if let lastUntrusted, untrusted.union(unreachable).isSuperset(of: candidates) {
+                    lastFailure = lastUntrusted
+                    break attempts
+                }
             case .untrusted(let reason):
-                lastFailure = "\(target.origin.absoluteString): \(reason)"
-                // One replica with a bad certificate is worked around; when every one has one,
-                // the client's trust is wrong (`--cacert`), and waiting out the timeout cannot help.
+                lastUntrusted = "\(target.origin.absoluteString): \(reason)"
+                lastFailure = lastUntrusted!
+                // One replica with a bad certificate is worked around; when every one either has
+                // one or cannot be reached, the client's trust is wrong (`--cacert`), and waiting
+                // out the timeout cannot help.
                 untrusted.insert(target.origin)
-                if untrusted.isSuperset(of: candidates) { break attempts }
+                if untrusted.union(unreachable).isSuperset(of: candidates) { break attempts }
             }
             failureCount += 1
             redirectCount = 0
@@ -140,7 +155,10 @@ public actor FailoverClient {
     private enum Outcome {
         case answered(TransportResponse)
         case redirected(URL)
+        /// A 503: the replica answered, but cannot serve the request now.
+        case refused(String)
         case failed(String)
+        case unreachable(String)
         case untrusted(String)
     }
 
@@ -157,6 +175,8 @@ public actor FailoverClient {
             throw CancellationError()
         } catch TransportError.untrustedCertificate(let reason) {
             return .untrusted(String(describing: TransportError.untrustedCertificate(reason)))
+        } catch TransportError.connectionFailed(let reason) {
+            return .unreachable(String(describing: TransportError.connectionFailed(reason)))
         } catch {
             return .failed(String(describing: error))
         }
@@ -170,7 +190,7 @@ public actor FailoverClient {
             return .redirected(resolved)
         case 503:
             let reason = ErrorEnvelope.serverError(in: response)?.message ?? "no message"
-            return .failed("503 Service Unavailable: \(reason)")
+            return .refused("503 Service Unavailable: \(reason)")
         default:
             return .answered(response)
         }

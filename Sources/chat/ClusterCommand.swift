@@ -10,7 +10,9 @@ struct ClusterCommand: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Promote.self, Remove.self])
 
     static func secret() throws -> String {
-        guard let secret = ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"], !secret.isEmpty else {
+        // Trimmed as chatd trims its secret file: `$(cat file)` keeps no newline, but other ways may.
+        let secret = ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let secret, !secret.isEmpty else {
             throw ValidationError("set CHAT_CLUSTER_SECRET to the cluster secret (the content of the replicas' --cluster-secret-file)")
         }
         return secret

@@ -142,6 +142,38 @@ struct FailoverClientTests {
         #expect(transport.requests.map { $0.url.port } == [8001, 8002, 8003], "each replica asked once")
     }
 
+    @Test("gives up at once when the replicas it reaches are untrusted and the others unreachable")
+    func givesUpWhenUntrustedAndUnreachable() async throws {
+        let clock = ManualRetryClock()
+        let transport = ScriptedTransport(
+            ["a:8001": Array(repeating: .presentUntrustedCertificate, count: 10)], clock: clock)
+        let client = makeClient(transport, clock: clock)
+
+        await #expect {
+            _ = try await client.send(post)
+        } throws: { error in
+            guard case ChatClientError.clusterUnavailable(_, let lastFailure) = error else { return false }
+            return lastFailure.contains("CERTIFICATE_VERIFY_FAILED")
+        }
+        #expect(transport.requests.map { $0.url.port } == [8001, 8002, 8003], "each replica asked once")
+    }
+
+    @Test("reports a replica's 503 rather than another's refused connection when it gives up")
+    func reportsTheLastAnswerOverSilence() async throws {
+        let clock = ManualRetryClock()
+        let noLeader: ScriptedTransport.Step = .respond(.error(503, code: "no_leader"))
+        // a answers once, then is down like the others.
+        let transport = ScriptedTransport(["a:8001": [noLeader]], clock: clock)
+        let policy = FailoverPolicy(totalTimeout: .seconds(2), backoffInitial: .milliseconds(100), backoffMaximum: .milliseconds(400))
+        let client = makeClient(transport, clock: clock, policy: policy)
+
+        await #expect {
+            _ = try await client.send(post)
+        } throws: { error in
+            "\(error)".hasSuffix("the last one: http://a:8001: 503 Service Unavailable: no_leader happened.")
+        }
+    }
+
     @Test("gives up when the total time runs out, having slept less than it")
     func givesUpAtDeadline() async throws {
         let clock = ManualRetryClock()
