@@ -76,6 +76,7 @@ final class RaftDriver: @unchecked Sendable {
     /// Whether this turn looked already: its proposals are persisted together, so once a turn
     /// is enough, and a `statvfs` for each proposal was 2% of a leader's samples at saturation.
     private var diskSpaceLookedAtThisTurn = false
+    private var nextHandOverForLackOfDisk = ContinuousClock.now
     /// A Ready that could not be persisted because the disk is full, and whether its messages
     /// went out already. While one is held the node is frozen: no ticks, no steps, no
     /// proposals, as if this replica were paused, until a retry persists it.
@@ -186,7 +187,8 @@ final class RaftDriver: @unchecked Sendable {
                 }
             }
         case .unreachable(let peer): node.reportUnreachable(peer)
-        case .transferLeadership: transferLeadership()
+        case .transferLeadership:
+            if let target = transferLeadership() { logger.info("transferring leadership to replica \(target.rawValue) before shutdown") }
         case .changeMembership(let change, let continuation): changeMembership(change, continuation)
         }
     }
@@ -277,7 +279,10 @@ final class RaftDriver: @unchecked Sendable {
             diskSpaceLookedAtThisTurn = true
             lookAtDiskSpace()
         }
-        if isBelowDiskReserve { return complete(.failure(.storageFull)) }
+        if isBelowDiskReserve {
+            handOverForLackOfDisk()
+            return complete(.failure(.storageFull))
+        }
         do {
             let (index, term) = try node.propose(ChatCommandCodec.encode(command))
             timeline?.proposed = .now
@@ -286,6 +291,17 @@ final class RaftDriver: @unchecked Sendable {
         } catch {
             complete(.failure(replicationError(for: error)))
         }
+    }
+
+    /// A leader that cannot write stops the whole cluster's writes, while its followers may
+    /// have room: it hands leadership to the most caught-up voter, at most every 10 s (the
+    /// other may be short of space too).
+    private func handOverForLackOfDisk() {
+        let now = ContinuousClock.now
+        guard node.role == .leader, now >= nextHandOverForLackOfDisk else { return }
+        nextHandOverForLackOfDisk = now + .seconds(10)
+        guard let target = transferLeadership() else { return }
+        logger.warning("transferring leadership to replica \(target.rawValue): this replica's disk is below the reserve")
     }
 
     private func lookAtDiskSpace() {
@@ -313,14 +329,15 @@ final class RaftDriver: @unchecked Sendable {
         }
     }
 
-    private func transferLeadership() {
+    /// Hands leadership to the most caught-up voter; returns it, or nil when there is none.
+    @discardableResult
+    private func transferLeadership() -> NodeID? {
         let status = node.status()
-        guard status.role == .leader else { return }
+        guard status.role == .leader else { return nil }
         let voters = node.membership
         let best = status.progress.filter { $0.key != node.id && voters.isVoter($0.key) }.max { $0.value.match < $1.value.match }
-        guard let target = best?.key else { return }
-        logger.info("transferring leadership to \(target) before shutdown")
-        try? node.transferLeadership(to: target)
+        guard let target = best?.key, (try? node.transferLeadership(to: target)) != nil else { return nil }
+        return target
     }
 
     func replicationError(for error: RaftRequestError) -> ReplicationError {

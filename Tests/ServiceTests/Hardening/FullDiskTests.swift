@@ -69,6 +69,29 @@ extension ClusterTests {
             #expect(!replica.recentLog.contains("Fatal error"))
         }
 
+        /// A leader below the reserve would stop every write of the cluster while its followers
+        /// have room: it hands leadership over instead. (An unreachable reserve stands in for a
+        /// full disk, so no tmpfs is needed.)
+        @Test func aLeaderBelowTheDiskReserveHandsOverAndWritesGoOn() async throws {
+            let cluster = try TestCluster(size: 3)
+            defer { cluster.stopAll() }
+            cluster.replica(1).extraArguments += ["--min-free-disk", "1000000TiB"]
+            // The others wait 3-6 s to campaign, so replica 1 leads first.
+            for id in [2, 3] { cluster.replica(id).extraArguments += ["--election-ticks", "100"] }
+            try await cluster.startAll()
+            let first = try await cluster.waitForLeader(timeout: .seconds(15))
+            try #require(first.id == 1, "fixture: replica 1 did not lead first")
+            let refused = try await TestClient.shared.request(
+                .POST, "\(first.baseURL)/v1/accounts", json: ["username": "alice", "password": "password123"])
+            #expect(refused.errorCode == "storage_full", "\(refused.status) \(refused.text)")
+            let next = try await eventually(timeout: .seconds(10)) { () -> ChatdProcess? in
+                let leader = try await cluster.waitForLeader()
+                return leader.id == 1 ? nil : leader
+            }
+            #expect(try await ChatUser.register("alice", at: next.baseURL).send(to: "alice", "written").status == 201)
+            #expect(first.recentLog.contains("transferring leadership to replica \(next.id): this replica's disk is below the reserve"))
+        }
+
         static func replica(on disk: SmallFilesystem, reserve: String) async throws -> ChatdProcess {
             // The data directory is the mount itself; the log goes beside it, off the small disk.
             let replica = ChatdProcess(
