@@ -57,14 +57,19 @@ extension RaftNode {
         let askedThisLeader = unansweredReadsAskedOf.map { $0.leader == leader && $0.term == term } ?? false
         guard !askedThisLeader || (ticked && role != .leader) else { return }
         unansweredReadsAskedOf = (leader, term)
-        for position in unansweredReads.indices {
-            let read = unansweredReads[position]
-            guard !askedThisLeader || ticksElapsed - read.askedAt >= config.electionTick else { continue }
+        var due: [UInt64] = []
+        for position in unansweredReads.indices
+        where !askedThisLeader || ticksElapsed - unansweredReads[position].askedAt >= config.electionTick {
             unansweredReads[position].askedAt = ticksElapsed
+            due.append(unansweredReads[position].context)
+        }
+        // Asked after the loop: a leader that is the sole voter answers at once, which removes
+        // the read from the list.
+        for context in due {
             if role == .leader {
-                handleReadIndexRequest(context: read.context, from: id)
+                handleReadIndexRequest(context: context, from: id)
             } else {
-                send(.readIndex(ReadIndexRequest(context: read.context)), to: leader, term: 0)
+                send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
             }
         }
     }

@@ -322,6 +322,18 @@ import Testing
             "each read is asked again one election timeout after it was last asked: \(asked)")
     }
 
+    /// Found by a random membership schedule: a replica left as the sole voter answers the
+    /// reads it held at once, while it is still going through them.
+    @Test func aSoleVoterElectedWithHeldReadsAnswersThemAll() throws {
+        let node = makeReplica(role: .follower, term: 2, logTerms: [1], voters: [1])
+        try node.readIndex(context: 5)
+        try node.readIndex(context: 6)
+        node.campaign()
+        #expect(node.role == .leader, "fixture: the sole voter did not win its election")
+        let answered = node.takeReadStates().map(\.context)
+        #expect(answered.sorted() == [5, 6], "the held reads were answered \(answered)")
+    }
+
     @Test func aDeposedLeaderAsksTheNewLeaderForItsOwnPendingRead() throws {
         let node = makeCommittedLeader(voterCount: 3)
         try node.readIndex(context: 8)
