@@ -24,8 +24,12 @@ extension RaftNode {
             rememberUnanswered(context)
             handleReadIndexRequest(context: context, from: id)
         case .follower, .preCandidate, .candidate:
+            // Without a leader the read waits for the next one while an election may be under
+            // way (a handover, a crash); cut off longer than that, this replica refuses at once.
+            guard leader != nil || ticksSinceLeaderContact < Self.electionsAReadWaitsFor * config.electionTick else {
+                throw .notLeader(leaderHint: nil)
+            }
             rememberUnanswered(context)
-            // Without a leader (an election, a handover) the read waits for the next one.
             guard let leader else { return }
             send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
         }
@@ -36,7 +40,12 @@ extension RaftNode {
         unansweredReads.removeAll { $0.context == context }
     }
 
+    /// Election timeouts without a leader after which reads are refused rather than held.
+    static let electionsAReadWaitsFor = 3
+
     private func rememberUnanswered(_ context: UInt64) {
+        // Held without a leader: whichever leader comes next (even the same one again) is asked.
+        if leader == nil { unansweredReadsAskedOf = nil }
         if unansweredReads.isEmpty, let leader { unansweredReadsAskedOf = (leader, term) }
         // The oldest were given up on long ago; the bound keeps retries from growing.
         if unansweredReads.count >= config.maxPendingReadIndexRequests { unansweredReads.removeFirst() }

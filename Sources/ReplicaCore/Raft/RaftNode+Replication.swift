@@ -248,14 +248,17 @@ extension RaftNode {
         case .append(let request):
             electionElapsed = 0
             leader = message.from
+            ticksSinceLeaderContact = 0
             handleAppend(request, from: message.from)
         case .heartbeat(let heartbeat):
             electionElapsed = 0
             leader = message.from
+            ticksSinceLeaderContact = 0
             handleHeartbeat(heartbeat, from: message.from)
         case .snapshotChunk(let chunk):
             electionElapsed = 0
             leader = message.from
+            ticksSinceLeaderContact = 0
             handleSnapshotChunk(chunk, from: message.from)
         case .readIndexResponse(let response):
             noteReadAnswered(context: response.context)

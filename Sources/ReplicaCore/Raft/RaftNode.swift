@@ -68,6 +68,9 @@ public final class RaftNode {
     var unansweredReadsAskedOf: (leader: NodeID, term: Term)?
     /// Ticks since this replica started, for the age of unanswered reads.
     var ticksElapsed = 0
+    /// Ticks since this replica last heard from a leader (or led): a read that finds no leader
+    /// waits for the next one only while an election may still be under way.
+    var ticksSinceLeaderContact = 0
     /// Reused buffer for the quorum computation, so commits do not allocate.
     var matchScratch: [LogIndex] = []
     /// Leader only: payload bytes proposed and not yet applied.
@@ -119,6 +122,7 @@ public final class RaftNode {
     /// towards an election, a leader towards its next heartbeat and quorum check.
     public func tick() {
         defer { askUnansweredReadsAgainIfDue(ticked: true) }
+        ticksSinceLeaderContact = role == .leader ? 0 : ticksSinceLeaderContact + 1
         switch role {
         case .leader: tickLeader()
         case .follower, .preCandidate, .candidate: tickElection()

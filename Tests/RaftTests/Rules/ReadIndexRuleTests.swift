@@ -322,6 +322,16 @@ import Testing
             "each read is asked again one election timeout after it was last asked: \(asked)")
     }
 
+    @Test func aReplicaCutOffFromEveryLeaderForThreeElectionTimeoutsRefusesReadsAtOnce() throws {
+        let node = makeReplica(role: .follower, term: 2, logTerms: [1])
+        node.step(incoming(.heartbeat(Heartbeat(commit: 0)), from: 3, term: 2))
+        node.tick(times: RaftNode.electionsAReadWaitsFor * node.config.electionTick)
+        #expect(node.leader == nil, "fixture: the replica still follows \(String(describing: node.leader))")
+        #expect(throws: RaftRequestError.notLeader(leaderHint: nil), "a read was held though no election is under way") {
+            try node.readIndex(context: 5)
+        }
+    }
+
     /// Found by a random membership schedule: a replica left as the sole voter answers the
     /// reads it held at once, while it is still going through them.
     @Test func aSoleVoterElectedWithHeldReadsAnswersThemAll() throws {
