@@ -78,6 +78,18 @@ import ReplicaCore
         #expect(arrival?.replacedState == true, "the install's mark was lost: \(String(describing: arrival))")
     }
 
+    /// Registered, reading its inbox, when a batch adds a message and acknowledges it: its wait
+    /// returns at once, told the batch did more than add messages, so it looks again.
+    @Test func aLongPollFiredByAMixedBatchBeforeItWaitsIsToldToLookAgain() throws {
+        let waiters = InboxWaiters()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 2), isReplay: false), .acknowledged(upTo: 2)])
+        let woken = Woken()
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
+        let arrival = try #require(woken.value, "the wait did not return at once")
+        #expect(arrival != nil && arrival?.messages == nil, "handed \(String(describing: arrival)), as if its time ran out")
+    }
+
     /// A long-poll ahead of its inbox tells from them that it has nothing new, whatever else
     /// the batch did (here someone's acknowledgement).
     @Test func aWokenLongPollIsToldWhichMessagesWereAddedEvenInAMixedBatch() throws {

@@ -42,9 +42,28 @@ public final class InboxWaiters: AppliedListener {
 
     private enum Waiter {
         case armed
-        /// Woken before it waited; `replacedState` when a snapshot install was among the causes.
-        case fired(replacedState: Bool)
+        /// Woken before it waited, and what it must do once it waits.
+        case fired(FiredBy)
         case waiting(Wake, deadline: LongPollDeadlines.Token)
+    }
+
+    /// What woke a long-poll before it waited, most telling last: the strongest is kept.
+    private enum FiredBy: Comparable {
+        /// Its deadline, a closed session, or messages added: reading the inbox answers it.
+        case answerable
+        /// A batch that did more than add messages (an acknowledgement): it may find nothing new.
+        case batchToLookAt
+        /// A snapshot install.
+        case replacedState
+
+        /// What the long-poll is handed when it then waits.
+        var arrival: Arrival? {
+            switch self {
+            case .answerable: nil
+            case .batchToLookAt: Arrival(appliedAt: .now, messages: nil)
+            case .replacedState: Arrival(appliedAt: .now, messages: nil, replacedState: true)
+            }
+        }
     }
 
     private struct Entry {
@@ -64,7 +83,7 @@ public final class InboxWaiters: AppliedListener {
         /// those registered but not yet waiting are marked fired, so their wait returns at once.
         /// Their deadlines go in `ended`, to be cancelled.
         mutating func takeWaiting(
-            accountKey: String, session: String? = nil, replacingState: Bool = false, ended: inout [LongPollDeadlines.Token]
+            accountKey: String, session: String? = nil, firedBy: FiredBy = .answerable, ended: inout [LongPollDeadlines.Token]
         ) -> [Wake] {
             guard let waiters = byAccount[accountKey] else { return [] }
             var woken: [Wake] = []
@@ -79,9 +98,9 @@ public final class InboxWaiters: AppliedListener {
                     woken.append(wake)
                     ended.append(deadline)
                 case .armed:
-                    kept[id] = Entry(waiter: .fired(replacedState: replacingState), tokenHash: entry.tokenHash)
-                case .fired(let replaced):
-                    kept[id] = Entry(waiter: .fired(replacedState: replaced || replacingState), tokenHash: entry.tokenHash)
+                    kept[id] = Entry(waiter: .fired(firedBy), tokenHash: entry.tokenHash)
+                case .fired(let earlier):
+                    kept[id] = Entry(waiter: .fired(max(earlier, firedBy)), tokenHash: entry.tokenHash)
                 }
             }
             count -= waiters.count - kept.count
@@ -131,8 +150,8 @@ public final class InboxWaiters: AppliedListener {
         // Nil: it waits. Otherwise it was woken before it waited, and by what.
         let firedBefore = state.withLock { state -> Arrival?? in
             guard case .armed = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
-                guard case .fired(true) = state.remove(ticket) else { return .some(nil) }
-                return .some(Arrival(appliedAt: .now, messages: nil, replacedState: true))
+                guard case .fired(let firedBy) = state.remove(ticket) else { return .some(nil) }
+                return .some(firedBy.arrival)
             }
             state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .waiting(wake, deadline: deadline)
             return nil
@@ -189,7 +208,9 @@ public final class InboxWaiters: AppliedListener {
                 let arrival = Arrival(
                     appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil,
                     added: arrived[key] ?? [])
-                woken += state.takeWaiting(accountKey: key, ended: &ended).map { ($0, arrival) }
+                woken += state.takeWaiting(
+                    accountKey: key, firedBy: arrival.messages == nil ? .batchToLookAt : .answerable, ended: &ended
+                ).map { ($0, arrival) }
             }
             // A closed session's long-polls read again, and find the session gone.
             for session in closed {
@@ -210,7 +231,7 @@ public final class InboxWaiters: AppliedListener {
         let woken = state.withLock { state -> [(Wake, Arrival?)] in
             state.lastSeqByAccount = [:]
             return Array(state.byAccount.keys).flatMap { key in
-                state.takeWaiting(accountKey: key, replacingState: true, ended: &ended).map { ($0, arrival) }
+                state.takeWaiting(accountKey: key, firedBy: .replacedState, ended: &ended).map { ($0, arrival) }
             }
         }
         deadlines.cancel(ended)
@@ -245,7 +266,7 @@ public final class InboxWaiters: AppliedListener {
         let wake = state.withLock { state -> Wake? in
             guard let waiter = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else { return nil }
             guard case .waiting(let wake, _) = waiter else {
-                if case .armed = waiter { state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired(replacedState: false) }
+                if case .armed = waiter { state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired(.answerable) }
                 return nil
             }
             _ = state.remove(ticket)
