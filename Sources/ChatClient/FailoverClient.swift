@@ -67,6 +67,7 @@ public actor FailoverClient {
             attemptCount += 1
             let timeout = min(policy.attemptTimeout + request.serverWait, remaining)
             let outcome = try await attempt(request, at: target, timeout: timeout)
+            if case .unreachable = outcome {} else { unreachable.remove(target.origin) }
             switch outcome {
             case .answered(let response):
                 preferredReplica = target.origin

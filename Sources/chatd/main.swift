@@ -146,9 +146,10 @@ struct ChatDaemon: ParsableCommand {
         options.restoreFrom = restore.map { URL(fileURLWithPath: $0) }
         if let listen { options.listenAddress = try PeerList.parseListen(listen) }
         if let insecurePasswordRounds { options.passwordRounds = insecurePasswordRounds }
+        // Trimmed whatever its source, as `chat` and the header check trim theirs.
         options.clusterSecret =
-            try clusterSecret ?? clusterSecretFile.map(Self.readSecret(from:))
-            ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"]
+            (try clusterSecret ?? clusterSecretFile.map(Self.readSecret(from:))
+                ?? ProcessInfo.processInfo.environment["CHAT_CLUSTER_SECRET"])?.trimmingCharacters(in: .whitespacesAndNewlines)
         options.raftTuning.tickMilliseconds = tickMs
         options.raftTuning.electionTicks = electionTicks
         options.raftTuning.snapshotEveryEntries = snapshotEvery

@@ -300,7 +300,9 @@ final class RaftDriver: @unchecked Sendable {
         let now = ContinuousClock.now
         guard node.role == .leader, now >= nextHandOverForLackOfDisk else { return }
         nextHandOverForLackOfDisk = now + .seconds(10)
-        guard let target = transferLeadership() else { return }
+        // Only a voter heard from and keeping up, and a random one of the most caught up: two
+        // replicas short of space must not keep handing leadership to each other.
+        guard let target = transferLeadership(amongActiveAtRandom: true) else { return }
         logger.warning("transferring leadership to replica \(target.rawValue): this replica's disk is below the reserve")
     }
 
@@ -331,12 +333,18 @@ final class RaftDriver: @unchecked Sendable {
 
     /// Hands leadership to the most caught-up voter; returns it, or nil when there is none.
     @discardableResult
-    private func transferLeadership() -> NodeID? {
+    private func transferLeadership(amongActiveAtRandom: Bool = false) -> NodeID? {
         let status = node.status()
         guard status.role == .leader else { return nil }
         let voters = node.membership
-        let best = status.progress.filter { $0.key != node.id && voters.isVoter($0.key) }.max { $0.value.match < $1.value.match }
-        guard let target = best?.key, (try? node.transferLeadership(to: target)) != nil else { return nil }
+        let candidates = status.progress.filter { member, progress in
+            member != node.id && voters.isVoter(member)
+                && (!amongActiveAtRandom || (progress.isRecentlyActive && progress.state == .replicate))
+        }
+        guard let best = candidates.values.map(\.match).max() else { return nil }
+        let mostCaughtUp = candidates.filter { $0.value.match == best }.map(\.key).sorted { $0.rawValue < $1.rawValue }
+        let target = amongActiveAtRandom ? mostCaughtUp.randomElement() : mostCaughtUp.first
+        guard let target, (try? node.transferLeadership(to: target)) != nil else { return nil }
         return target
     }
 
