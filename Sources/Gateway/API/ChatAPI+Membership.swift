@@ -40,6 +40,12 @@ extension ChatAPI {
         guard let url = try? PeerList.parseURL(member.url) else {
             return .error(.invalidRequest("url must be an http://host:port or https://host:port URL where the replica is reached."))
         }
+        // Every replica of a cluster serves one scheme (a replica refuses to start otherwise).
+        let status = dependencies.replicator.status()
+        if let own = status.members.first(where: { $0.address.id == status.id }).flatMap({ URLComponents(string: $0.address.url)?.scheme }),
+           URLComponents(string: url)?.scheme?.lowercased() != own {
+            return .error(.invalidRequest("url must be an \(own):// URL, as every replica of this cluster serves \(own)."))
+        }
         return change(.add(id: member.id, url: url), context: context, status: 201)
     }
 
