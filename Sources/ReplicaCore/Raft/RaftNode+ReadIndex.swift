@@ -22,7 +22,7 @@ extension RaftNode {
             }
             // Remembered first: a sole voter answers at once.
             rememberUnanswered(context)
-            handleReadIndexRequest(context: context, from: id)
+            ask(id, forReadIndexOf: context)
         case .follower, .preCandidate, .candidate:
             // Without a leader the read waits for the next one while an election may be under
             // way (a handover, a crash); cut off longer than that, this replica refuses at once.
@@ -31,13 +31,13 @@ extension RaftNode {
             }
             rememberUnanswered(context)
             guard let leader else { return }
-            send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
+            ask(leader, forReadIndexOf: context)
         }
     }
 
     /// Stops asking for `context`: the caller gave up waiting for it.
     public func abandonRead(context: UInt64) {
-        unansweredReads.removeAll { $0.context == context }
+        noteReadAnswered(context: context)
     }
 
     /// Election timeouts without a leader after which reads are refused rather than held.
@@ -75,11 +75,16 @@ extension RaftNode {
         // Asked after the loop: a leader that is the sole voter answers at once, which removes
         // the read from the list.
         for context in due {
-            if role == .leader {
-                handleReadIndexRequest(context: context, from: id)
-            } else {
-                send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
-            }
+            ask(leader, forReadIndexOf: context)
+        }
+    }
+
+    /// Asks `leader` for the read index of `context`; a leader asks itself without a message.
+    private func ask(_ leader: NodeID, forReadIndexOf context: UInt64) {
+        if leader == id {
+            handleReadIndexRequest(context: context, from: id)
+        } else {
+            send(.readIndex(ReadIndexRequest(context: context)), to: leader, term: 0)
         }
     }
 
