@@ -10,7 +10,7 @@ struct ClusterSecretTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var dependencies = ChatAPI.Dependencies(
-            database: try ChatDatabase(directory: directory), replicator: HotPathTests.HeldReplicator(),
+            database: try ChatDatabase(directory: directory), replicator: HeldReplicator(),
             waiters: InboxWaiters(), metrics: ServiceMetrics(), passwordHasher: PasswordHasher(rounds: 1),
             logger: Logger(label: "test"))
         dependencies.clusterSecret = secret

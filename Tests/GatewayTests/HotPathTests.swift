@@ -1,6 +1,4 @@
 import Foundation
-import Logging
-import Synchronization
 import Testing
 @testable import Gateway
 import ReplicaCore
@@ -9,100 +7,17 @@ import ReplicaCore
 /// epoll thread), with no task in between: issue 13's "no task per send". These tests call the
 /// API the way the HTTP server does and check that the work was done before the call returned.
 @Suite struct HotPathTests {
-    /// Takes commands without replicating them; the test completes them.
-    final class HeldReplicator: Replicator {
-        private let held = Mutex<[(command: ChatCommand, complete: @Sendable (Result<ChatResult, ReplicationError>) -> Void)]>([])
-
-        var commands: [ChatCommand] { held.withLock { $0.map(\.command) } }
-
-        /// Completes the first command submitted; false when none was.
-        func completeFirst(with result: Result<ChatResult, ReplicationError>) -> Bool {
-            guard let complete = held.withLock({ $0.first?.complete }) else { return false }
-            complete(result)
-            return true
-        }
-
-        func writeRoute() -> WriteRoute { .here }
-        func submit(
-            _ command: ChatCommand, timeline: WriteTimeline?,
-            then completion: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void
-        ) {
-            held.withLock { $0.append((command, completion)) }
-        }
-        func awaitLinearizableRead() async throws(ReplicationError) {}
-        func status() -> ClusterStatus {
-            ClusterStatus(id: 1, role: "leader", term: 1, leader: nil, commitIndex: 0, appliedIndex: 0, members: [], isReady: true)
-        }
-        func changeMembership(_ change: MembershipChange) async throws(MembershipChangeError) -> ClusterStatus.Member? {
-            throw .replication(.noLeader)
-        }
-        func whenRemoved(_ handler: @escaping @Sendable () -> Void) {}
-        func shutdown() {}
-    }
-
-    /// What a responder was given, if anything yet.
-    final class Answer: Sendable {
-        private let state = Mutex<(make: HTTPResponder.MakeResponse?, waiter: CheckedContinuation<Void, Never>?)>((nil, nil))
-
-        var responder: HTTPResponder {
-            HTTPResponder { [self] made in
-                let waiter = self.state.withLock { state in
-                    state.make = made
-                    defer { state.waiter = nil }
-                    return state.waiter
-                }
-                waiter?.resume()
-            }
-        }
-
-        var response: HTTPResponse? { state.withLock { $0.make }.map { $0() } }
-
-        /// The response, once one is given.
-        func arrival() async -> HTTPResponse? {
-            await withCheckedContinuation { continuation in
-                let isAnswered = state.withLock { state in
-                    if state.make == nil { state.waiter = continuation }
-                    return state.make != nil
-                }
-                if isAnswered { continuation.resume() }
-            }
-            return response
-        }
-    }
-
-    let database: ChatDatabase
-    let replicator = HeldReplicator()
-    let api: ChatAPI
+    let fixture: InProcessAPI
+    var database: ChatDatabase { fixture.database }
+    var replicator: HeldReplicator { fixture.replicator }
+    var api: ChatAPI { fixture.api }
 
     /// alice and bob, each logged in with the token of their name; bob holds one message.
     init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hot-path-\(UUID().uuidString)")
-        database = try ChatDatabase(directory: directory)
-        let now = Timestamp.nowMillis()
-        var commands: [ChatCommand] = []
-        for name in ["alice", "bob"] {
-            commands.append(.createAccount(.init(username: name, passwordHash: "h", createdAtMillis: now)))
-            commands.append(.openSession(.init(
-                username: name, verifiedPasswordHash: "h", tokenHash: SessionToken.hash("token-\(name)"), createdAtMillis: now)))
-        }
-        commands.append(.sendMessage(.init(
-            tokenHash: SessionToken.hash("token-alice"), recipient: "bob", body: "waiting", messageID: "m0",
-            sentAtMillis: now, idempotencyKey: nil, requestFingerprint: "f")))
-        _ = try database.apply(commands)
-        // As the applier keeps it.
-        let database = database
-        try database.read { try database.sessions.reload(from: $0) }
-        api = ChatAPI(.init(
-            database: database, replicator: replicator, waiters: InboxWaiters(), metrics: ServiceMetrics(),
-            passwordHasher: PasswordHasher(rounds: 1), logger: Logger(label: "test")))
+        fixture = try InProcessAPI(users: ["alice", "bob"], then: [InProcessAPI.send(from: "alice", to: "bob", body: "waiting")])
     }
 
-    func start(_ request: HTTPRequest) -> Answer? {
-        guard case .deferred(let start) = api.handle(request) else { return nil }
-        let answer = Answer()
-        start(answer.responder)
-        return answer
-    }
+    func start(_ request: HTTPRequest) -> HeldAnswer? { fixture.start(request) }
 
     func send(_ body: String, token: String) -> HTTPRequest {
         HTTPRequest(

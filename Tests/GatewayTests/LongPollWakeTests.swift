@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ReplicaCore
 import Testing
 @testable import Gateway
@@ -7,49 +6,25 @@ import Testing
 /// A long-poll woken by a batch that did more than add messages (here the message was
 /// acknowledged in the same batch) looks at its inbox again and waits on when it finds nothing.
 struct LongPollWakeTests {
-    let database: ChatDatabase
-    let waiters = InboxWaiters()
-    let api: ChatAPI
+    let fixture: InProcessAPI
 
-    /// bob, logged in as token-bob, holding message 1.
+    /// bob, logged in as token-bob, holding message "first".
     init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("long-poll-wake-\(UUID().uuidString)")
-        database = try ChatDatabase(directory: directory)
-        let now = Timestamp.nowMillis()
-        _ = try database.apply([
-            .createAccount(.init(username: "bob", passwordHash: "h", createdAtMillis: now)),
-            .openSession(.init(username: "bob", verifiedPasswordHash: "h", tokenHash: SessionToken.hash("token-bob"), createdAtMillis: now)),
-            Self.send("first"),
-        ])
-        let database = database
-        try database.read { try database.sessions.reload(from: $0) }
-        api = ChatAPI(.init(
-            database: database, replicator: HotPathTests.HeldReplicator(), waiters: waiters, metrics: ServiceMetrics(),
-            passwordHasher: PasswordHasher(rounds: 1), logger: Logger(label: "test")))
+        fixture = try InProcessAPI(users: ["bob"], then: [Self.send("first")])
     }
 
-    static func send(_ body: String) -> ChatCommand {
-        .sendMessage(.init(
-            tokenHash: SessionToken.hash("token-bob"), recipient: "bob", body: body, messageID: body,
-            sentAtMillis: Timestamp.nowMillis(), idempotencyKey: nil, requestFingerprint: body))
-    }
+    static func send(_ body: String) -> ChatCommand { InProcessAPI.send(from: "bob", to: "bob", body: body) }
 
     /// Applies `commands` as one batch and wakes the long-polls, as the driver does.
     func deliver(_ commands: [ChatCommand]) throws {
-        let results = try database.apply(commands)
-        waiters.didApply(results.compactMap { try? $0.get() })
+        let results = try fixture.database.apply(commands)
+        fixture.waiters.didApply(results.compactMap { try? $0.get() })
     }
 
     @Test func aMessageAcknowledgedInTheBatchThatAddedItLeavesTheLongPollWaiting() async throws {
-        guard case .deferred(let start) = api.handle(HTTPRequest(
+        let answer = try #require(fixture.start(HTTPRequest(
             method: "GET", path: "/v1/inbox", query: [("consistency", "stale"), ("after", "1"), ("wait", "30")],
-            headers: ["authorization": "Bearer token-bob"]))
-        else {
-            Issue.record("the long-poll was not deferred")
-            return
-        }
-        let answer = HotPathTests.Answer()
-        start(answer.responder)
+            headers: ["authorization": "Bearer token-bob"])), "the long-poll was not deferred")
         #expect(answer.response == nil, "answered before anything arrived")
         try deliver([Self.send("second"), .acknowledge(.init(tokenHash: SessionToken.hash("token-bob"), upTo: 2))])
         // The answer is made when asked for, so it is asked for before anything else arrives.
