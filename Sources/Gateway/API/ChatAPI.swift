@@ -203,19 +203,25 @@ extension ChatAPI {
         return response
     }
 
-    /// Answers a write at a follower with 307 to the leader, and with 503 when none is known.
-    /// Operator calls are not forwarded: the cluster secret is not sent on between replicas.
-    static func isForwardable(_ request: HTTPRequest) -> Bool {
-        !request.path.hasPrefix("/v1/cluster/")
+    /// Whether `Prefer: forward` carries `request` out through the leader: the same test as
+    /// `handle` makes, the route's. Operator calls are not forwarded: the cluster secret is not
+    /// sent on between replicas.
+    func isForwardable(_ request: HTTPRequest) -> Bool {
+        guard case .found(let route, _) = router.match(method: request.method, path: request.path) else { return false }
+        return route.isWrite
     }
 
+    /// Answers a write at a follower with 307 to the leader, and with 503 when none is known.
     func routeWrite(_ request: HTTPRequest) -> APIError? {
         switch dependencies.replicator.writeRoute() {
         case .here: nil
-        case .leader(let leader):
-            APIError.notLeader(leader, location: leader.url + request.pathAndQuery, forwardable: Self.isForwardable(request))
+        case .leader(let leader): notLeader(leader, request)
         case .noLeader: APIError.noLeader
         }
+    }
+
+    func notLeader(_ leader: PeerAddress, _ request: HTTPRequest) -> APIError {
+        APIError.notLeader(leader, location: leader.url + request.pathAndQuery, forwardable: isForwardable(request))
     }
 
     /// `subject` is the username the command is about, named in a `no_such_user` answer.
@@ -240,8 +246,7 @@ extension ChatAPI {
 
     func apiError(for error: ReplicationError, request: HTTPRequest) -> APIError {
         switch error {
-        case .notLeader(let leader):
-            APIError.notLeader(leader, location: leader.url + request.pathAndQuery, forwardable: Self.isForwardable(request))
+        case .notLeader(let leader): notLeader(leader, request)
         case .noLeader: APIError.noLeader
         case .timedOut: APIError.unconfirmedWrite("The write was not confirmed in time", request: request)
         case .shuttingDown: APIError.shuttingDown
