@@ -21,6 +21,22 @@ import Testing
         #expect(throws: (any Error).self, "\(text) was taken for a replica URL") { try PeerList.parseURL(text) }
     }
 
+    /// Members' URLs are compared as text: two spellings of one address must not pass for two.
+    @Test(arguments: [
+        ("HTTP://127.0.0.1:8001/", "http://127.0.0.1:8001"), ("http://127.0.0.1:08001", "http://127.0.0.1:8001"),
+        ("http://Chat-1.Example:8001", "http://chat-1.example:8001"), ("https://[::1]:8002", "https://[::1]:8002"),
+        (" http://a:1 ", "http://a:1"), ("http://a", "http://a"),
+    ] as [(String, String)])
+    func aReplicaURLIsReadInOneSpelling(_ text: String, canonical: String) throws {
+        #expect(try PeerList.parseURL(text) == canonical)
+    }
+
+    @Test func twoPeersAtOneAddressAreRefused() {
+        #expect(throws: PeerListError.self, "two spellings of one address were taken for two replicas") {
+            try PeerList.parse("1=http://127.0.0.1:8001,2=http://127.0.0.1:08001")
+        }
+    }
+
     @Test func peersMayBeNamedByHostNameOrIPv6Address() throws {
         let peers = try PeerList.parse("1=http://chat-1.example:8001,2=http://[::1]:8002,3=http://localhost:8003")
         #expect(peers.map(\.url) == ["http://chat-1.example:8001", "http://[::1]:8002", "http://localhost:8003"])

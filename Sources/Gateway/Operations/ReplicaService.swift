@@ -210,9 +210,9 @@ public final class ReplicaService: Sendable {
     /// A replica's base URL: a scheme, a host and a port from 1 to 65535, and nothing else (a
     /// path, query or user would be dropped or mangled by every peer that calls it).
     static func hostAndPort(of url: String) throws -> (host: String, port: UInt16) {
-        guard let components = URLComponents(string: url), components.scheme == "http" || components.scheme == "https",
-            var host = components.host, !host.isEmpty,
-            let port = UInt16(exactly: components.port ?? (components.scheme == "https" ? 443 : 80)), port > 0,
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", var host = components.host, !host.isEmpty,
+            let port = UInt16(exactly: components.port ?? (scheme == "https" ? 443 : 80)), port > 0,
             components.path.isEmpty, components.query == nil, components.fragment == nil,
             components.user == nil, components.password == nil
         else {
@@ -220,7 +220,7 @@ public final class ReplicaService: Sendable {
         }
         // An IPv6 address in a URL is written in brackets; the listen address goes without.
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host == "localhost" ? "127.0.0.1" : host, port)
+        return (host.lowercased() == "localhost" ? "127.0.0.1" : host, port)
     }
 }
 

@@ -10,22 +10,27 @@ public enum PeerList {
             guard parts.count == 2, let id = Int(parts[0].trimmingCharacters(in: .whitespaces)), (1...Int(Int32.max)).contains(id) else {
                 throw PeerListError.invalid(String(entry))
             }
-            var url = parts[1].trimmingCharacters(in: .whitespaces)
-            while url.hasSuffix("/") { url.removeLast() }
-            _ = try ReplicaService.hostAndPort(of: url)
+            let url = try parseURL(String(parts[1]))
             guard !peers.contains(where: { $0.id == id }) else { throw PeerListError.duplicate(id) }
+            if let holder = peers.first(where: { $0.url == url }) { throw PeerListError.sharedURL(url, holder.id, id) }
             peers.append(PeerAddress(id: id, url: url))
         }
         guard !peers.isEmpty else { throw PeerListError.invalid(text) }
         return peers.sorted { $0.id < $1.id }
     }
 
-    /// An `http://host:port` URL without a trailing slash.
+    /// An `http://host:port` URL in one spelling per address: scheme and host in lower case,
+    /// the port without leading zeros, no trailing slash. Replicas compare members' URLs as
+    /// text (a second member at a taken address is refused), so `HTTP://Chat-1:08001/` must
+    /// read as `http://chat-1:8001`.
     public static func parseURL(_ text: String) throws -> String {
         var url = text.trimmingCharacters(in: .whitespaces)
         while url.hasSuffix("/") { url.removeLast() }
         _ = try ReplicaService.hostAndPort(of: url)
-        return url
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
+            throw ServiceError.invalidURL(url)
+        }
+        return "\(scheme.lowercased())://\(host.lowercased())" + (components.port.map { ":\($0)" } ?? "")
     }
 
     /// `host:port`, where host is an IPv4 address, a host name, or an IPv6 address in brackets
@@ -49,12 +54,14 @@ public enum PeerListError: Error, CustomStringConvertible {
     case invalid(String)
     case invalidListen(String)
     case duplicate(Int)
+    case sharedURL(String, Int, Int)
 
     public var description: String {
         switch self {
         case .invalid(let entry): "\(entry) is not of the form id=http://host:port (or https://)"
         case .invalidListen(let text): "\(text) is not of the form host:port (an IPv6 address in brackets: [::1]:8001)"
         case .duplicate(let id): "replica \(id) appears twice in --peers"
+        case .sharedURL(let url, let first, let second): "replicas \(first) and \(second) have one URL in --peers, \(url)"
         }
     }
 }
