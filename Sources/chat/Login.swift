@@ -18,7 +18,15 @@ struct Login: AsyncParsableCommand {
             var configuration = context.configuration
             configuration.username = session.username
             configuration.token = session.token
-            try context.configurationFile.save(configuration)
+            do {
+                try context.configurationFile.save(configuration)
+            } catch {
+                // A session whose token nobody kept is closed again, not left open until it expires.
+                var api = context.api
+                api.token = session.token
+                try? await api.logOut()
+                throw error
+            }
             Console.writeOutput("Logged in as \(session.username).\n")
         }
     }
