@@ -179,6 +179,16 @@ import ReplicaCore
         #expect(woken.value.map { $0 == nil } == true, "an ended wait was woken again by a message")
     }
 
+    @Test func aWaitEndedBeforeItWaitsWakesAtOnceAsIfItsTimeRanOut() {
+        let waiters = InboxWaiters()
+        let woken = Woken()
+        let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
+        waiters.endWait(ticket)
+        waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
+        #expect(woken.value.map { $0 == nil } == true, "a wait whose client had left waited on")
+        #expect(waiters.waitingCount == 0, "an ended wait still counts as waiting")
+    }
+
     @Test func endingAWaitAlreadyWokenDoesNothing() {
         let waiters = InboxWaiters()
         let woken = Woken()

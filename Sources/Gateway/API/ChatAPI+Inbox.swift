@@ -81,6 +81,10 @@ extension ChatAPI {
     /// Waits with `ticket`, which found nothing after the query's position.
     private func wait(_ ticket: InboxWaiters.Ticket, for query: InboxQuery, until deadline: ContinuousClock.Instant, responder: HTTPResponder) {
         let waiters = dependencies.waiters
+        // A client gone for good frees its connection now rather than when the wait runs out.
+        // Set before the wait: a wake that comes at once may wait on with another ticket, whose
+        // own hook must be the one left in place.
+        responder.whenClientLeaves { waiters.endWait(ticket) }
         // The wait holds only the query and the responder; the epoll thread makes the answer.
         waiters.wait(ticket, until: deadline) { [self] arrival in
             if let arrival, arrival.replacedState, deadline - .now > .milliseconds(10) {
@@ -110,8 +114,6 @@ extension ChatAPI {
                 return answerAfterWait(query, arrival: arrival)
             })
         }
-        // A client gone for good frees its connection now rather than when the wait runs out.
-        responder.whenClientLeaves { waiters.endWait(ticket) }
     }
 
     /// Looks at the inbox of a long-poll woken by a change that may have left it nothing to

@@ -252,6 +252,10 @@ public final class InboxWaiters: AppliedListener {
     public func endWait(_ ticket: Ticket) {
         let ended = state.withLock { state -> (Wake, LongPollDeadlines.Token)? in
             guard case .waiting(let wake, let deadline) = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter else {
+                // Ended before it waits (its client left meanwhile): its wait returns at once.
+                if case .armed = state.byAccount[ticket.accountKey]?[ticket.id]?.waiter {
+                    state.byAccount[ticket.accountKey]?[ticket.id]?.waiter = .fired(.answerable)
+                }
                 return nil
             }
             _ = state.remove(ticket)
