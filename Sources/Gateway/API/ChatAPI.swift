@@ -171,38 +171,6 @@ extension ChatAPI {
         }
     }
 
-    /// A write with `Prefer: forward` at a follower is carried out through the leader (see
-    /// `WriteForwarder`); nil lets this replica handle it: it is the leader, or the request
-    /// was forwarded once already (and then gets the usual 307).
-    func forwardingReply(_ request: HTTPRequest, route: Router<ChatAPI>.Route) -> HTTPReply? {
-        guard request.header(WriteForwarder.forwardedByHeader) == nil, let forwarder = dependencies.forwarder else {
-            return nil
-        }
-        switch dependencies.replicator.writeRoute() {
-        case .here: return nil
-        case .noLeader: return .error(APIError.noLeader)
-        case .leader(let leader):
-            // A send's key is checked here, as the leader would: one that cannot be relayed as it
-            // was sent would reach the leader missing, and the send go through without deduplication.
-            if route.name == Self.messagesPath {
-                do throws(APIError) {
-                    _ = try Self.idempotencyKey(of: request)
-                } catch {
-                    return .error(error)
-                }
-            }
-            return .later { await forwarder.forward(request, to: leader) }
-        }
-    }
-
-    /// The preference was honoured unless the answer is the redirect it asked to avoid.
-    static func withPreferenceApplied(_ response: HTTPResponse) -> HTTPResponse {
-        guard response.status != 307 else { return response }
-        var response = response
-        response.headers.append(WriteForwarder.preferenceApplied)
-        return response
-    }
-
     /// Whether `Prefer: forward` carries `request` out through the leader: the same test as
     /// `handle` makes, the route's. Operator calls are not forwarded: the cluster secret is not
     /// sent on between replicas.

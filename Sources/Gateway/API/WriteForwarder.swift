@@ -3,6 +3,7 @@ import NIOSSL
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Carries out a write that reached a follower with `Prefer: forward` (RFC 7240) through the
 /// leader, for clients that drop credentials when a redirect crosses origins (httpx,
@@ -59,7 +60,20 @@ struct WriteForwarder: Sendable {
         scalar.properties.generalCategory == .control && scalar != "\t"
     }
 
-    func forward(_ request: HTTPRequest, to leader: PeerAddress) async -> HTTPResponse {
+    /// What forwarding once gave.
+    enum Relay: Sendable {
+        /// The leader's answer.
+        case answered(HTTPResponse)
+        /// The connection failed or timed out after the request may have left: the write may
+        /// have been made. The 503 to give.
+        case unanswered(HTTPResponse)
+        /// The leader could not be reached: nothing was sent, so the write was not made and may
+        /// go to the next leader. The 503 to give if none comes.
+        case unreachable(HTTPResponse)
+    }
+
+    /// Sends `request` on to `leader` and relays its answer, waiting until `deadline` at most.
+    func forward(_ request: HTTPRequest, to leader: PeerAddress, until deadline: ContinuousClock.Instant) async -> Relay {
         var outgoing = HTTPClientRequest(url: leader.url + request.pathAndQuery)
         outgoing.method = HTTPMethod(rawValue: request.method)
         // A value with a control character cannot be sent on (HTTP forbids it, and the client
@@ -71,16 +85,18 @@ struct WriteForwarder: Sendable {
         }
         outgoing.headers.replaceOrAdd(name: Self.forwardedByHeader, value: String(replicaID))
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
-        let milliseconds = Int64(timeout.components.seconds) * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let left = deadline - .now
+        let milliseconds = max(1, Int64(left.components.seconds) * 1_000 + left.components.attoseconds / 1_000_000_000_000_000)
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
             response = try await client.execute(outgoing, timeout: .milliseconds(milliseconds))
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
-            return APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request).response
+            let refusal = APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request)
+            return Self.neverConnected(error) ? .unreachable(refusal.response) : .unanswered(refusal.response)
         }
-        guard response.status.code != 307 else { return APIError.noLeader.response }
+        guard response.status.code != 307 else { return .answered(APIError.noLeader.response) }
         var bytes = Array(body.readableBytesView)
         if response.status.code >= 500 { bytes = Self.attributed(bytes, to: leader) }
         var relayed = HTTPResponse(status: Int(response.status.code), body: bytes)
@@ -89,7 +105,17 @@ struct WriteForwarder: Sendable {
         where !Self.hopByHopHeaders.contains(header.name.lowercased()) && header.name.lowercased() != "preference-applied" {
             relayed.headers.append((header.name, header.value))
         }
-        return relayed
+        return .answered(relayed)
+    }
+
+    /// Whether `error` says no connection to the leader was made, so no byte of the request left.
+    static func neverConnected(_ error: any Error) -> Bool {
+        switch error {
+        case let error as HTTPClientError: error == .connectTimeout
+        case let error as IOError: error.errnoCode == ECONNREFUSED || error.errnoCode == EHOSTUNREACH || error.errnoCode == ENETUNREACH
+        case let error as NIOConnectionError: error.connectionErrors.allSatisfy { neverConnected($0.error) }
+        default: false
+        }
     }
 
     /// The leader's error, its message saying whose it is: "this replica's disk is full" or
