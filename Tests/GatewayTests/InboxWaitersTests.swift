@@ -83,7 +83,7 @@ import ReplicaCore
     @Test func aLongPollFiredByAMixedBatchBeforeItWaitsIsToldToLookAgain() throws {
         let waiters = InboxWaiters()
         let ticket = waiters.register(accountKey: "bob", tokenHash: "bob-session")
-        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 2), isReplay: false), .acknowledged(upTo: 2)])
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 2), isReplay: false), .acknowledged(accountKey: "bob", upTo: 2)])
         let woken = Woken()
         waiters.wait(ticket, until: .now + .seconds(60)) { arrival in woken.record(arrival) }
         let arrival = try #require(woken.value, "the wait did not return at once")
@@ -91,11 +91,11 @@ import ReplicaCore
     }
 
     /// A long-poll ahead of its inbox tells from them that it has nothing new, whatever else
-    /// the batch did (here someone's acknowledgement).
+    /// the batch did (here its own account's acknowledgement).
     @Test func aWokenLongPollIsToldWhichMessagesWereAddedEvenInAMixedBatch() throws {
         let waiters = InboxWaiters()
         let woken = Self.waitOnBob(waiters)
-        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false), .acknowledged(upTo: 3)])
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 1), isReplay: false), .acknowledged(accountKey: "bob", upTo: 3)])
         let arrival = try #require(woken.value ?? nil, "not woken")
         #expect(arrival.messages == nil, "the batch did more than add messages")
         #expect(arrival.added.map(\.seq) == [1])
@@ -114,7 +114,8 @@ import ReplicaCore
     }
 
     @Test(arguments: [
-        ChatOutcome.acknowledged(upTo: 4), .sessionClosed(accountKey: "bob", tokenHash: "another"), .sessionsExpired,
+        ChatOutcome.acknowledged(accountKey: "bob", upTo: 4), .sessionClosed(accountKey: "bob", tokenHash: "another"),
+        .sessionsExpired,
     ])
     func aBatchThatChangesMoreThanInboxesHandsNoMessages(_ other: ChatOutcome) throws {
         let waiters = InboxWaiters()
@@ -122,6 +123,20 @@ import ReplicaCore
         waiters.didApply([.messageSent(Self.message(to: "bob", seq: 4), isReplay: false), other])
         let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
         #expect(arrival.messages == nil, "after \(other) the inbox must be read again")
+    }
+
+    /// Others acknowledging or logging out in the same batch leave bob's long-poll the messages
+    /// that woke it, so it answers without reading SQLite again.
+    @Test(arguments: [
+        ChatOutcome.acknowledged(accountKey: "carol", upTo: 4), .sessionClosed(accountKey: "carol", tokenHash: "carol-session"),
+        .accountDeleted(username: "carol"),
+    ])
+    func anotherAccountsChangeInTheBatchStillHandsTheMessages(_ other: ChatOutcome) throws {
+        let waiters = InboxWaiters()
+        let woken = Self.waitOnBob(waiters)
+        waiters.didApply([.messageSent(Self.message(to: "bob", seq: 4), isReplay: false), other])
+        let arrival = try #require(woken.value ?? nil, "bob's long-poll was not woken")
+        #expect(arrival.messages?.map(\.seq) == [4], "\(other), which is carol's, made bob's long-poll read again")
     }
 
     @Test func aDeletedAccountWakesItsLongPollsWithoutMessages() throws {

@@ -13,7 +13,7 @@ import Testing
     @Test func ackingDeletesMessagesUpToTheSeq() throws {
         let chat = ChatFixture()
         let alice = try aliceWithThreeMessages(chat)
-        #expect(try chat.acknowledge(alice, upTo: 2) == .success(.acknowledged(upTo: 2)))
+        #expect(try chat.acknowledge(alice, upTo: 2) == .success(.acknowledged(accountKey: "alice", upTo: 2)))
         #expect(chat.store.inboxes["alice"]?.map(\.seq) == [3])
         #expect(chat.store.account(forKey: "alice")?.ackedSeq == 2)
     }
@@ -21,7 +21,7 @@ import Testing
     @Test func ackingPastTheNewestAcksWhatExists() throws {
         let chat = ChatFixture()
         let alice = try aliceWithThreeMessages(chat)
-        #expect(try chat.acknowledge(alice, upTo: 99) == .success(.acknowledged(upTo: 3)))
+        #expect(try chat.acknowledge(alice, upTo: 99) == .success(.acknowledged(accountKey: "alice", upTo: 3)))
         #expect(chat.store.inboxes["alice"]?.isEmpty == true)
     }
 
@@ -29,7 +29,7 @@ import Testing
         let chat = ChatFixture()
         let alice = try aliceWithThreeMessages(chat)
         try chat.acknowledge(alice, upTo: 2)
-        #expect(try chat.acknowledge(alice, upTo: 1) == .success(.acknowledged(upTo: 2)))
+        #expect(try chat.acknowledge(alice, upTo: 1) == .success(.acknowledged(accountKey: "alice", upTo: 2)))
         #expect(chat.store.inboxes["alice"]?.map(\.seq) == [3])
     }
 
@@ -48,7 +48,7 @@ import Testing
         let bob = "token-bob-\(chat.clock - 3)"
         try chat.send(from: bob, to: "alice")
         #expect(chat.store.account(forKey: "alice")?.ackedSeq == 2, "the acknowledgement survived a delivery")
-        #expect(try chat.acknowledge(alice, upTo: 0) == .success(.acknowledged(upTo: 2)))
+        #expect(try chat.acknowledge(alice, upTo: 0) == .success(.acknowledged(accountKey: "alice", upTo: 2)))
     }
 
     @Test func ackingWithoutASessionIsUnauthorized() throws {

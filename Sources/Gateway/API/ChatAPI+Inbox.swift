@@ -210,7 +210,7 @@ extension ChatAPI {
             guard body.upTo >= 0 else { throw .invalidRequest("up_to must be 0 or more.") }
             if let redirect = routeWrite(request) { throw redirect }
             let outcome = try await submit(.acknowledge(.init(tokenHash: caller.tokenHash, upTo: body.upTo)), request: request)
-            guard case .acknowledged(let upTo) = outcome else {
+            guard case .acknowledged(_, let upTo) = outcome else {
                 throw APIError.internalError("Acknowledging produced an unexpected outcome.")
             }
             return WireFormat.response(200, WireFormat.Acknowledged(ackedUpTo: upTo))

@@ -30,8 +30,9 @@ public final class InboxWaiters: AppliedListener {
     public struct Arrival: Sendable {
         public var appliedAt: ContinuousClock.Instant
         /// The messages the waking batch added to the inbox, in order, when it changed nothing
-        /// else a read could see (no acknowledgement, closed session or deleted account): they
-        /// are then every message after the waiter's position, as of that batch. Nil otherwise.
+        /// else of this account a read could see (no acknowledgement, closed session or
+        /// deletion of it; no session expiry anywhere): they are then every message after the
+        /// waiter's position, as of that batch. Nil otherwise.
         public var messages: [StoredMessage]?
         /// The messages the waking batch added to the inbox, in order, whatever else it did.
         public var added: [StoredMessage] = []
@@ -178,21 +179,25 @@ public final class InboxWaiters: AppliedListener {
         var arrived: [String: [StoredMessage]] = [:]
         var deleted = Set<String>()
         var closed: [(accountKey: String, tokenHash: String)] = []
-        var onlyAddsMessages = true
+        // Accounts whose inbox or sessions the batch changed otherwise than by adding messages:
+        // their long-polls read again. An acknowledgement elsewhere does not concern them.
+        var changedBeyondAdds = Set<String>()
+        var everyAccountChanged = false
         for outcome in outcomes {
             switch outcome {
             case .messageSent(let message, let isReplay):
                 if !isReplay { arrived[Username.key(message.recipient), default: []].append(message) }
             case .accountDeleted(let username):
                 deleted.insert(Username.key(username))
-                onlyAddsMessages = false
             case .accountCreated, .sessionOpened, .sessionsTouched:
                 break
             case .sessionClosed(let accountKey, let tokenHash):
                 closed.append((accountKey, tokenHash))
-                onlyAddsMessages = false
-            case .acknowledged, .sessionsExpired:
-                onlyAddsMessages = false
+                changedBeyondAdds.insert(accountKey)
+            case .acknowledged(let accountKey, _):
+                changedBeyondAdds.insert(accountKey)
+            case .sessionsExpired:
+                everyAccountChanged = true
             }
         }
         guard !arrived.isEmpty || !deleted.isEmpty || !closed.isEmpty else { return }
@@ -206,7 +211,8 @@ public final class InboxWaiters: AppliedListener {
             var woken: [(Wake, Arrival?)] = []
             for key in Set(arrived.keys).union(deleted) {
                 let arrival = Arrival(
-                    appliedAt: appliedAt, messages: onlyAddsMessages && !deleted.contains(key) ? arrived[key] : nil,
+                    appliedAt: appliedAt,
+                    messages: everyAccountChanged || changedBeyondAdds.contains(key) || deleted.contains(key) ? nil : arrived[key],
                     added: arrived[key] ?? [])
                 woken += state.takeWaiting(
                     accountKey: key, firedBy: arrival.messages == nil ? .batchToLookAt : .answerable, ended: &ended

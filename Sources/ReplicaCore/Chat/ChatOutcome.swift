@@ -7,7 +7,8 @@ public enum ChatOutcome: Sendable, Equatable {
     case accountDeleted(username: String)
     /// A new message, or the original answer to a retried send with the same idempotency key.
     case messageSent(StoredMessage, isReplay: Bool)
-    case acknowledged(upTo: Int64)
+    /// The inbox of `accountKey` is acknowledged up to `upTo`.
+    case acknowledged(accountKey: String, upTo: Int64)
     case sessionsTouched
     case sessionsExpired
 }

@@ -96,7 +96,7 @@ public struct ChatStateMachine: Sendable {
             try store.deleteMessages(ofAccount: caller.key, upTo: newAck)
             try store.updateInbox(ofAccount: caller.key, lastSeq: caller.lastSeq, ackedSeq: newAck)
         }
-        return .success(.acknowledged(upTo: newAck))
+        return .success(.acknowledged(accountKey: caller.key, upTo: newAck))
     }
 
     func touchSessions(_ command: ChatCommand.TouchSessions, in store: some ChatStore) throws -> ChatResult {
