@@ -92,7 +92,8 @@ extension ChatAPI {
                 // Elected itself: the request goes to this replica's own address, marked as
                 // forwarded, and is carried out here.
                 let status = dependencies.replicator.status()
-                return status.members.first { $0.address.id == status.id }?.address
+                if status.id != previous.id { return status.members.first { $0.address.id == status.id }?.address }
+                try? await Task.sleep(for: Self.leaderPollInterval)
             case .leader, .noLeader:
                 try? await Task.sleep(for: Self.leaderPollInterval)
             }

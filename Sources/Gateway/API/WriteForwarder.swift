@@ -67,8 +67,8 @@ struct WriteForwarder: Sendable {
         /// The connection failed or timed out after the request may have left: the write may
         /// have been made. The 503 to give.
         case unanswered(HTTPResponse)
-        /// The leader could not be reached: nothing was sent, so the write was not made and may
-        /// go to the next leader. The 503 to give if none comes.
+        /// The leader could not be reached, or answered that it no longer leads: the write was
+        /// not made and may go to the next leader. The 503 to give if none comes.
         case unreachable(HTTPResponse)
     }
 
@@ -93,10 +93,14 @@ struct WriteForwarder: Sendable {
             response = try await client.execute(outgoing, timeout: .milliseconds(milliseconds))
             body = try await response.body.collect(upTo: 1 << 20)
         } catch {
-            let refusal = APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request)
-            return Self.neverConnected(error) ? .unreachable(refusal.response) : .unanswered(refusal.response)
+            guard !Self.neverConnected(error) else {
+                let refusal = APIError.unavailable("The leader (replica \(leader.id)) could not be reached; nothing was written. Retry shortly.")
+                return .unreachable(refusal.response)
+            }
+            return .unanswered(APIError.unconfirmedWrite("The leader (replica \(leader.id)) did not answer this write", request: request).response)
         }
-        guard response.status.code != 307 else { return .answered(APIError.noLeader.response) }
+        // No longer the leader: it made nothing of the request, so the next leader may.
+        guard response.status.code != 307 else { return .unreachable(APIError.noLeader.response) }
         var bytes = Array(body.readableBytesView)
         if response.status.code >= 500 { bytes = Self.attributed(bytes, to: leader) }
         var relayed = HTTPResponse(status: Int(response.status.code), body: bytes)

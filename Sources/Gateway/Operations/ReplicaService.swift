@@ -90,7 +90,7 @@ public final class ReplicaService: Sendable {
             ownURL = own.url
         } else if !options.join.isEmpty, let listen = options.listenAddress {
             let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
-            ownURL = "\(options.tls == nil ? "http" : "https")://\(host):\(listen.port)"
+            ownURL = try PeerList.parseURL("\(options.tls == nil ? "http" : "https")://\(host):\(listen.port)")
         } else {
             throw options.join.isEmpty ? ServiceError.notInPeers(id) : ServiceError.joinNeedsListen
         }
