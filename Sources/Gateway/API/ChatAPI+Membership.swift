@@ -107,6 +107,7 @@ extension ChatAPI {
 
 extension WireFormat.Cluster.Member {
     init(_ member: ClusterStatus.Member) {
-        self.init(id: member.address.id, url: member.address.url, role: member.role.rawValue, matchIndex: member.matchIndex)
+        self.init(id: member.address.id, url: member.address.url, role: member.role.rawValue, matchIndex: member.matchIndex,
+                  reachable: member.isReachable)
     }
 }

@@ -113,13 +113,14 @@ enum WireFormat {
             var url: String
             var role: String
             var matchIndex: Int64?
+            var reachable: Bool?
             /// Set only in the answer to adding a member, so a joining replica learns its cluster
             /// and the configuration that added it.
             var clusterID: String?
             var configurationIndex: Int64?
 
             enum CodingKeys: String, CodingKey {
-                case id, url, role
+                case id, url, role, reachable
                 case matchIndex = "match_index"
                 case clusterID = "cluster_id"
                 case configurationIndex = "configuration_index"

@@ -55,6 +55,17 @@ extension RaftDriver {
         }
     }
 
+    /// Why a change that would leave too few reachable voters is refused, and what to do.
+    static func quorumLossReason(unreachable: [Int], voters: Int, quorum: Int) -> String {
+        let names = unreachable.sorted().map(String.init)
+        let who = names.count == 1
+            ? "Replica \(names[0]) has not answered the leader lately"
+            : "Replicas \(names.dropLast().joined(separator: ", ")) and \(names.last!) have not answered the leader lately"
+        let them = names.count == 1 ? "it" : "them"
+        return "\(who), so only \(voters - names.count) of the \(voters) voters this change would leave can be reached, "
+            + "fewer than the \(quorum) that must agree on every write. Bring \(them) back, or remove \(them) first."
+    }
+
     static func subject(of change: MembershipChange) -> NodeID {
         switch change {
         case .add(let id, _), .promote(let id), .remove(let id): NodeID(UInt64(id))

@@ -216,6 +216,8 @@ final class RaftDriver: @unchecked Sendable {
             case .learnerNotCaughtUp(let match, let lastIndex):
                 .notCaughtUp(match: Int64(match.rawValue), lastIndex: Int64(lastIndex.rawValue))
             case .invalidMembershipChange(let reason): .refused(reason)
+            case .wouldLoseQuorum(let unreachable, let quorum):
+                .refused(Self.quorumLossReason(unreachable: unreachable.map { Int($0.rawValue) }, voters: proposed.voters.count, quorum: quorum))
             default: .replication(replicationError(for: error))
             }
             continuation.resume(throwing: failure)
@@ -355,7 +357,7 @@ final class RaftDriver: @unchecked Sendable {
             return .noLeader
         case .leadershipTransferInProgress, .unknownNode: return .noLeader
         case .proposalDropped, .readIndexDropped: return .timedOut
-        case .membershipChangeInProgress, .invalidMembershipChange, .learnerNotCaughtUp: return .timedOut
+        case .membershipChangeInProgress, .invalidMembershipChange, .learnerNotCaughtUp, .wouldLoseQuorum: return .timedOut
         }
     }
 
@@ -791,7 +793,8 @@ final class RaftDriver: @unchecked Sendable {
                 role: membership.isVoter(member) ? .voter : .learner,
                 matchIndex: status.role == .leader
                     ? (member == node.id ? Int64(status.lastIndex.rawValue) : status.progress[member].map { Int64($0.match.rawValue) })
-                    : nil)
+                    : nil,
+                isReachable: status.role == .leader ? (member == node.id || status.progress[member]?.isReachable == true) : nil)
         }
         var clusterStatus = ClusterStatus(
             id: identity.replicaID, role: role, term: Int64(status.term.rawValue), leader: leader,

@@ -66,11 +66,14 @@ public struct ClusterStatus: Sendable, Equatable {
         public var role: Role
         /// Known on the leader only.
         public var matchIndex: Int64?
+        /// Whether it answered the leader within the last election timeout; known on the leader only.
+        public var isReachable: Bool?
 
-        public init(address: PeerAddress, role: Role = .voter, matchIndex: Int64? = nil) {
+        public init(address: PeerAddress, role: Role = .voter, matchIndex: Int64? = nil, isReachable: Bool? = nil) {
             self.address = address
             self.role = role
             self.matchIndex = matchIndex
+            self.isReachable = isReachable
         }
     }
 

@@ -21,6 +21,8 @@ final class Progress {
     var isProbeSent = false
     /// Set on every message from the follower; CheckQuorum clears it each election timeout.
     var isRecentlyActive = false
+    /// The leader's `ticksElapsed` when the follower last answered; nil if it never did.
+    var answeredAt: Int?
     var inflights: Inflights
     /// In the snapshot state: the snapshot being sent.
     private(set) var pendingSnapshot: SnapshotMetadata?

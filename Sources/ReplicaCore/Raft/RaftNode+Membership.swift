@@ -61,6 +61,15 @@ extension RaftNode {
                 throw .learnerNotCaughtUp(match: match, lastIndex: log.lastIndex())
             }
         }
+        // A change of voters must leave a reachable majority (etcd's strict reconfiguration
+        // check): else the cluster stops until the unreachable come back, and for good if one
+        // of them never does.
+        if !changedVoters.isEmpty {
+            let unreachable = newMembership.voters.filter { !isReachable($0) }
+            guard newMembership.voters.count - unreachable.count >= newMembership.quorum else {
+                throw .wouldLoseQuorum(unreachable: unreachable, quorum: newMembership.quorum)
+            }
+        }
         let entry = Entry(term: term, index: log.lastIndex() + 1, data: newMembership.encoded(), kind: .membership)
         let index = appendEntryAsLeader(entry)
         needsBroadcast = true

@@ -61,7 +61,6 @@ extension RaftNode {
     /// timeout. A leader's own reads wait in its queues, confirmed by its heartbeats, until its
     /// term ends.
     func askUnansweredReadsAgainIfDue(ticked: Bool = false) {
-        if ticked { ticksElapsed += 1 }
         guard !unansweredReads.isEmpty, let leader else { return }
         let askedThisLeader = unansweredReadsAskedOf.map { $0.leader == leader && $0.term == term } ?? false
         guard !askedThisLeader || (ticked && role != .leader) else { return }

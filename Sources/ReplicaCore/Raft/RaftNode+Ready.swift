@@ -83,7 +83,8 @@ extension RaftNode {
             for (voter, voterProgress) in progress {
                 followers[voter] = FollowerStatus(
                     match: voterProgress.match, next: voterProgress.next,
-                    state: voterProgress.state, isRecentlyActive: voterProgress.isRecentlyActive)
+                    state: voterProgress.state, isRecentlyActive: voterProgress.isRecentlyActive,
+                    isReachable: isReachable(voter))
             }
         }
         return RaftStatus(

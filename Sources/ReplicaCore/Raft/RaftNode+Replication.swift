@@ -137,17 +137,30 @@ extension RaftNode {
 
     // MARK: Leader: messages
 
+    private func noteAnswer(from peer: NodeID) {
+        progress[peer]?.isRecentlyActive = true
+        progress[peer]?.answeredAt = ticksElapsed
+    }
+
+    /// Whether `voter` answered this leader within the last election timeout (the leader
+    /// counts itself).
+    func isReachable(_ voter: NodeID) -> Bool {
+        guard voter != id else { return true }
+        guard let answeredAt = progress[voter]?.answeredAt else { return false }
+        return ticksElapsed - answeredAt < config.electionTick
+    }
+
     func stepLeader(_ message: RaftMessage) {
         let peer = message.from
         switch message.kind {
         case .appendResponse(let response):
-            progress[peer]?.isRecentlyActive = true
+            noteAnswer(from: peer)
             handleAppendResponse(response, from: peer)
         case .heartbeatResponse(let response):
-            progress[peer]?.isRecentlyActive = true
+            noteAnswer(from: peer)
             handleHeartbeatResponse(response, from: peer)
         case .snapshotResponse(let response):
-            progress[peer]?.isRecentlyActive = true
+            noteAnswer(from: peer)
             handleSnapshotResponse(response, from: peer)
         case .readIndex(let request):
             handleReadIndexRequest(context: request.context, from: peer)

@@ -121,7 +121,10 @@ public final class RaftNode {
     /// Advances logical time by one tick: followers and candidates count
     /// towards an election, a leader towards its next heartbeat and quorum check.
     public func tick() {
-        defer { askUnansweredReadsAgainIfDue(ticked: true) }
+        defer {
+            ticksElapsed += 1
+            askUnansweredReadsAgainIfDue(ticked: true)
+        }
         ticksSinceLeaderContact = role == .leader ? 0 : ticksSinceLeaderContact + 1
         switch role {
         case .leader: tickLeader()

@@ -21,4 +21,7 @@ public enum RaftRequestError: Error, Hashable, Sendable {
     case invalidMembershipChange(String)
     /// The learner to promote is too far behind the leader's log.
     case learnerNotCaughtUp(match: LogIndex, lastIndex: LogIndex)
+    /// The voters the change would leave include `unreachable` (not heard from within an
+    /// election timeout), so fewer than `quorum` of them could commit anything.
+    case wouldLoseQuorum(unreachable: [NodeID], quorum: Int)
 }

@@ -20,4 +20,7 @@ public struct FollowerStatus: Hashable, Sendable {
     public var next: LogIndex
     public var state: ReplicationState
     public var isRecentlyActive: Bool
+    /// Whether it answered within the last election timeout: a change of voters must leave a
+    /// majority of such voters.
+    public var isReachable: Bool
 }

@@ -176,6 +176,49 @@ private let threeVotersAndALearner = Membership(voters: [1, 2, 3], learners: [4]
         #expect(leader.membership.isVoter(4))
     }
 
+    // MARK: A change of voters leaves a reachable majority
+
+    /// `leader` after an election timeout in which only `answering` answered it.
+    private func electionTimeoutHearingOnly(_ answering: [NodeID], at leader: RaftNode) {
+        leader.tick(times: leader.config.electionTick)
+        for peer in answering {
+            leader.step(message(from: peer, to: 1, term: leader.term, .appendResponse(AppendResponse(index: leader.log.lastIndex()))))
+        }
+        _ = leader.takeMessages()
+        #expect(leader.role == .leader, "fixture: the leader still has a quorum")
+    }
+
+    @Test func promotingALearnerIsRefusedWhenTooFewOfTheVotersItMakesAnswer() {
+        let leader = committedLeader(threeVotersAndALearner)
+        electionTimeoutHearingOnly([2], at: leader)
+        #expect(throws: RaftRequestError.wouldLoseQuorum(unreachable: [3, 4], quorum: 3)) {
+            try leader.proposeMembership(threeVotersAndALearner.promoting(4))
+        }
+        #expect(leader.membership == threeVotersAndALearner, "a refused change entered the log")
+    }
+
+    @Test func removingAVoterIsRefusedWhenTheVotersLeftCannotFormAMajority() {
+        let leader = committedLeader(Membership(voters: [1, 2, 3]))
+        electionTimeoutHearingOnly([2], at: leader)
+        #expect(throws: RaftRequestError.wouldLoseQuorum(unreachable: [3], quorum: 2)) {
+            try leader.proposeMembership(Membership(voters: [1, 3]))
+        }
+    }
+
+    @Test func removingTheVoterThatStoppedAnsweringIsAllowed() throws {
+        let leader = committedLeader(Membership(voters: [1, 2, 3]))
+        electionTimeoutHearingOnly([2], at: leader)
+        try leader.proposeMembership(Membership(voters: [1, 2]))
+        #expect(leader.membership == Membership(voters: [1, 2]))
+    }
+
+    @Test func addingALearnerIsAllowedWhateverAnswers() throws {
+        let leader = committedLeader(Membership(voters: [1, 2, 3]))
+        electionTimeoutHearingOnly([2], at: leader)
+        try leader.proposeMembership(Membership(voters: [1, 2, 3], learners: [4]))
+        #expect(leader.membership.isLearner(4))
+    }
+
     // MARK: A leader that removes itself
 
     @Test func leaderThatRemovedItselfLeadsUntilTheRemovalCommitsThenHandsOver() throws {

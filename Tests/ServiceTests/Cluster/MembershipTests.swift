@@ -15,6 +15,15 @@ extension ClusterTests {
             })
         }
 
+        /// Whether each member answered the leader lately, as `replica` (the leader) shows it.
+        static func reachability(at replica: ChatdProcess) async throws -> [Int: Bool] {
+            let members = try await replica.clusterView["members"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: members.compactMap { member in
+                guard let id = member["id"] as? Int, let reachable = member["reachable"] as? Bool else { return nil }
+                return (id, reachable)
+            })
+        }
+
         /// An operator call with the cluster secret, following a 307 to the leader.
         static func operatorCall(
             _ method: HTTPMethod, _ path: String, json: Any? = nil, at replica: ChatdProcess
@@ -394,6 +403,26 @@ extension ClusterTests {
             for pid in paused { kill(pid, SIGCONT) }
             let firstAnswer = try await first.value
             #expect(firstAnswer.status == 201, "the first change completes once a majority is back: \(firstAnswer.text)")
+        }
+
+        /// Found by probing: removing a healthy voter while another was down was accepted, and
+        /// left the cluster without a leader until the down one came back (for good, had its disk
+        /// been lost).
+        @Test func aChangeThatWouldLeaveNoReachableMajorityIsRefusedAndSaysWhy() async throws {
+            let cluster = try await TestCluster.started(size: 3)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let followers = cluster.followers(of: leader)
+            let (down, healthy) = (followers[0], followers[1])
+            #expect(try await Self.reachability(at: leader) == [leader.id: true, down.id: true, healthy.id: true])
+            down.stop(signal: SIGKILL)
+            _ = try await eventually(timeout: .seconds(10)) { try await Self.reachability(at: leader)[down.id] == false ? true : nil }
+            let refused = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(healthy.id)", at: leader)
+            #expect(refused.status == 409 && refused.errorCode == "change_refused", "\(refused.status) \(refused.text)")
+            #expect(refused.errorMessage?.contains("Replica \(down.id) has not answered") == true, "\(refused.text)")
+            #expect(try await Self.members(at: leader)[healthy.id] == "voter", "the refused removal took effect")
+            let removal = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(down.id)", at: leader)
+            #expect(removal.status == 204, "removing the replica that is down must stay possible: \(removal.status) \(removal.text)")
         }
 
         @Test func theChatClusterCommandsListAddPromoteAndRemove() async throws {
