@@ -8,9 +8,11 @@ public struct ClusterMember: Sendable, Hashable, Codable {
     public var role: String
     /// Known on the leader only.
     public var matchIndex: Int64?
+    /// Whether it answered the leader lately; known on the leader only.
+    public var reachable: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case id, url, role
+        case id, url, role, reachable
         case matchIndex = "match_index"
     }
 }

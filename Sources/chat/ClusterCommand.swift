@@ -19,7 +19,8 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     static func line(_ member: ClusterMember) -> String {
-        "\(member.id)\t\(member.role)\t\(member.url)" + (member.matchIndex.map { "\tmatch \($0)" } ?? "") + "\n"
+        "\(member.id)\t\(member.role)\t\(member.url)" + (member.matchIndex.map { "\tmatch \($0)" } ?? "")
+            + (member.reachable == false ? "\tnot answering" : "") + "\n"
     }
 
     struct List: AsyncParsableCommand {
