@@ -17,6 +17,20 @@ extension ClusterTests {
             #expect(replica.recentLog.contains("listening on http://\(host):\(port)"), "the log names a URL that does not work")
         }
 
+        /// Found by probing: alone with --listen and no --peers (as with --restore), a replica
+        /// recorded http://127.0.0.1:8001 as its address for good, wherever it listened.
+        @Test func aLoneReplicaWithoutPeersAdvertisesTheAddressItListensOn() async throws {
+            let port = try FreePort.next()
+            let replica = ChatdProcess(
+                peers: [1: port], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--id", "1", "--listen", "127.0.0.1:\(port)"])
+            replica.entry = .dataDirectoryOnly
+            try await replica.start()
+            defer { replica.stop() }
+            let members = try await replica.clusterView["members"] as? [[String: Any]] ?? []
+            #expect(members.map { $0["url"] as? String } == ["http://127.0.0.1:\(port)"], "\(members)")
+        }
+
         /// Peers reach each other, and clients reach them, over IPv6 loopback.
         @Test func aClusterFormsWithPeersAtIPv6Addresses() async throws {
             let cluster = try TestCluster(size: 3, host: "[::1]")
