@@ -133,7 +133,8 @@ extension APIError {
 
     static let storageFull = APIError(
         status: 503, code: "storage_full",
-        message: "This replica's disk is full, so it takes no writes; reads go on. Retry once space is freed.",
+        message: "This replica is short of disk space (below its --min-free-disk reserve, or full), so it takes no writes, "
+            + "and once its disk is full no linearizable reads either; consistency=stale reads go on. Retry once space is freed.",
         headers: [("Retry-After", "5")])
 
     static func unavailable(_ message: String) -> APIError {

@@ -296,12 +296,14 @@ final class RaftDriver: @unchecked Sendable {
     }
 
     /// A leader that cannot write stops the whole cluster's writes, while its followers may
-    /// have room: it hands leadership to the most caught-up voter, at most every 10 s (the
-    /// other may be short of space too).
+    /// have room: it hands leadership to the most caught-up voter, at most every 2 s (the
+    /// other may be short of space too, and hand it back). The leader cannot tell which voters
+    /// have room, so a handover may land on one that has none (a shutdown's does too); a short
+    /// wait keeps the cluster's writes from stopping long when it does.
     private func handOverForLackOfDisk() {
         let now = ContinuousClock.now
         guard node.role == .leader, now >= nextHandOverForLackOfDisk else { return }
-        nextHandOverForLackOfDisk = now + .seconds(10)
+        nextHandOverForLackOfDisk = now + .seconds(2)
         // Only a voter heard from and keeping up, and a random one of the most caught up: two
         // replicas short of space must not keep handing leadership to each other.
         guard let target = transferLeadership(amongActiveAtRandom: true) else { return }
