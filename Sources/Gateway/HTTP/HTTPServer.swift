@@ -45,6 +45,8 @@ public final class HTTPServer: Sendable {
     let configuration: Configuration
     let handler: any HTTPRequestHandler
     let logger: Logger
+    /// libmicrohttpd's messages, each at most once per 10 s.
+    let libraryLogLines = RepeatedLogLines()
     private let daemon: Mutex<DaemonHandle?> = Mutex(nil)
     let suspended = SuspendedConnections()
 
@@ -550,14 +552,17 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
 
 /// libmicrohttpd's error messages (a request refused for its size, a connection limit reached,
 /// a failed TLS handshake) go to the replica's log, dated and labelled like every other line.
-/// Most are about one client, hence info; the default level still shows them.
+/// Most are about one client, hence info; the default level still shows them, each line at
+/// most once per 10 s.
 private let logMessage: MHD_LogCallback = { context, format, arguments in
     guard let context, let format, let arguments else { return }
     var text = [CChar](repeating: 0, count: 512)
     _ = vsnprintf(&text, text.count, format, arguments)
     let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         .trimmingCharacters(in: .whitespacesAndNewlines)
-    Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().logger.info("libmicrohttpd: \(message)")
+    let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+    guard let line = server.libraryLogLines.admit(message) else { return }
+    server.logger.info("libmicrohttpd: \(line)")
 }
 
 /// Collects name/value pairs from MHD's per-connection tables.
