@@ -77,6 +77,8 @@ final class RaftDriver: @unchecked Sendable {
     /// is enough, and a `statvfs` for each proposal was 2% of a leader's samples at saturation.
     private var diskSpaceLookedAtThisTurn = false
     private var nextHandOverForLackOfDisk = ContinuousClock.now
+    /// The term this replica leads, while it does: its stepping down is logged with the reason.
+    private var ledTerm: UInt64?
     /// A Ready that could not be persisted because the disk is full, and whether its messages
     /// went out already. While one is held the node is frozen: no ticks, no steps, no
     /// proposals, as if this replica were paused, until a retry persists it.
@@ -465,11 +467,23 @@ final class RaftDriver: @unchecked Sendable {
         isLeading = role == .leader
     }
 
+    /// Why a leader of `ledTerm` no longer leads, now in `term`.
+    static func stepDownReason(ledTerm: UInt64, term: UInt64, isMember: Bool) -> String {
+        if !isMember { return "it was removed from the cluster" }
+        if term > ledTerm { return "another replica started term \(term) (a handover, or it heard from no leader in time)" }
+        return "fewer than a majority of the voters answered it within an election timeout"
+    }
+
     /// Tells the operator about elections and leadership: what a replica did and in which term.
     private func logRoleChange(_ softState: SoftState) {
         let term = node.term.rawValue
+        if let led = ledTerm, softState.role != .leader {
+            ledTerm = nil
+            logger.notice("stepped down as the leader of term \(led): \(Self.stepDownReason(ledTerm: led, term: term, isMember: node.membership.contains(node.id)))")
+        }
         switch softState.role {
         case .leader:
+            ledTerm = term
             logger.notice("became the leader in term \(term)")
         case .candidate:
             logger.notice("campaigning for leadership in term \(term)")

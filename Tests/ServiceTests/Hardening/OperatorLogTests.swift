@@ -36,6 +36,18 @@ extension ClusterTests {
                 "and logs it once it is back: \(fullLog(of: leader).suffix(600))")
         }
 
+        /// Found by probing: a leader that lost its place logged only that it now follows, or
+        /// knows no leader, so its log never said it had led, nor why it stopped.
+        @Test func aLeaderCutOffFromItsMajorityLogsThatItSteppedDownAndWhy() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--log-level", "info"])
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let term = try #require(try await leader.clusterView["term"] as? Int)
+            for follower in cluster.followers(of: leader) { follower.stop(signal: SIGKILL) }
+            let line = "stepped down as the leader of term \(term): fewer than a majority of the voters answered it"
+            #expect(try await waitForLog(line, in: leader), "\(fullLog(of: leader).suffix(800))")
+        }
+
         /// A restart says so; it says flags are ignored only when some were given.
         @Test func aRestartIsLoggedAndIgnoredFlagsOnlyWhenGiven() async throws {
             let replica = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
