@@ -121,6 +121,9 @@ struct ChatDaemon: ParsableCommand {
     func run() throws {
         // Until the reload handler is in place, a SIGHUP must not end the process.
         signal(SIGHUP, SIG_IGN)
+        // The database, its copies and backups hold password hashes and session tokens' hashes:
+        // every file chatd creates is its user's alone.
+        umask(0o077)
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level is one of trace, debug, info, notice, warning, error, critical")
         }

@@ -66,8 +66,14 @@ public final class ReplicaService: Sendable {
         try options.tls?.installCertificate()
         let servingTLS = try options.tls?.serverSettings()
         dataDirectoryLock = try DataDirectoryLock(directory: options.dataDirectory)
-        let database = try ChatDatabase(directory: options.dataDirectory)
-        var recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
+        let database: ChatDatabase
+        var recorded: ReplicaIdentity?
+        do {
+            database = try ChatDatabase(directory: options.dataDirectory)
+            recorded = try database.read { try ReplicaIdentityTable.load(in: $0) }
+        } catch {
+            throw ServiceError.unreadableDatabase(directory: options.dataDirectory.path, reason: ChatBackup.reason(error))
+        }
         if let recorded, let id = options.id, id != recorded.replicaID {
             throw ServiceError.idMismatch(given: id, recorded: recorded.replicaID, directory: options.dataDirectory.path)
         }
@@ -233,6 +239,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case idMismatch(given: Int, recorded: Int, directory: String)
     case removedFromCluster(id: Int, clusterID: String, index: Int64, directory: String)
     case restoreNeedsOneReplica
+    case unreadableDatabase(directory: String, reason: String)
 
     public var description: String {
         switch self {
@@ -240,6 +247,8 @@ public enum ServiceError: Error, CustomStringConvertible {
         case .invalidURL(let url): "\(url) is not a usable http://host:port or https://host:port URL"
         case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
         case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
+        case .unreadableDatabase(let directory, let reason):
+            "cannot open the database in \(directory): \(reason) (no permission, or a file that is not this replica's database)"
         case .schemeMismatch(let url, let servesTLS, let isRecorded):
             switch (servesTLS, isRecorded) {
             case (true, false):

@@ -19,7 +19,12 @@ public enum ChatBackup {
         let path = dataDirectory.appendingPathComponent("chat.sqlite").path
         guard FileManager.default.fileExists(atPath: path) else { throw ChatBackupError.noDatabase(dataDirectory.path) }
         guard !FileManager.default.fileExists(atPath: file.path) else { throw ChatBackupError.exists(file.path) }
-        let source = try readOnly(path)
+        let source: DatabaseQueue
+        do {
+            source = try readOnly(path)
+        } catch {
+            throw ChatBackupError.copyFailed(from: path, to: file.path, reason: reason(error))
+        }
         do {
             // VACUUM INTO copies what one read transaction sees: the chat tables and the applied
             // index that goes with them, as the replica's last commit left them.
@@ -27,7 +32,7 @@ public enum ChatBackup {
         } catch {
             // A full disk may have left part of a file, which a retry would refuse to overwrite.
             try? FileManager.default.removeItem(at: file)
-            throw error
+            throw ChatBackupError.copyFailed(from: path, to: file.path, reason: Self.reason(error))
         }
         let applied = try appliedIndex(of: file)
         // --restore refuses such a file: a backup job must not report success with it.
@@ -57,6 +62,13 @@ public enum ChatBackup {
         }
     }
 
+    /// SQLite's own words for what went wrong ("database disk image is malformed", "unable to
+    /// open database file"), without the statement that met it.
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        return error.message ?? "SQLite error \(error.resultCode.rawValue)"
+    }
+
     private static func readOnly(_ path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = true
@@ -76,9 +88,12 @@ public enum ChatBackup {
         defer { try? FileManager.default.removeItem(at: upgraded) }
         try FileManager.default.createDirectory(at: upgraded, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: file, to: upgraded.appendingPathComponent("chat.sqlite"))
-        let copy = try ChatDatabase(directory: upgraded)
         let stateFile = upgraded.appendingPathComponent("state.sqlite")
-        try copy.copy(to: stateFile)
+        do {
+            try ChatDatabase(directory: upgraded).copy(to: stateFile)
+        } catch {
+            throw ChatBackupError.damaged(file.path, reason: reason(error))
+        }
 
         let storage = try SQLiteRaftStorage(database: database)
         let index = LogIndex(UInt64(applied))
@@ -109,6 +124,8 @@ public enum ChatBackupError: Error, Equatable, CustomStringConvertible {
     case empty(String)
     case notEmpty(String)
     case nothingApplied(String)
+    case copyFailed(from: String, to: String, reason: String)
+    case damaged(String, reason: String)
 
     public var description: String {
         switch self {
@@ -118,6 +135,9 @@ public enum ChatBackupError: Error, Equatable, CustomStringConvertible {
         case .notABackup(let path): "\(path) is not a backup made by chatd --backup-to"
         case .newer(let path): "\(path) was made by a later version of chatd: restore it with that version"
         case .empty(let path): "\(path) holds no state: its replica had applied nothing"
+        case .copyFailed(let source, let target, let reason):
+            "cannot back up \(source) to \(target): \(reason) (a missing folder, no permission, a full disk, or a damaged database)"
+        case .damaged(let path, let reason): "\(path) cannot be restored: \(reason)"
         case .nothingApplied(let directory): "\(directory) holds a replica that has applied nothing yet: there is nothing to back up"
         case .notEmpty(let directory): "--restore founds a new cluster, but \(directory) holds Raft state already: give an empty --data-dir"
         }

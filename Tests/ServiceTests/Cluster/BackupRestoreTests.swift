@@ -116,6 +116,40 @@ extension ClusterTests {
             #expect(message.contains("is not a backup made by chatd --backup-to"), "\(message)")
         }
 
+        /// Found by probing: the database and its backups (password hashes, sessions) were
+        /// created readable by every user of the machine.
+        @Test func theDatabaseAndItsBackupsAreReadableByTheirOwnerOnly() async throws {
+            let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let backup = try await Self.backUp(replica)
+            for file in [backup, replica.dataDirectory.appendingPathComponent("chat.sqlite")] {
+                let mode = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+                #expect(mode.map { $0 & 0o077 } == 0, "\(file.lastPathComponent) has mode \(String(mode ?? 0, radix: 8))")
+            }
+        }
+
+        /// Found by probing: a failed backup or an unreadable database said only SQLite's words
+        /// and the statement, naming no file.
+        @Test func aBackupThatCannotBeWrittenNamesBothFilesAndWhy() async throws {
+            let replica = try await ChatdProcess.single()
+            defer { replica.stop() }
+            let target = TemporaryDirectory.make().appendingPathComponent("no-such-folder/backup.sqlite")
+            let (status, message) = try await Safety.exitOfChatd(["--backup-to", target.path, "--data-dir", replica.dataDirectory.path])
+            #expect(status != 0, "\(message)")
+            #expect(message.contains("cannot back up \(replica.dataDirectory.path)/chat.sqlite to \(target.path): unable to open"), "\(message)")
+        }
+
+        @Test func aDataDirectoryHoldingSomethingElseIsRefusedByName() async throws {
+            let data = TemporaryDirectory.make().appendingPathComponent("data")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            try Data(repeating: 0x41, count: 8192).write(to: data.appendingPathComponent("chat.sqlite"))
+            let (status, message) = try await Safety.exitOfChatd([
+                "--id", "1", "--peers", "1=http://127.0.0.1:\(try FreePort.next())", "--data-dir", data.path,
+            ])
+            #expect(status != 0, "\(message)")
+            #expect(message.contains("cannot open the database in \(data.path): file is not a database"), "\(message)")
+        }
+
         @Test func aBackupNeverOverwritesAFile() async throws {
             let replica = try await ChatdProcess.single()
             defer { replica.stop() }
