@@ -117,9 +117,12 @@ public final class ReplicaService: Sendable {
         if !isLone && (options.clusterSecret ?? "").isEmpty {
             throw ServiceError.missingClusterSecret
         }
+        // The same --join list may be given to every replica; its own address is no one to ask.
+        let joinURLs = options.join.filter { $0 != ownURL }
+        if recorded == nil, !options.join.isEmpty, joinURLs.isEmpty { throw ServiceError.joinsItself(ownURL) }
         let entry: ClusterEntry = options.join.isEmpty
             ? .bootstrap(peers: options.peers.isEmpty ? [PeerAddress(id: id, url: ownURL)] : options.peers)
-            : .join(urls: options.join, stayLearner: options.stayLearner)
+            : .join(urls: joinURLs, stayLearner: options.stayLearner)
         var raft = RaftReplicator.Configuration(
             id: id, url: ownURL, entry: entry, clusterSecret: options.clusterSecret ?? SessionToken.generate(),
             tuning: options.raftTuning)
@@ -240,6 +243,7 @@ public enum ServiceError: Error, CustomStringConvertible {
     case removedFromCluster(id: Int, clusterID: String, index: Int64, directory: String)
     case restoreNeedsOneReplica
     case unreadableDatabase(directory: String, reason: String)
+    case joinsItself(String)
 
     public var description: String {
         switch self {
@@ -247,6 +251,8 @@ public enum ServiceError: Error, CustomStringConvertible {
         case .invalidURL(let url): "\(url) is not a usable http://host:port or https://host:port URL"
         case .missingClusterSecret: "a cluster of several replicas needs --cluster-secret-file, --cluster-secret or CHAT_CLUSTER_SECRET"
         case .joinNeedsListen: "--join needs --listen host:port: the address the cluster will reach this replica at"
+        case .joinsItself(let url):
+            "--join names only this replica's own address, \(url): give the address of a replica of the cluster to join"
         case .unreadableDatabase(let directory, let reason):
             "cannot open the database in \(directory): \(reason) (no permission, or a file that is not this replica's database)"
         case .schemeMismatch(let url, let servesTLS, let isRecorded):

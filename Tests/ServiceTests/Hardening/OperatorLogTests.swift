@@ -77,6 +77,17 @@ extension ClusterTests {
                 "the join's wait does not say why: \(fullLog(of: joiner))")
         }
 
+        /// Found by probing: a replica told to join through its own address retried for ever,
+        /// saying only that no leader answered.
+        @Test func aJoinThroughOnlyItsOwnAddressIsRefusedAtStart() async throws {
+            let port = try FreePort.next()
+            let (status, message) = try await ClusterTests.OperatorSafety.exitOfChatd([
+                "--id", "7", "--join", "http://127.0.0.1:\(port)", "--listen", "127.0.0.1:\(port)",
+                "--cluster-secret", TestCluster.secret, "--data-dir", TemporaryDirectory.make().path,
+            ])
+            #expect(status != 0 && message.contains("--join names only this replica's own address"), "\(status) \(message)")
+        }
+
         /// Found by probing: a member added at another replica's address (one machine spelled
         /// two ways) never caught up, and no replica said why: the other replica dropped the
         /// messages for an id not its own. It now refuses them, and the leader says so, once.
