@@ -50,7 +50,12 @@ struct ClusterEntryResolver {
         func identity(_ clusterID: String) -> ReplicaIdentity {
             ReplicaIdentity(clusterID: clusterID, replicaID: replicaID, url: ownURL, bootstrapMembership: membership)
         }
-        if others.isEmpty { return identity(ReplicaIdentity.newClusterID()) }
+        if others.isEmpty {
+            let clusterID = ReplicaIdentity.newClusterID()
+            // Said plainly: a wiped replica restarted with itself alone in --peers lands here too.
+            logger.notice("creating cluster \(clusterID) of this replica alone (--peers names no other)")
+            return identity(clusterID)
+        }
         var lastWaitLog: ContinuousClock.Instant?
         while true {
             var clusters: Set<String> = []

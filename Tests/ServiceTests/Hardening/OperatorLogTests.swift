@@ -51,6 +51,7 @@ extension ClusterTests {
         /// A restart says so; it says flags are ignored only when some were given.
         @Test func aRestartIsLoggedAndIgnoredFlagsOnlyWhenGiven() async throws {
             let replica = try await ChatdProcess.single(extraArguments: ["--log-level", "info"])
+            #expect(try await waitForLog("creating cluster", in: replica), "a first start alone does not say it founds a cluster")
             replica.stop()
             replica.entry = .dataDirectoryOnly
             try await replica.start()
