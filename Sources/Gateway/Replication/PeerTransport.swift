@@ -77,6 +77,11 @@ final class PeerTransport: Sendable {
     }
 
     func shutdown() {
+        // Links first: a request failing as the client shuts down must not schedule a retry
+        // on the event loop that shuts down next.
+        links.withLock { links in
+            for link in links.values { link.close() }
+        }
         try? client.syncShutdown()
         try? eventLoops.syncShutdownGracefully()
     }
@@ -124,6 +129,8 @@ final class PeerLink: Sendable {
         var unreachableLoggedAt: ContinuousClock.Instant?
         /// The last refusal logged, and when.
         var refusalLogged: (status: Int, at: ContinuousClock.Instant)?
+        /// Closed (the member left, or the replica stops): nothing more is sent or scheduled.
+        var isClosed = false
     }
 
     /// A peer that stays unreachable is logged again at most this often.
@@ -194,7 +201,7 @@ final class PeerLink: Sendable {
     private func sendNext() {
         while true {
             let (batch, upload, isDone) = state.withLock { state -> ([RaftMessage], RaftMessage?, Bool) in
-                if state.queue.isEmpty {
+                if state.queue.isEmpty || state.isClosed {
                     state.isSending = false
                     return ([], nil, true)
                 }
@@ -236,6 +243,8 @@ final class PeerLink: Sendable {
                     logger.debug("sending to \(url) failed", metadata: ["error": "\(error)"])
                     pause = .milliseconds(20)
                 }
+                // A link closed at shutdown fails its last request; its event loop may be gone.
+                guard !state.withLock({ $0.isClosed }) else { return }
                 onFailure()
                 client.eventLoopGroup.next().scheduleTask(in: pause) { self.sendNext() }
             }
@@ -380,7 +389,10 @@ final class PeerLink: Sendable {
     }
 
     /// Closes the connection of a link that is replaced or removed.
-    func close() { connection?.close() }
+    func close() {
+        state.withLock { $0.isClosed = true }
+        connection?.close()
+    }
 }
 
 enum PeerTransportError: Error {
