@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 import NIOSSL
 
@@ -16,15 +17,47 @@ public struct PeerTLS: Sendable {
         self.clientKeyFile = clientKeyFile
     }
 
-    /// Reads the files now, so a missing or malformed one stops the replica at start.
-    public func clientConfiguration() throws -> TLSConfiguration {
+    /// Reads the files now, so a missing, malformed, expired or mismatched one stops the replica
+    /// at start, named with its flag, rather than failing every call to a peer later.
+    public func clientConfiguration(at now: Date = Date()) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
+        if let caFile { tls.trustRoots = .certificates(try Self.certificates(in: caFile, flag: "--peer-ca")) }
         if let clientCertificateFile, let clientKeyFile {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientCertificateFile).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKeyFile, format: .pem))
+            let chain = try Self.certificates(in: clientCertificateFile, flag: "--peer-client-cert")
+            let notAfter = Date(timeIntervalSince1970: TimeInterval(chain[0].notValidAfter))
+            if now > notAfter { throw ServingTLSError.expired(clientCertificateFile, notAfter) }
+            let notBefore = Date(timeIntervalSince1970: TimeInterval(chain[0].notValidBefore))
+            if now < notBefore - ServingTLS.clockSkewAllowed { throw ServingTLSError.notYetValid(clientCertificateFile, notBefore) }
+            tls.certificateChain = chain.map { .certificate($0) }
+            do {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKeyFile, format: .pem))
+                // Only a context checks that the key is the certificate's.
+                _ = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw PeerTLSError.badKey(flag: "--peer-client-key", path: clientKeyFile, certificate: clientCertificateFile)
+            }
         }
         return tls
+    }
+
+    private static func certificates(in path: String, flag: String) throws -> [NIOSSLCertificate] {
+        guard let certificates = try? NIOSSLCertificate.fromPEMFile(path), !certificates.isEmpty else {
+            throw PeerTLSError.badCertificates(flag: flag, path: path)
+        }
+        return certificates
+    }
+}
+
+public enum PeerTLSError: Error, CustomStringConvertible {
+    case badCertificates(flag: String, path: String)
+    case badKey(flag: String, path: String, certificate: String)
+
+    public var description: String {
+        switch self {
+        case .badCertificates(let flag, let path): "\(flag) \(path): cannot read PEM certificates from it"
+        case .badKey(let flag, let path, let certificate):
+            "\(flag) \(path): not a readable PEM private key, or not the key of the certificate in \(certificate)"
+        }
     }
 }
 

@@ -31,6 +31,27 @@ extension ClusterTests {
             return Int(response.status.code)
         }
 
+        /// Found by probing: a client key that was not the client certificate's, or a CA file
+        /// that held no certificate, let the replica start and fail every call to its peers
+        /// ("badURL"), or stopped it saying only "failedToLoadCertificate".
+        @Test func aBadPeerCAOrClientKeyStopsTheReplicaAtStartNamingIt() async throws {
+            let certificates = TestCertificates.main
+            let garbage = TemporaryDirectory.make().appendingPathComponent("garbage.pem")
+            try Data("not a certificate".utf8).write(to: garbage)
+            func start(_ peerFlags: [String]) async throws -> (status: Int32, message: String) {
+                try await ClusterTests.OperatorSafety.exitOfChatd([
+                    "--id", "1", "--peers", "1=https://127.0.0.1:\(try FreePort.next())", "--data-dir", TemporaryDirectory.make().path,
+                    "--tls-cert", certificates.certificate(1), "--tls-key", certificates.key(1),
+                ] + peerFlags)
+            }
+            let mismatched = try await start([
+                "--peer-ca", certificates.ca, "--peer-client-cert", certificates.certificate(1), "--peer-client-key", certificates.key(2),
+            ])
+            #expect(mismatched.status != 0 && mismatched.message.contains("--peer-client-key \(certificates.key(2))"), "\(mismatched)")
+            let badCA = try await start(["--peer-ca", garbage.path])
+            #expect(badCA.status != 0 && badCA.message.contains("--peer-ca \(garbage.path): cannot read PEM certificates"), "\(badCA)")
+        }
+
         @Test func aTLSClusterElectsReplicatesServesAndRedirectsToHTTPS() async throws {
             let cluster = try await TestCluster.started(size: 3, tls: true)
             defer { cluster.stopAll() }
