@@ -40,6 +40,9 @@ extension ChatAPI {
         guard let url = try? PeerList.parseURL(member.url) else {
             return .error(.invalidRequest("url must be an http://host:port or https://host:port URL where the replica is reached."))
         }
+        if let host = try? ReplicaService.hostAndPort(of: url).host, ["0.0.0.0", "::"].contains(host) {
+            return .error(.invalidRequest("url names a wildcard address (\(host)), which no replica can be reached at; give the member's own address."))
+        }
         // Every replica of a cluster serves one scheme (a replica refuses to start otherwise).
         let status = dependencies.replicator.status()
         if let own = status.members.first(where: { $0.address.id == status.id }).flatMap({ URLComponents(string: $0.address.url)?.scheme }),

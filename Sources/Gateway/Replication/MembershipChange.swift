@@ -1,3 +1,4 @@
+import Foundation
 import ReplicaCore
 
 /// An operator's change to the cluster's configuration (`/v1/cluster/members`).
@@ -38,7 +39,7 @@ extension RaftDriver {
         case .add(let id, let url):
             let node = NodeID(UInt64(id))
             if current.contains(node) { return .failure(.memberExists("Replica \(id) is already a member.")) }
-            if let holder = current.addresses.first(where: { $0.value == url })?.key {
+            if let holder = current.addresses.first(where: { Self.sameAddress($0.value, url) })?.key {
                 return .failure(.memberExists("\(url) is already the address of replica \(holder.rawValue)."))
             }
             return .success(current.addingLearner(node, address: url))
@@ -53,6 +54,17 @@ extension RaftDriver {
             if current.voters == [node] { return .failure(.refused("Replica \(id) is the last voter; no voter would remain.")) }
             return .success(current.removing(node))
         }
+    }
+
+    /// Whether two member URLs reach the same place as far as their text tells: one spelling
+    /// (`PeerList.parseURL`), and `localhost` for 127.0.0.1.
+    static func sameAddress(_ first: String, _ second: String) -> Bool {
+        guard first != second else { return true }
+        guard let one = try? ReplicaService.hostAndPort(of: first), let other = try? ReplicaService.hostAndPort(of: second) else {
+            return false
+        }
+        return one.host.lowercased() == other.host.lowercased() && one.port == other.port
+            && URLComponents(string: first)?.scheme?.lowercased() == URLComponents(string: second)?.scheme?.lowercased()
     }
 
     /// Why a change that would leave too few reachable voters is refused, and what to do.

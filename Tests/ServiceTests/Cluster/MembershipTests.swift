@@ -470,7 +470,8 @@ extension ClusterTests {
             #expect(!message.contains("Prefer: forward"), "operator calls are not forwarded, yet the answer offers it: \(message)")
             for body in [["id": 0, "url": "http://127.0.0.1:1"], ["id": 9, "url": "ftp://x"], ["id": 9],
                          ["id": 9, "url": "http://127.0.0.1:99999"], ["id": 9, "url": "http://127.0.0.1:1/path"],
-                         ["id": 9, "url": "https://127.0.0.1:1"]] as [[String: Any]] {
+                         ["id": 9, "url": "https://127.0.0.1:1"], ["id": 9, "url": "http://0.0.0.0:1"],
+                         ["id": 9, "url": "http://[::]:1"]] as [[String: Any]] {
                 let bad = try await Self.operatorCall(.POST, "/v1/cluster/members", json: body, at: leader)
                 #expect(bad.status == 400, "\(body): \(bad.status)")
             }
