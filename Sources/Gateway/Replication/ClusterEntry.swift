@@ -199,7 +199,9 @@ extension ClusterEntryResolver {
         guard listed["url"] as? String == ownURL else {
             throw ClusterEntryRefusal(description: """
                 the cluster refused to add replica \(replicaID) (\(ownURL)): replica \(replicaID) is already a member \
-                at \(listed["url"] as? String ?? "another URL"): give this machine another --id
+                at \(listed["url"] as? String ?? "another URL"): if that place was made for this machine, start it with the \
+                --listen of that URL (or remove replica \(replicaID) and add it again at this one); otherwise give this \
+                machine another --id
                 """)
         }
         var witnesses: [Int] = []

@@ -76,6 +76,7 @@ final class RaftDriver: @unchecked Sendable {
     /// Whether this turn looked already: its proposals are persisted together, so once a turn
     /// is enough, and a `statvfs` for each proposal was 2% of a leader's samples at saturation.
     private var diskSpaceLookedAtThisTurn = false
+    private var nextDiskLook = ContinuousClock.now
     private var nextHandOverForLackOfDisk = ContinuousClock.now
     /// The term this replica leads, while it does: its stepping down is logged with the reason.
     private var ledTerm: UInt64?
@@ -155,6 +156,12 @@ final class RaftDriver: @unchecked Sendable {
             let now = ContinuousClock.now
             if now >= nextTick {
                 if heldReady == nil { node.tick() }
+                // Also without writes, so the log says when space runs short and comes back,
+                // on followers too, not only when the next write reaches a leader.
+                if now >= nextDiskLook {
+                    nextDiskLook = now + .seconds(1)
+                    lookAtDiskSpace()
+                }
                 nextTick = max(nextTick + tick, now)
                 expireRequests(now: now)
             }

@@ -69,6 +69,16 @@ extension ClusterTests {
             #expect(!replica.recentLog.contains("Fatal error"))
         }
 
+        /// Found by probing: a replica logged that it refused writes, and that it took them again,
+        /// only when a write reached it as leader; a follower never did.
+        @Test func aReplicaBelowTheReserveLogsItWithoutWaitingForAWrite() async throws {
+            let replica = try await ChatdProcess.single(extraArguments: ["--min-free-disk", "1000000TiB", "--log-level", "info"])
+            defer { replica.stop() }
+            _ = try await eventually(timeout: .seconds(10)) {
+                replica.recentLog.contains("refusing writes (503 storage_full) until space is freed") ? true : nil
+            }
+        }
+
         /// A leader below the reserve would stop every write of the cluster while its followers
         /// have room: it hands leadership over instead. (An unreachable reserve stands in for a
         /// full disk, so no tmpfs is needed.)
