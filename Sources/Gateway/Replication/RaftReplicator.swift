@@ -173,7 +173,10 @@ public final class RaftReplicator: Replicator {
                 calls: calls, logger: logger)
             identity = try resolver.resolve(configuration.entry)
         }
-        try database.write { db in try ReplicaIdentityTable.save(identity, in: db) }
+        try database.write { db in
+            try ReplicaIdentityTable.save(identity, in: db)
+            if case .join(let urls, _) = configuration.entry { try JoinedThroughTable.record(urls, in: db) }
+        }
         logger.notice("replica \(identity.replicaID) of cluster \(identity.clusterID)")
         return identity
     }

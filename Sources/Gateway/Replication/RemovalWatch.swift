@@ -14,6 +14,8 @@ extension RaftReplicator {
         // Longer than an election with its randomized timeout and a retry.
         let silence = electionTimeout * 4
         let watchedSince = ContinuousClock.now
+        // Recorded at the first start, for a restart without --join.
+        let joinedThrough = (try? database.read { try JoinedThroughTable.all(in: $0) }) ?? []
         while true {
             do { try await Task.sleep(for: period) } catch { return }
             if mailbox.isStopped { return }
@@ -29,7 +31,7 @@ extension RaftReplicator {
                 replicaID: configuration.id, clusterID: status.clusterID, configurationIndex: status.configurationIndex,
                 members: Dictionary(members, uniquingKeysWith: { first, _ in first }), memberSince: memberSince)
             guard RemovalVerdict.canConclude(own) else { continue }
-            let reports = await askMembers(own)
+            let reports = await askMembers(own, alsoAsking: joinedThrough)
             // Stopped while asking: the answer no longer matters, and the handler is not for it.
             if mailbox.isStopped { return }
             if let proof = RemovalVerdict.removal(of: own, reports: reports) {
@@ -44,10 +46,11 @@ extension RaftReplicator {
     /// Every other member's view of the cluster, asked all at once; members that do not
     /// answer are left out. A replica that joined asks the replicas it joined through too: one
     /// removed before it caught up may know no member at all.
-    private func askMembers(_ own: RemovalVerdict.Own) async -> [RemovalVerdict.Report] {
+    private func askMembers(_ own: RemovalVerdict.Own, alsoAsking joinedThrough: [String]) async -> [RemovalVerdict.Report] {
         let calls = calls
         var urls = Set(own.members.filter({ $0.key != own.replicaID }).map(\.value))
-        if case .join(let joinedThrough, _) = configuration.entry { urls.formUnion(joinedThrough) }
+        if case .join(let given, _) = configuration.entry { urls.formUnion(given) }
+        urls.formUnion(joinedThrough)
         urls.remove(configuration.url)
         return await withTaskGroup(of: RemovalVerdict.Report?.self) { group in
             for url in urls {

@@ -73,6 +73,19 @@ enum ReplicaIdentityTable {
 /// The replicas this one ever received a Raft message from, recorded before the message is
 /// handled. A replica whose data directory was wiped asks its peers whether they heard from
 /// it: if one did, it voted or acknowledged before and must not start again under its id.
+/// The URLs a replica that joined was given with `--join`, recorded with its identity.
+enum JoinedThroughTable {
+    static func all(in db: Database) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT url FROM joined_through ORDER BY url")
+    }
+
+    static func record(_ urls: [String], in db: Database) throws {
+        for url in urls {
+            try db.execute(sql: "INSERT OR IGNORE INTO joined_through (url) VALUES (?)", arguments: [url])
+        }
+    }
+}
+
 enum PeerContactTable {
     static func all(in db: Database) throws -> Set<Int> {
         Set(try Int64.fetchAll(db, sql: "SELECT replica_id FROM peer_contact").map { Int($0) })

@@ -82,6 +82,11 @@ enum Schema {
                 CREATE INDEX session_by_last_use ON session(last_used_at);
                 """)
         }
+        migrator.registerMigration("v4-joined-through") { db in
+            // The replicas a joining replica was told to join through: restarted without its
+            // --join flags, it still has someone to ask whether it was removed.
+            try db.execute(sql: "CREATE TABLE joined_through (url TEXT PRIMARY KEY NOT NULL);")
+        }
         return migrator
     }
 }

@@ -158,6 +158,35 @@ extension ClusterTests {
             try Self.expectStopsByItself(joiner, provedBy: "\(peerURL) reports a configuration committed by index 12")
         }
 
+        /// The replicas it joined through are recorded: restarted without --join before it
+        /// caught up, a joiner still has someone to ask, and stops once removed.
+        @Test func aJoinerRemovedBeforeItCaughtUpStopsAfterARestartWithoutJoin() async throws {
+            let (peerPort, ownPort) = (try FreePort.next(), try FreePort.next())
+            let peerURL = "http://127.0.0.1:\(peerPort)"
+            let leader: [String: Any] = ["id": 1, "role": "voter", "url": peerURL]
+            let joining: [String: Any] = ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"]
+            var view: [String: Any] = [
+                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": leader, "applied_index": 9,
+                "commit_index": 9, "configuration_index": 8, "members": [leader, joining],
+            ]
+            let peer = try ScriptedPeer(
+                port: peerPort, view: try Self.text(view),
+                addAnswer: try Self.text(["cluster_id": "c0ffee", "configuration_index": 8, "members": [leader, joining]]))
+            defer { peer.stop() }
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret])
+            joiner.entry = .join([peerURL], learner: true)
+            defer { joiner.stop() }
+            try await joiner.start()
+            joiner.stop()
+            joiner.entry = .dataDirectoryOnly
+            try await joiner.start()
+            (view["members"], view["commit_index"], view["configuration_index"]) = ([leader], 12, 11)
+            peer.answer(with: try Self.text(view))
+            try Self.expectStopsByItself(joiner, provedBy: "\(peerURL) reports a configuration committed by index 12")
+        }
+
         static func text(_ json: [String: Any]) throws -> String {
             String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
         }
