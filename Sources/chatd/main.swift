@@ -140,13 +140,11 @@ struct ChatDaemon: ParsableCommand {
         if join != nil && peers != nil { throw ValidationError("give either --peers (a new cluster) or --join, not both") }
         if learner && join == nil { throw ValidationError("--learner goes with --join") }
         let listenAddress = try listen.map(PeerList.parseListen)
-        // Alone without --peers, a replica advertises where it listens (127.0.0.1 for a
-        // wildcard address), else 127.0.0.1:800<id>.
-        let defaultHost = listenAddress.map { ["0.0.0.0", "::"].contains($0.host) ? "127.0.0.1" : $0.host } ?? "127.0.0.1"
-        let defaultPort = listenAddress.map { Int($0.port) } ?? 8000 + (id ?? 1)
-        let bracketedHost = defaultHost.contains(":") ? "[\(defaultHost)]" : defaultHost
-        let defaultPeers = join == nil
-            ? "\(id ?? 1)=\(tlsCert == nil ? "http" : "https")://\(bracketedHost):\(defaultPort)" : nil
+        // Alone without --peers, a replica advertises where it listens (the loopback address
+        // for a wildcard one), else 127.0.0.1:800<id>.
+        let defaultURL = try listenAddress.map { try PeerList.advertisedURL(listeningOn: $0, tls: tlsCert != nil).url }
+            ?? "\(tlsCert == nil ? "http" : "https")://127.0.0.1:\(8000 + (id ?? 1))"
+        let defaultPeers = join == nil ? "\(id ?? 1)=\(defaultURL)" : nil
         var options = ReplicaService.Options(
             id: id, peers: try (peers ?? defaultPeers).map(PeerList.parse) ?? [],
             dataDirectory: URL(fileURLWithPath: dataDir ?? "data/\(id ?? 1)"))

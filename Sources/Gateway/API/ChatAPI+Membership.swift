@@ -104,6 +104,7 @@ extension ChatAPI {
                 status: 409, code: "not_caught_up",
                 message: "The learner holds the log up to \(match) of \(lastIndex); promote it once it has caught up.")
         case .refused(let reason): APIError(status: 409, code: "change_refused", message: reason)
+        case .votersUnreachable(let reason): APIError(status: 409, code: "voters_unreachable", message: reason)
         }
     }
 }

@@ -95,8 +95,14 @@ public final class ReplicaService: Sendable {
         } else if let own = options.peers.first(where: { $0.id == id }) {
             ownURL = own.url
         } else if !options.join.isEmpty, let listen = options.listenAddress {
-            let host = listen.host.contains(":") ? "[\(listen.host)]" : listen.host
-            ownURL = try PeerList.parseURL("\(options.tls == nil ? "http" : "https")://\(host):\(listen.port)")
+            let advertised = try PeerList.advertisedURL(listeningOn: listen, tls: options.tls != nil)
+            ownURL = advertised.url
+            if advertised.isWildcard {
+                logger.warning("""
+                    --listen \(listen.host) is a wildcard address: the cluster is told to reach this replica at \(ownURL), \
+                    which only this machine can; give --listen this machine's address when the others run elsewhere
+                    """)
+            }
         } else {
             throw options.join.isEmpty ? ServiceError.notInPeers(id) : ServiceError.joinNeedsListen
         }
@@ -118,7 +124,7 @@ public final class ReplicaService: Sendable {
             throw ServiceError.missingClusterSecret
         }
         // The same --join list may be given to every replica; its own address is no one to ask.
-        let joinURLs = options.join.filter { $0 != ownURL }
+        let joinURLs = options.join.filter { !RaftDriver.sameAddress($0, ownURL) }
         if recorded == nil, !options.join.isEmpty, joinURLs.isEmpty { throw ServiceError.joinsItself(ownURL) }
         let entry: ClusterEntry = options.join.isEmpty
             ? .bootstrap(peers: options.peers.isEmpty ? [PeerAddress(id: id, url: ownURL)] : options.peers)
@@ -254,7 +260,7 @@ public enum ServiceError: Error, CustomStringConvertible {
         case .joinsItself(let url):
             "--join names only this replica's own address, \(url): give the address of a replica of the cluster to join"
         case .unreadableDatabase(let directory, let reason):
-            "cannot open the database in \(directory): \(reason) (no permission, or a file that is not this replica's database)"
+            "cannot open the database in \(directory): \(reason)"
         case .schemeMismatch(let url, let servesTLS, let isRecorded):
             switch (servesTLS, isRecorded) {
             case (true, false):

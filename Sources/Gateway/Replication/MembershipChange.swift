@@ -21,6 +21,9 @@ public enum MembershipChangeError: Error, Sendable, Equatable {
     case notCaughtUp(match: Int64, lastIndex: Int64)
     /// The change would leave no voter or too many, or asks for what already is.
     case refused(String)
+    /// Too few of the voters the change would leave answered the leader lately: it may pass
+    /// once they answer again.
+    case votersUnreachable(String)
 }
 
 struct PendingMembershipChange {

@@ -33,6 +33,19 @@ public enum PeerList {
         return "\(scheme.lowercased())://\(host.lowercased())" + (components.port.map { ":\($0)" } ?? "")
     }
 
+    /// The URL a replica listening on `listen` is reached at, when nothing else names it: for a
+    /// wildcard host the loopback address, which reaches this machine only (`isWildcard`).
+    public static func advertisedURL(listeningOn listen: (host: String, port: UInt16), tls: Bool) throws -> (url: String, isWildcard: Bool) {
+        let isWildcard = ["0.0.0.0", "::"].contains(listen.host)
+        let host = switch listen.host {
+        case "0.0.0.0": "127.0.0.1"
+        case "::": "::1"
+        default: listen.host
+        }
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        return (try parseURL("\(tls ? "https" : "http")://\(bracketed):\(listen.port)"), isWildcard)
+    }
+
     /// `host:port`, where host is an IPv4 address, a host name, or an IPv6 address in brackets
     /// (`[::1]:8001`).
     public static func parseListen(_ text: String) throws -> (host: String, port: UInt16) {

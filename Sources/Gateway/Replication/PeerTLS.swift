@@ -21,7 +21,11 @@ public struct PeerTLS: Sendable {
     /// at start, named with its flag, rather than failing every call to a peer later.
     public func clientConfiguration(at now: Date = Date()) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile { tls.trustRoots = .certificates(try Self.certificates(in: caFile, flag: "--peer-ca")) }
+        if let caFile {
+            tls.trustRoots = .certificates(try Self.certificates(in: caFile, flag: "--peer-ca"))
+            // Checked on its own, so that a failure below is the key's.
+            do { _ = try NIOSSLContext(configuration: tls) } catch { throw PeerTLSError.badCertificates(flag: "--peer-ca", path: caFile) }
+        }
         if let clientCertificateFile, let clientKeyFile {
             let chain = try Self.certificates(in: clientCertificateFile, flag: "--peer-client-cert")
             let notAfter = Date(timeIntervalSince1970: TimeInterval(chain[0].notValidAfter))

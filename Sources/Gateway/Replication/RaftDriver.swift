@@ -226,7 +226,7 @@ final class RaftDriver: @unchecked Sendable {
                 .notCaughtUp(match: Int64(match.rawValue), lastIndex: Int64(lastIndex.rawValue))
             case .invalidMembershipChange(let reason): .refused(reason)
             case .wouldLoseQuorum(let unreachable, let quorum):
-                .refused(Self.quorumLossReason(unreachable: unreachable.map { Int($0.rawValue) }, voters: proposed.voters.count, quorum: quorum))
+                .votersUnreachable(Self.quorumLossReason(unreachable: unreachable.map { Int($0.rawValue) }, voters: proposed.voters.count, quorum: quorum))
             default: .replication(replicationError(for: error))
             }
             continuation.resume(throwing: failure)

@@ -418,11 +418,32 @@ extension ClusterTests {
             down.stop(signal: SIGKILL)
             _ = try await eventually(timeout: .seconds(10)) { try await Self.reachability(at: leader)[down.id] == false ? true : nil }
             let refused = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(healthy.id)", at: leader)
-            #expect(refused.status == 409 && refused.errorCode == "change_refused", "\(refused.status) \(refused.text)")
+            #expect(refused.status == 409 && refused.errorCode == "voters_unreachable", "\(refused.status) \(refused.text)")
             #expect(refused.errorMessage?.contains("Replica \(down.id) has not answered") == true, "\(refused.text)")
             #expect(try await Self.members(at: leader)[healthy.id] == "voter", "the refused removal took effect")
             let removal = try await Self.operatorCall(.DELETE, "/v1/cluster/members/\(down.id)", at: leader)
             #expect(removal.status == 204, "removing the replica that is down must stay possible: \(removal.status) \(removal.text)")
+        }
+
+        /// Found by review: with member URLs at a wildcard host refused, a replica joining with
+        /// --listen 0.0.0.0 could no longer join; it advertises the loopback address, and warns.
+        @Test func aReplicaJoiningWithAWildcardListenAdvertisesLoopbackAndWarns() async throws {
+            let cluster = try await TestCluster.started(size: 1)
+            defer { cluster.stopAll() }
+            let leader = try await cluster.waitForLeader()
+            let port = try FreePort.next()
+            let joiner = ChatdProcess(
+                id: 4, peers: [4: port], hosts: [4: "0.0.0.0"], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret] + TestCluster.fastTiming)
+            joiner.entry = .join([leader.baseURL], learner: true)
+            defer { joiner.stop() }
+            try await joiner.start(waitForHealth: false)
+            let members = try await eventually(timeout: .seconds(15)) { () -> [[String: Any]]? in
+                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
+                return members.count == 2 ? members : nil
+            }
+            #expect(members.contains { $0["id"] as? Int == 4 && $0["url"] as? String == "http://127.0.0.1:\(port)" }, "\(members)")
+            #expect(joiner.recentLog.contains("--listen 0.0.0.0 is a wildcard address"), "\(joiner.recentLog)")
         }
 
         @Test func theChatClusterCommandsListAddPromoteAndRemove() async throws {
