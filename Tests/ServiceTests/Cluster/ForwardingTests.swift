@@ -136,19 +136,37 @@ extension ClusterTests {
             #expect(refusal.headers.first(name: "Retry-After") != nil)
         }
 
+        /// A 3-replica cluster whose leader is paused (SIGSTOP) once alice is registered.
+        struct PausedLeader {
+            let cluster: TestCluster
+            let leader: ChatdProcess
+            let follower: ChatdProcess
+            let alice: ChatUser
+            private let leaderPID: Int32
+
+            init(writeTimeoutMilliseconds: Int) async throws {
+                cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "\(writeTimeoutMilliseconds)"])
+                leader = try await cluster.waitForLeader()
+                leaderPID = try #require(leader.process?.processIdentifier)
+                alice = try await ChatUser.register("alice", at: leader.baseURL)
+                follower = cluster.followers(of: leader)[0]
+                kill(leaderPID, SIGSTOP)
+            }
+
+            func resume() { kill(leaderPID, SIGCONT) }
+
+            func stop() {
+                resume()
+                cluster.stopAll()
+            }
+        }
+
         /// A leader that stops answering (paused here) must not hold a forwarded write past the
         /// write timeout (one second here) and a small margin.
         @Test func aForwardedWriteToALeaderThatStoppedAnsweringIsAnsweredInBoundedTime() async throws {
-            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "1000"])
-            let leader = try await cluster.waitForLeader()
-            let leaderPID = try #require(leader.process?.processIdentifier)
-            defer {
-                kill(leaderPID, SIGCONT)
-                cluster.stopAll()
-            }
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let follower = cluster.followers(of: leader)[0]
-            kill(leaderPID, SIGSTOP)
+            let paused = try await PausedLeader(writeTimeoutMilliseconds: 1000)
+            defer { paused.stop() }
+            let (alice, follower) = (paused.alice, paused.follower)
             let started = ContinuousClock.now
             // Without a key the write may have been made, so it is not tried at the next leader.
             let answer = try await TestClient.shared.request(
@@ -162,21 +180,14 @@ extension ClusterTests {
         /// A send with a key that a paused leader holds is carried out by the leader elected
         /// meanwhile, and stored once even after the paused one wakes up with the request.
         @Test func aForwardedKeyedSendHeldByAPausedLeaderIsCarriedOutByTheNextLeader() async throws {
-            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "3000"])
-            let leader = try await cluster.waitForLeader()
-            let leaderPID = try #require(leader.process?.processIdentifier)
-            defer {
-                kill(leaderPID, SIGCONT)
-                cluster.stopAll()
-            }
-            let alice = try await ChatUser.register("alice", at: leader.baseURL)
-            let follower = cluster.followers(of: leader)[0]
-            kill(leaderPID, SIGSTOP)
+            let paused = try await PausedLeader(writeTimeoutMilliseconds: 3000)
+            defer { paused.stop() }
+            let (alice, follower, leader) = (paused.alice, paused.follower, paused.leader)
             let answer = try await TestClient.shared.request(
                 .POST, "\(follower.baseURL)/v1/messages", token: alice.token, json: ["to": "alice", "body": "while paused"],
                 headers: Self.forward + [("Idempotency-Key", "while-paused")])
             #expect(answer.status == 201, "\(answer.status) \(answer.text)")
-            kill(leaderPID, SIGCONT)
+            paused.resume()
             // The woken replica has caught up once it serves the message on a linearizable read.
             let bodies = try await eventually(timeout: .seconds(10)) { () -> [String]? in
                 let inbox = try await alice.at(leader).inbox()

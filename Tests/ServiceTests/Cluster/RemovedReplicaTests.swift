@@ -126,65 +126,75 @@ extension ClusterTests {
             #expect(ready.status == 200, "the replica cut off from the others stopped: \(lone.recentLog)")
         }
 
+        /// A stand-in leader (replica 1) whose view lists replica 4 as the learner it added, and
+        /// replica 4 started with --join through it (not waited for).
+        struct ScriptedJoin {
+            let peer: ScriptedPeer
+            let joiner: ChatdProcess
+            let peerURL: String
+            private let leader: [String: Any]
+            private var view: [String: Any]
+
+            init() throws {
+                let (peerPort, ownPort) = (try FreePort.next(), try FreePort.next())
+                peerURL = "http://127.0.0.1:\(peerPort)"
+                leader = ["id": 1, "role": "voter", "url": peerURL]
+                let joining: [String: Any] = ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"]
+                view = [
+                    "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": leader, "applied_index": 9,
+                    "commit_index": 9, "configuration_index": 8, "members": [leader, joining],
+                ]
+                peer = try ScriptedPeer(
+                    port: peerPort, view: try RemovedReplicas.text(view),
+                    addAnswer: try RemovedReplicas.text(["cluster_id": "c0ffee", "configuration_index": 8, "members": [leader, joining]]))
+                joiner = ChatdProcess(
+                    id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
+                    extraArguments: ["--cluster-secret", TestCluster.secret])
+                joiner.entry = .join([peerURL], learner: true)
+            }
+
+            /// The leader's view from now on: a configuration committed by index 12 without replica 4.
+            mutating func removeTheJoiner() throws {
+                (view["members"], view["commit_index"], view["configuration_index"]) = ([leader], 12, 11)
+                peer.answer(with: try RemovedReplicas.text(view))
+            }
+
+            func stop() {
+                joiner.stop()
+                peer.stop()
+            }
+        }
+
         /// Removed while it still caught up, it may know no configuration at all: it asks the
         /// replicas it joined through, and a configuration later than the one that added it
         /// decides.
         @Test func aJoinerRemovedBeforeItCaughtUpStopsToo() async throws {
-            let (peerPort, ownPort) = (try FreePort.next(), try FreePort.next())
-            let peerURL = "http://127.0.0.1:\(peerPort)"
-            let leader: [String: Any] = ["id": 1, "role": "voter", "url": peerURL]
-            let joining: [String: Any] = ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"]
-            var view: [String: Any] = [
-                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": leader, "applied_index": 9,
-                "commit_index": 9, "configuration_index": 8, "members": [leader, joining],
-            ]
-            let peer = try ScriptedPeer(
-                port: peerPort, view: try Self.text(view),
-                addAnswer: try Self.text(["cluster_id": "c0ffee", "configuration_index": 8, "members": [leader, joining]]))
-            defer { peer.stop() }
-            let joiner = ChatdProcess(
-                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
-                extraArguments: ["--cluster-secret", TestCluster.secret])
-            joiner.entry = .join([peerURL], learner: true)
-            defer { joiner.stop() }
-            try await joiner.start()
-            let askedBefore = peer.clusterCalls
-            _ = try await eventually(timeout: .seconds(20)) { peer.clusterCalls >= askedBefore + 2 ? true : nil }
-            let health = try await TestClient.shared.get("\(joiner.baseURL)/healthz")
-            #expect(health.status == 200, "the joiner stopped on a view that lists it: \(joiner.recentLog)")
-
-            (view["members"], view["commit_index"], view["configuration_index"]) = ([leader], 12, 11)
-            peer.answer(with: try Self.text(view))
-            try Self.expectStopsByItself(joiner, provedBy: "\(peerURL) reports a configuration committed by index 12")
+            var join = try ScriptedJoin()
+            defer { join.stop() }
+            try await join.joiner.start()
+            let askedBefore = join.peer.clusterCalls
+            _ = try await eventually(timeout: .seconds(20)) { join.peer.clusterCalls >= askedBefore + 2 ? true : nil }
+            let health = try await TestClient.shared.get("\(join.joiner.baseURL)/healthz")
+            #expect(health.status == 200, "the joiner stopped on a view that lists it: \(join.joiner.recentLog)")
+            try join.removeTheJoiner()
+            try Self.expectStopsByItself(join.joiner, provedBy: "\(join.peerURL) reports a configuration committed by index 12")
         }
 
         /// The replicas it joined through are recorded: restarted without --join before it
         /// caught up, a joiner still has someone to ask, and stops once removed.
         @Test func aJoinerRemovedBeforeItCaughtUpStopsAfterARestartWithoutJoin() async throws {
-            let (peerPort, ownPort) = (try FreePort.next(), try FreePort.next())
-            let peerURL = "http://127.0.0.1:\(peerPort)"
-            let leader: [String: Any] = ["id": 1, "role": "voter", "url": peerURL]
-            let joining: [String: Any] = ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"]
-            var view: [String: Any] = [
-                "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": leader, "applied_index": 9,
-                "commit_index": 9, "configuration_index": 8, "members": [leader, joining],
-            ]
-            let peer = try ScriptedPeer(
-                port: peerPort, view: try Self.text(view),
-                addAnswer: try Self.text(["cluster_id": "c0ffee", "configuration_index": 8, "members": [leader, joining]]))
-            defer { peer.stop() }
-            let joiner = ChatdProcess(
-                id: 4, peers: [4: ownPort], dataDirectory: TemporaryDirectory.make(),
-                extraArguments: ["--cluster-secret", TestCluster.secret])
-            joiner.entry = .join([peerURL], learner: true)
-            defer { joiner.stop() }
-            try await joiner.start()
-            joiner.stop()
-            joiner.entry = .dataDirectoryOnly
-            try await joiner.start()
-            (view["members"], view["commit_index"], view["configuration_index"]) = ([leader], 12, 11)
-            peer.answer(with: try Self.text(view))
-            try Self.expectStopsByItself(joiner, provedBy: "\(peerURL) reports a configuration committed by index 12")
+            var join = try ScriptedJoin()
+            defer { join.stop() }
+            try await join.joiner.start()
+            // Stopped before it recorded its place, it would restart as a new replica.
+            _ = try await eventually(timeout: .seconds(20)) {
+                try await join.joiner.clusterView["cluster_id"] as? String == "c0ffee" ? true : nil
+            }
+            join.joiner.stop()
+            join.joiner.entry = .dataDirectoryOnly
+            try await join.joiner.start()
+            try join.removeTheJoiner()
+            try Self.expectStopsByItself(join.joiner, provedBy: "\(join.peerURL) reports a configuration committed by index 12")
         }
 
         static func text(_ json: [String: Any]) throws -> String {
