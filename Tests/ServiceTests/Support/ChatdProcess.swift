@@ -91,12 +91,19 @@ final class ChatdProcess: @unchecked Sendable {
         if waitForHealth { try await waitUntil(path: "/healthz") }
     }
 
+    /// Whether the replica's process is alive in the kernel's view. `Process.isRunning` alone
+    /// stays true for good once a test reaps a child Foundation missed (see `exitStatus(of:)`).
+    var isRunning: Bool {
+        guard let process, process.isRunning else { return false }
+        return !hasExited(process.processIdentifier)
+    }
+
     /// Polls `path` until it answers 200.
     func waitUntil(path: String, timeout: Duration = .seconds(15)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let response = try? await TestClient.shared.get("\(baseURL)\(path)"), response.status == 200 { return }
-            guard process?.isRunning == true else { throw TestFailure("chatd \(id) exited: \(recentLog)") }
+            guard isRunning else { throw TestFailure("chatd \(id) exited: \(recentLog)") }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestFailure("chatd \(id) did not answer 200 on \(path): \(recentLog)")

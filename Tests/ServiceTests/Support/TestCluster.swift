@@ -78,7 +78,7 @@ final class TestCluster: @unchecked Sendable {
 
     func replica(_ id: Int) -> ChatdProcess { replicas.last { $0.id == id }! }
 
-    var running: [ChatdProcess] { replicas.filter { $0.process?.isRunning == true } }
+    var running: [ChatdProcess] { replicas.filter(\.isRunning) }
 
     /// Waits until a running replica is leader and every running replica names it.
     func waitForLeader(timeout: Duration = .seconds(10)) async throws -> ChatdProcess {
@@ -94,7 +94,7 @@ final class TestCluster: @unchecked Sendable {
                 }
                 leaders.insert(leader)
             }
-            if agreed, leaders.count == 1, let id = leaders.first, replica(id).process?.isRunning == true,
+            if agreed, leaders.count == 1, let id = leaders.first, replica(id).isRunning,
                (try? await TestClient.shared.get("\(replica(id).baseURL)/readyz"))?.status == 200 {
                 return replica(id)
             }
