@@ -521,18 +521,3 @@ extension ClusterTests {
 private func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     withUnsafeBytes(of: value.littleEndian) { Array($0) }
 }
-
-/// The exit status of `process` once it has exited, or nil after `timeout`. Reads /proc rather
-/// than trusting `Process.isRunning`, which can miss a child's exit under load (see `ChatdProcess.stop`).
-func exitStatus(of process: Process, timeout: Duration) -> Int32? {
-    let pid = process.processIdentifier
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < timeout {
-        if !process.isRunning { return process.terminationStatus }
-        // Reap it here only once Foundation has had time to, so the two never race.
-        var status: Int32 = 0
-        if ContinuousClock.now - start > .seconds(3), waitpid(pid, &status, WNOHANG) == pid { return (status >> 8) & 0xff }
-        usleep(10_000)
-    }
-    return nil
-}

@@ -14,6 +14,9 @@ func runChat(_ arguments: [String], environment changes: [String: String?] = [:]
     process.standardError = output
     try process.run()
     let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    waitForExit(process, timeout: .seconds(20))
-    return (process.terminationStatus, text)
+    guard let status = exitStatus(of: process, timeout: .seconds(20)) else {
+        kill(process.processIdentifier, SIGKILL)
+        throw TestFailure("chat \(arguments.joined(separator: " ")) did not exit within 20 s: \(text)")
+    }
+    return (status, text)
 }

@@ -136,18 +136,22 @@ final class ChatdProcess: @unchecked Sendable {
     }
 }
 
-/// Waits for `process` to end. If Foundation has not noticed the exit after a grace period
-/// (see `ChatdProcess.stop`), the child is reaped here; only then, so the two never race.
-func waitForExit(_ process: Process, timeout: Duration) {
+/// The exit status of `process` once it has exited, or nil after `timeout`. If Foundation has
+/// not noticed the exit after a grace period (see `ChatdProcess.stop`), the child is reaped
+/// here, only then, so the two never race; `Process.terminationStatus` would trap after that.
+func exitStatus(of process: Process, timeout: Duration) -> Int32? {
     let pid = process.processIdentifier
     let start = ContinuousClock.now
-    while process.isRunning && ContinuousClock.now - start < timeout {
-        if ContinuousClock.now - start > .seconds(3) {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+    while ContinuousClock.now - start < timeout {
+        if !process.isRunning { return process.terminationStatus }
+        var status: Int32 = 0
+        if ContinuousClock.now - start > .seconds(3), waitpid(pid, &status, WNOHANG) == pid {
+            // Like Foundation: the exit code, or the number of the signal that ended it.
+            return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
         }
         usleep(2_000)
     }
+    return nil
 }
 
 /// Whether the child `pid` has ended: the kernel shows it as a zombie (`Z`) until it is
