@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Gateway
 
@@ -18,6 +19,45 @@ import Testing
             Issue.record("a refused connection was taken for a write that may have arrived: \(relay)")
             return
         }
+    }
+
+    /// A refused connection proves at once that nothing was written; a second of retrying the
+    /// connect (the forwarder's connect timeout) would only delay the write's next leader.
+    @Test func aRefusedConnectionIsNotRetried() async throws {
+        let (listener, port) = try ListenCheckTests.listener()
+        close(listener)
+        defer { forwarder.shutdown() }
+        let start = ContinuousClock.now
+        _ = await forwarder.forward(send, to: PeerAddress(id: 2, url: "http://127.0.0.1:\(port)"), until: .now + .seconds(10))
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed < .seconds(1), "the refused connect was retried for \(elapsed)")
+    }
+
+    /// A leader paused after its answer's head, before the body: AsyncHTTPClient's deadline
+    /// ends with the head, so the forwarder keeps its own.
+    @Test(.timeLimit(.minutes(1))) func aLeaderPausedBetweenHeadAndBodyIsGivenUpAtTheDeadline() async throws {
+        let (listener, port) = try ListenCheckTests.listener()
+        defer { close(listener) }
+        let connection = Mutex<Int32>(-1)
+        let server = Thread {
+            let accepted = accept(listener, nil, nil)
+            connection.withLock { $0 = accepted }
+            var request = [UInt8](repeating: 0, count: 4096)
+            _ = read(accepted, &request, request.count)
+            let head = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            _ = head.withCString { write(accepted, $0, strlen($0)) }
+        }
+        server.start()
+        defer {
+            connection.withLock { if $0 >= 0 { close($0) } }
+            forwarder.shutdown()
+        }
+        let relay = await forwarder.forward(send, to: PeerAddress(id: 2, url: "http://127.0.0.1:\(port)"), until: .now + .milliseconds(500))
+        guard case .unanswered(let response) = relay else {
+            Issue.record("a body that never came was taken for an answer: \(relay)")
+            return
+        }
+        #expect(response.status == 503)
     }
 
     /// The kernel takes the connection and the request for a listener that never accepts, as

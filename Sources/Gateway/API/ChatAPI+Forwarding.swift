@@ -46,16 +46,40 @@ extension ChatAPI {
     ) async -> HTTPResponse {
         let deadline = ContinuousClock.now + forwarder.timeout
         var leader = leader
+        // Once one leader may have taken the write, the final 503 must say so, whatever the
+        // later attempts met: "nothing was written" would invite a second, unkeyed send.
+        var mayHaveBeenWritten: HTTPResponse?
         while true {
-            let refusal: HTTPResponse
             switch await attempt(request, through: forwarder, to: leader, until: deadline, leavingForANewLeader: retryingUnanswered) {
-            case .answered(let response): return response
-            case .unanswered(let response) where !retryingUnanswered: return response
-            case .unanswered(let response), .unreachable(let response): refusal = response
+            case .answered(let response):
+                return response
+            case .unanswered(let response):
+                guard retryingUnanswered, let next = await nextLeader(after: leader, until: deadline) else { return response }
+                mayHaveBeenWritten = response
+                leader = next
+            case .unreachable(let refusal):
+                // Nothing was written, so any leader may take it, this one too once it answers
+                // again (restarted, or elected anew).
+                guard let next = await anyLeader(retrying: leader, until: deadline) else { return mayHaveBeenWritten ?? refusal }
+                leader = next
             }
-            guard let next = await nextLeader(after: leader, until: deadline) else { return refusal }
-            leader = next
         }
+    }
+
+    /// The leader to try after `previous` could not be reached: a new one as soon as this
+    /// replica learns of it, else `previous` again after a pause (it may have restarted, or
+    /// been elected anew); nil if none before `deadline`.
+    private func anyLeader(retrying previous: PeerAddress, until deadline: ContinuousClock.Instant) async -> PeerAddress? {
+        if let next = await nextLeader(after: previous, until: min(deadline, .now + Self.leaderPollInterval)) { return next }
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            switch dependencies.replicator.writeRoute() {
+            case .leader(let leader): return leader
+            case .here: if let own = ownAddress { return own }
+            case .noLeader: break
+            }
+            try? await Task.sleep(for: Self.leaderPollInterval)
+        }
+        return nil
     }
 
     /// One forwarding to `leader`. With `leavingForANewLeader`, it is given up as unanswered as
@@ -91,14 +115,19 @@ extension ChatAPI {
             case .here:
                 // Elected itself: the request goes to this replica's own address, marked as
                 // forwarded, and is carried out here.
-                let status = dependencies.replicator.status()
-                if status.id != previous.id { return status.members.first { $0.address.id == status.id }?.address }
+                if let own = ownAddress, own.id != previous.id { return own }
                 try? await Task.sleep(for: Self.leaderPollInterval)
             case .leader, .noLeader:
                 try? await Task.sleep(for: Self.leaderPollInterval)
             }
         }
         return nil
+    }
+
+    /// This replica's address as the members know it.
+    private var ownAddress: PeerAddress? {
+        let status = dependencies.replicator.status()
+        return status.members.first { $0.address.id == status.id }?.address
     }
 
     /// How often a forwarded write whose leader was unreachable looks for the next one.

@@ -41,6 +41,9 @@ struct WriteForwarder: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.timeout = .init(connect: .seconds(1))
+        // A refused connection must surface at once, not after a second of retries: it proves
+        // nothing was written, and the next leader may already be known.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.usePeerTLS(tls)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -91,7 +94,7 @@ struct WriteForwarder: Sendable {
         let body: ByteBuffer
         do {
             response = try await client.execute(outgoing, timeout: .milliseconds(milliseconds))
-            body = try await response.body.collect(upTo: 1 << 20)
+            body = try await Self.collect(response.body, until: deadline)
         } catch {
             guard !Self.neverConnected(error) else {
                 let refusal = APIError.unavailable("The leader (replica \(leader.id)) could not be reached; nothing was written. Retry shortly.")
@@ -110,6 +113,21 @@ struct WriteForwarder: Sendable {
             relayed.headers.append((header.name, header.value))
         }
         return .answered(relayed)
+    }
+
+    /// The answer's body, by `deadline`. AsyncHTTPClient's own deadline ends with the answer's
+    /// head: a leader paused between head and body would otherwise hold the write for ever.
+    static func collect(_ body: HTTPClientResponse.Body, until deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: 1 << 20) }
+            group.addTask {
+                try await Task.sleep(until: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else { throw HTTPClientError.deadlineExceeded }
+            return buffer
+        }
     }
 
     /// Whether `error` says no connection to the leader was made, so no byte of the request left.

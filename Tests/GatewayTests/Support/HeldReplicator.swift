@@ -15,7 +15,10 @@ final class HeldReplicator: Replicator {
         return true
     }
 
-    func writeRoute() -> WriteRoute { .here }
+    /// Where writes go; a test may move leadership.
+    let route = Mutex<WriteRoute>(.here)
+
+    func writeRoute() -> WriteRoute { route.withLock { $0 } }
     func submit(
         _ command: ChatCommand, timeline: WriteTimeline?,
         then completion: @escaping @Sendable (Result<ChatResult, ReplicationError>) -> Void

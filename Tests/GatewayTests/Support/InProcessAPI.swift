@@ -12,7 +12,7 @@ struct InProcessAPI {
     let api: ChatAPI
 
     /// Each of `users` logged in with the token `token-<name>`, then `commands` applied.
-    init(users: [String], then commands: [ChatCommand] = []) throws {
+    init(users: [String], then commands: [ChatCommand] = [], forwarder: WriteForwarder? = nil) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("in-process-api-\(UUID().uuidString)")
         database = try ChatDatabase(directory: directory)
         let now = Timestamp.nowMillis()
@@ -26,9 +26,11 @@ struct InProcessAPI {
         // As the applier keeps it.
         let database = database
         try database.read { try database.sessions.reload(from: $0) }
-        api = ChatAPI(.init(
+        var dependencies = ChatAPI.Dependencies(
             database: database, replicator: replicator, waiters: waiters, metrics: ServiceMetrics(),
-            passwordHasher: PasswordHasher(rounds: 1), logger: Logger(label: "test")))
+            passwordHasher: PasswordHasher(rounds: 1), logger: Logger(label: "test"))
+        dependencies.forwarder = forwarder
+        api = ChatAPI(dependencies)
     }
 
     /// A send from `sender` to `recipient`, as the leader would propose it; `body` is its id too.
