@@ -218,6 +218,7 @@ extension ChatAPI {
         case .noLeader: APIError.noLeader
         case .timedOut: APIError.unconfirmedWrite("The write was not confirmed in time", request: request)
         case .shuttingDown: APIError.shuttingDown
+        case .stoppedBeforeConfirming: APIError.unconfirmedWrite("The replica shut down before this write was confirmed", request: request)
         case .storageFull: APIError.storageFull
         }
     }

@@ -791,10 +791,14 @@ final class RaftDriver: @unchecked Sendable {
             responder.answer(APIError.shuttingDown.response)
         }
         pendingReplies = [:]
-        for pending in proposals.values { pending.complete(.failure(error)) }
+        // Proposals and membership changes are in the log already, and stopping does not take
+        // them out: a later leader may commit them.
+        for pending in proposals.values { pending.complete(.failure(.stoppedBeforeConfirming)) }
         for pending in readsAwaitingIndex.values { for continuation in pending.continuations { continuation.resume(throwing: error) } }
         for waiting in readsAwaitingApply { for continuation in waiting.read.continuations { continuation.resume(throwing: error) } }
-        for pending in membershipProposals.values { pending.continuation.resume(throwing: MembershipChangeError.replication(error)) }
+        for pending in membershipProposals.values {
+            pending.continuation.resume(throwing: MembershipChangeError.replication(.stoppedBeforeConfirming))
+        }
         membershipProposals = [:]
         proposals = [:]
         readsAwaitingIndex = [:]

@@ -50,6 +50,8 @@ public enum ReplicationError: Error, Sendable, Equatable {
     /// The command may or may not have been committed; a retry with an idempotency key is safe.
     case timedOut
     case shuttingDown
+    /// The replica stopped while the command was in its log: a later leader may still commit it.
+    case stoppedBeforeConfirming
     /// The data directory's disk is (nearly) full: writes are refused until space returns.
     case storageFull
 }

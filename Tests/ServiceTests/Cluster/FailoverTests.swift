@@ -132,6 +132,27 @@ extension ClusterTests {
             let bodies = try await alice.at(newLeader).allMessages().compactMap { $0["body"] as? String }
             #expect(bodies == ["committed by the new leader"], "the overwritten write never took effect: \(bodies)")
         }
+
+        /// A leader stopped (SIGTERM) while a write is in its log, not yet committed, must not
+        /// answer as if nothing happened: the next leader may still commit the entry.
+        @Test func aWriteInTheLogOfALeaderThatShutsDownMayStillTakeEffect() async throws {
+            let cluster = try await TestCluster.started(size: 3, extraArguments: ["--request-timeout-ms", "60000"])
+            defer { cluster.resumeAndStopAll() }
+            let leader = try await cluster.waitForLeader()
+            let alice = try await ChatUser.register("alice", at: leader.baseURL)
+            for follower in cluster.followers(of: leader) { follower.stop(signal: SIGKILL) }
+            let write = Task { try await alice.send(to: "alice", "in the stopping leader's log") }
+            let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
+            _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
+                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
+                let own = members.first { $0["id"] as? Int == leader.id }?["match_index"] as? Int ?? 0
+                return own > lastIndex ? true : nil
+            }
+            leader.stop(signal: SIGTERM)
+            let answer = try await write.value
+            #expect(answer.status == 503, "\(answer.status) \(answer.text)")
+            #expect(answer.text.contains("may still take effect"), "\(answer.text)")
+        }
     }
 }
 
