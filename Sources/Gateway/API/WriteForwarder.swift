@@ -35,12 +35,12 @@ struct WriteForwarder: Sendable {
     let client: HTTPClient
     let timeout: Duration
 
-    init(replicaID: Int, writeTimeout: Duration, tls: TLSConfiguration? = nil) {
+    init(replicaID: Int, writeTimeout: Duration, tls: TLSConfiguration? = nil, connectTimeout: Duration = .seconds(1)) {
         self.replicaID = replicaID
         timeout = writeTimeout + .seconds(2)
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        configuration.timeout = .init(connect: .seconds(1))
+        configuration.timeout = .init(connect: .init(connectTimeout))
         // A refused connection must surface at once, not after a second of retries: it proves
         // nothing was written, and the next leader may already be known.
         configuration.connectionPool.retryConnectionEstablishment = false
