@@ -75,6 +75,14 @@ extension ChatAPI {
             waiters.cancel(ticket)
             return responder.answer(Self.inboxResponse(messages, query: query))
         }
+        // A logout or deletion applied after the caller was authenticated and before the ticket
+        // was registered woke nobody: without this look, the poll would sleep its whole wait.
+        // The table is asked first; the database only when the table lacks the session, as it
+        // does for a moment after a login is stored and before the applier notes it.
+        guard isSessionLive(query) || isSessionStored(query) else {
+            waiters.cancel(ticket)
+            return responder.answer(APIError.unauthorized.response)
+        }
         wait(ticket, for: query, until: deadline, responder: responder)
     }
 
@@ -148,6 +156,16 @@ extension ChatAPI {
     /// Whether the long-poll's session is still in the session table, for its account.
     private func isSessionLive(_ query: InboxQuery) -> Bool {
         dependencies.database.sessions.entry(forTokenHash: query.tokenHash)?.accountKey == query.accountKey
+    }
+
+    /// Whether the database holds the query's session; true when it cannot tell (the wait
+    /// ends with the database's answer anyway).
+    private func isSessionStored(_ query: InboxQuery) -> Bool {
+        do throws(APIError) {
+            return try readState { try ChatQueries.session(forTokenHash: query.tokenHash, in: $0) } != nil
+        } catch {
+            return true
+        }
     }
 
     private func answerAfterWait(_ query: InboxQuery, arrival: InboxWaiters.Arrival?) -> HTTPResponse {
