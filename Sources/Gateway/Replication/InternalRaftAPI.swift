@@ -74,6 +74,10 @@ struct InternalRaftAPI: HTTPRequestHandler {
                 ? .now(PeerTransport.replyResponse([]))
                 : .error(APIError(status: 400, code: "invalid_body", message: "A batch comes from one replica."))
         }
+        // Replica ids are positive Ints everywhere else (the driver records the sender as one).
+        guard sender.rawValue >= 1, sender.rawValue <= UInt64(Int.max) else {
+            return .error(APIError(status: 400, code: "invalid_body", message: "\(sender.rawValue) is not a replica id."))
+        }
         if let stray = messages.first(where: { $0.to.rawValue != UInt64(replicaID) }) {
             // A member added with another replica's URL (one machine spelled two ways): without
             // this answer the sender would never learn why its follower does not catch up.
