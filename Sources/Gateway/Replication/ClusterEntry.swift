@@ -62,6 +62,7 @@ struct ClusterEntryResolver {
             var unanswered: [Int] = []
             var witnesses: [Int] = []
             var reasons: [String] = []
+            var strangers: [String] = []
             for peer in others {
                 let url = "\(peer.url)/internal/identity?asker=\(replicaID)"
                 let answer = calls.call(.GET, url)
@@ -70,10 +71,15 @@ struct ClusterEntryResolver {
                     reasons.append("\(peer.id): \(calls.summary(of: answer, from: url))")
                     continue
                 }
+                // Older releases do not say who answers.
+                if let answering = json["replica_id"] as? Int, answering != peer.id {
+                    strangers.append("replica \(answering) answers at \(peer.url), which --peers gives to replica \(peer.id)")
+                }
                 if let clusterID = json["cluster_id"] as? String { clusters.insert(clusterID) }
                 if json["heard_from_asker"] as? Bool == true { witnesses.append(peer.id) }
             }
             if !witnesses.isEmpty { throw refusalForWipedReplica(witnesses: witnesses, clusters: clusters) }
+            if !strangers.isEmpty { throw refusalForChangedPeers(strangers) }
             if unanswered.isEmpty {
                 if clusters.count > 1 {
                     throw ClusterEntryRefusal(
@@ -99,6 +105,20 @@ struct ClusterEntryResolver {
             }
             Thread.sleep(forTimeInterval: Double(retryInterval.components.attoseconds) / 1e18)
         }
+    }
+
+    /// Only the founding members named in --peers can say that this replica never ran: one
+    /// that stands in for another at its address (a replaced machine) never heard from it,
+    /// whether it ran or not.
+    private func refusalForChangedPeers(_ strangers: [String]) -> ClusterEntryRefusal {
+        ClusterEntryRefusal(description: """
+            refusing to start: the data directory \(dataDirectory) is empty, and --peers no longer describes the \
+            cluster: \(strangers.joined(separator: "; ")). The members that could say whether replica \(replicaID) \
+            ran before are gone, and a replica that ran before and lost its data could vote twice in one term or \
+            forget writes it acknowledged. Correct --peers if it is wrong; otherwise start this machine with a new \
+            id, joining the cluster (see README, "Replacing a failed machine"):
+              chatd --id <new id> --join <url of a live replica> --listen <host:port> --data-dir <dir> --cluster-secret-file <file>
+            """)
     }
 
     fileprivate func refusalForWipedReplica(witnesses: [Int], clusters: Set<String>) -> ClusterEntryRefusal {

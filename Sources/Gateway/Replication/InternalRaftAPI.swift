@@ -4,8 +4,8 @@ import ReplicaCore
 /// Answers other replicas: `POST /internal/raft/messages` (a batch of Raft messages for the
 /// driver, answered with the driver's replies once it has handled and persisted them) and
 /// `POST /internal/raft/state-file` (one piece of a state file for a snapshot), and
-/// `GET /internal/identity?asker=N` (which cluster this replica belongs to, and whether it
-/// ever heard from replica N: see `ClusterEntry`). Every call must carry the cluster secret;
+/// `GET /internal/identity?asker=N` (which replica answers, the cluster it belongs to, and
+/// whether it ever heard from replica N: see `ClusterEntry`). Every call must carry the cluster secret;
 /// Raft traffic must also name this replica's cluster.
 struct InternalRaftAPI: HTTPRequestHandler {
     static let identityPath = "/internal/identity"
@@ -55,7 +55,7 @@ struct InternalRaftAPI: HTTPRequestHandler {
         guard let asker = request.queryValue("asker").flatMap(Int.init), asker >= 1 else {
             return .error(.invalidRequest("asker must be a replica id."))
         }
-        var body: [String: Any] = ["heard_from_asker": board.hasHeard(from: asker)]
+        var body: [String: Any] = ["heard_from_asker": board.hasHeard(from: asker), "replica_id": replicaID]
         body["cluster_id"] = board.clusterID ?? NSNull()
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         return .now(WireFormat.response(200, json: [UInt8](data)))

@@ -324,6 +324,29 @@ extension ClusterTests {
             #expect(joiner.recentLog.contains("replica 4 is a voter of cluster c0ffee, so it ran before"), "log: \(joiner.recentLog)")
         }
 
+        /// Both other founding members were replaced where they stood (new ids, same URLs): they
+        /// never heard from replica 3, whether it ran or not, so its empty directory is refused
+        /// rather than taken for a founding member that starts late.
+        @Test func aWipedFoundingMemberWhosePeersWereReplacedIsRefused() async throws {
+            let (port1, port2, ownPort) = (try FreePort.next(), try FreePort.next(), try FreePort.next())
+            let stand1 = try ScriptedPeer(port: port1, view: "{}")
+            let stand2 = try ScriptedPeer(port: port2, view: "{}")
+            defer { stand1.stop(); stand2.stop() }
+            for (peer, id) in [(stand1, 6), (stand2, 7)] {
+                peer.route(
+                    "GET /internal/identity?asker=3", status: "200 OK",
+                    body: #"{"cluster_id":"c0ffee","heard_from_asker":false,"replica_id":\#(id)}"#)
+            }
+            let founder = ChatdProcess(
+                id: 3, peers: [1: port1, 2: port2, 3: ownPort], dataDirectory: TemporaryDirectory.make(),
+                extraArguments: ["--cluster-secret", TestCluster.secret])
+            defer { founder.stop() }
+            try? await founder.start(waitForHealth: false)
+            let status = try #require(founder.process.flatMap { exitStatus(of: $0, timeout: .seconds(20)) }, "it did not exit: \(founder.recentLog)")
+            #expect(status == 2)
+            #expect(founder.recentLog.contains("replica 6 answers at http://127.0.0.1:\(port1), which --peers gives to replica 1"), "log: \(founder.recentLog)")
+        }
+
         /// A joined replica whose disk was wiped cannot come back under its id through --join:
         /// the members heard from it.
         @Test func aWipedJoinedReplicaRestartedWithJoinRefusesToStart() async throws {
