@@ -212,6 +212,15 @@ extension ClusterEntryResolver {
             let clusterID = view["cluster_id"] as? String,
             let members = view["members"] as? [[String: Any]]
         else { return .waiting("replica \(replicaID) is already listed; asking the leader for its view") }
+        // The leader lists its newest configuration, committed or not: a place in one that a
+        // later leader may drop is no place to take, and would never be asked for again.
+        let configurationIndex = view["configuration_index"] as? Int ?? 0
+        guard let commitIndex = view["commit_index"] as? Int, configurationIndex <= commitIndex else {
+            return .waiting("""
+                replica \(replicaID) is listed in a configuration (index \(configurationIndex)) that is not committed yet; \
+                waiting for it to commit
+                """)
+        }
         guard let listed = members.first(where: { $0["id"] as? Int == replicaID }) else {
             // The URL is another member's: this is no place to take.
             throw ClusterEntryRefusal(description: "the cluster refused to add replica \(replicaID) (\(ownURL)): \(message)")

@@ -211,6 +211,38 @@ extension ClusterTests {
             #expect(adopted, "a member that never ran vouches: \(joiner.recentLog)")
         }
 
+        /// A leader lists its newest configuration, committed or not. A place in one not yet
+        /// committed may be dropped by the next leader: the joiner waits for the commit.
+        @Test func aPlaceInAConfigurationNotYetCommittedIsNotTaken() async throws {
+            let (leaderPort, ownPort) = (try FreePort.next(), try FreePort.next())
+            let leaderURL = "http://127.0.0.1:\(leaderPort)"
+            let members: [[String: Any]] = [
+                ["id": 1, "role": "voter", "url": leaderURL], ["id": 4, "role": "learner", "url": "http://127.0.0.1:\(ownPort)"],
+            ]
+            let leader = try Self.scriptedLeaderListingReplica4(port: leaderPort, members: members)
+            defer { leader.stop() }
+            func view(commitIndex: Int) -> String {
+                let view: [String: Any] = [
+                    "cluster_id": "c0ffee", "id": 1, "role": "leader", "leader": ["id": 1, "url": leaderURL],
+                    "applied_index": commitIndex, "commit_index": commitIndex, "configuration_index": 8, "members": members,
+                ]
+                return String(decoding: try! JSONSerialization.data(withJSONObject: view), as: UTF8.self)
+            }
+            leader.answer(with: view(commitIndex: 7))
+            let joiner = Self.replica4Joining(through: leaderURL, port: ownPort)
+            joiner.extraArguments += ["--log-level", "notice"]
+            defer { joiner.stop() }
+            try await joiner.start(waitForHealth: false)
+
+            _ = try await eventually(timeout: .seconds(20)) { leader.clusterCalls >= 6 ? true : nil }
+            #expect(!joiner.recentLog.contains("taking its place"), "it took a place not yet committed: \(joiner.recentLog)")
+            #expect(joiner.recentLog.contains("not committed yet"), "log: \(joiner.recentLog)")
+
+            leader.answer(with: view(commitIndex: 8))
+            let adopted = try await eventually(timeout: .seconds(20)) { joiner.recentLog.contains("taking its place") ? true : nil }
+            #expect(adopted, "the committed place is taken: \(joiner.recentLog)")
+        }
+
         /// An eighth voter is refused: the joiner says so once, stays a learner, and asks again
         /// only every ten seconds instead of five times a second.
         @Test func aJoinerThatCannotBecomeAVoterSaysWhyAndStopsAskingSoOften() async throws {
