@@ -217,7 +217,13 @@ public final class RaftReplicator: Replicator {
             if me.role == .voter { return }
             guard let leader = status.leader, status.appliedIndex > 0 else { continue }
             let calls = calls
-            let answer = await Task.detached { calls.call(.POST, "\(leader.url)/v1/cluster/members/\(id)/promote") }.value
+            // The call blocks for up to its timeout per hop: on a thread of its own, not one of the
+            // few that run every task (a hanging leader would hold one for the whole call).
+            let answer = await withCheckedContinuation { continuation in
+                DispatchQueue.global(qos: .utility).async {
+                    continuation.resume(returning: calls.call(.POST, "\(leader.url)/v1/cluster/members/\(id)/promote"))
+                }
+            }
             if answer?.status == 200 {
                 logger.notice("caught up with the leader: now a voter")
                 return
