@@ -16,6 +16,8 @@ public enum ChatClientError: Error, Sendable, Hashable, CustomStringConvertible 
     case configurationFile(path: String, reason: String)
     /// No password could be read.
     case passwordUnavailable(String)
+    /// Standard output could not be written (the reader closed the pipe, the disk is full).
+    case outputFailed(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum ChatClientError: Error, Sendable, Hashable, CustomStringConvertible 
             "Configuration file \(path): \(reason)"
         case .passwordUnavailable(let reason):
             "No password: \(reason)"
+        case .outputFailed(let reason):
+            "cannot write to standard output (\(reason)); what was not written stays unacknowledged."
         }
     }
 }

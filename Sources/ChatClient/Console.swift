@@ -10,14 +10,24 @@
 /// that each line reaches a pipe at once and no shared C stream is touched.
 public enum Console {
     public static func writeOutput(_ text: String) {
-        write(text, to: STDOUT_FILENO)
+        _ = write(text, to: STDOUT_FILENO)
+    }
+
+    /// Writes `text` to standard output, or throws when it cannot all be written: a closed
+    /// pipe (SwiftNIO ignores SIGPIPE, so a closed reader does not end the process) or a
+    /// full disk. For output that must not be taken as delivered when it was not.
+    public static func deliverOutput(_ text: String) throws(ChatClientError) {
+        if let failure = write(text, to: STDOUT_FILENO) {
+            throw .outputFailed(String(cString: strerror(failure)))
+        }
     }
 
     public static func writeError(_ text: String) {
-        write(text, to: STDERR_FILENO)
+        _ = write(text, to: STDERR_FILENO)
     }
 
-    private static func write(_ text: String, to descriptor: Int32) {
+    /// The errno of a failed write; nil when all of `text` was written.
+    private static func write(_ text: String, to descriptor: Int32) -> Int32? {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -28,10 +38,11 @@ public enum Console {
                 continue
             }
             guard count > 0 else {
-                return
+                return count < 0 ? errno : EIO
             }
             offset += count
         }
+        return nil
     }
 
     private static func systemWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {

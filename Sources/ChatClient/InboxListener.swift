@@ -5,6 +5,11 @@ public struct InboxListener: Sendable {
     /// How long each read asks the server to wait for a message.
     public var waitSeconds: Int
 
+    /// Between empty reads that asked the server not to wait.
+    public static let pauseWithoutWait = Duration.seconds(1)
+    /// How the listener pauses; tests replace it.
+    public var pause: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+
     public init(api: ChatAPI, waitSeconds: Int = 30) {
         precondition((0...60).contains(waitSeconds), "the server waits 0 to 60 seconds")
         self.api = api
@@ -23,10 +28,15 @@ public struct InboxListener: Sendable {
                 try await handle(message)
             }
             if let last = inbox.messages.last {
-                try await api.acknowledge(upTo: max(last.sequenceNumber, inbox.nextAfter))
+                // Only what was handed over: a position past it would delete messages unseen.
+                try await api.acknowledge(upTo: last.sequenceNumber)
                 if once {
                     return
                 }
+            } else if waitSeconds == 0 {
+                // The server answered at once with nothing: without a pause this loop would ask
+                // again and again as fast as the cluster answers.
+                try await pause(Self.pauseWithoutWait)
             }
             after = inbox.nextAfter
         }

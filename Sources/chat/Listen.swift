@@ -24,7 +24,7 @@ struct Listen: AsyncParsableCommand {
             _ = try context.loggedInUsername()
             let listener = InboxListener(api: context.api, waitSeconds: wait)
             try await listener.run(once: once) { message in
-                Console.writeOutput(message.displayLine + "\n")
+                try Console.deliverOutput(message.displayLine + "\n")
             }
         }
     }
