@@ -3,7 +3,7 @@ import Testing
 
 /// Long-polls on replicas of their own, so other tests' load does not blur what they measure.
 @Suite(.serialized) struct LongPollTests {
-    @Test func aLongPollIsWokenBySendWithinMilliseconds() async throws {
+    @Test func aLongPollIsWokenBySendAtOnce() async throws {
         let replica = try await ChatdProcess.single()
         let alice = try await ChatUser.register("alice", at: replica.baseURL)
         let bob = try await ChatUser.register("bob", at: replica.baseURL)
@@ -16,10 +16,11 @@ import Testing
         let sendAnswered = ContinuousClock.now
         let (response, pollAnswered) = try await poll.value
         // The poll is answered when the message is applied, which happens before the send's own
-        // answer; allow for the two responses racing back to this process.
+        // answer; allow for the two responses racing back to this process, on a loaded machine
+        // too (how fast is the delivery benchmark's to say; the wait asked for is 30 s).
         let elapsed = pollAnswered - sendAnswered
         #expect(response.bodies == ["wake"])
-        #expect(elapsed < .milliseconds(100), "woken after \(elapsed)")
+        #expect(elapsed < .seconds(1), "woken after \(elapsed)")
     }
 
     @Test func aThousandConcurrentLongPollsAreAllWoken() async throws {

@@ -93,6 +93,16 @@ extension ClusterTests {
 
 extension ClusterTests {
     @Suite(.serialized) struct OverwrittenProposals {
+        /// Waits until `leader`, whose followers are gone, holds an entry past its commit index.
+        static func waitUntilLeaderHoldsAnUncommittedEntry(_ leader: ChatdProcess) async throws {
+            let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
+            _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
+                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
+                let own = members.first { $0["id"] as? Int == leader.id }?["match_index"] as? Int ?? 0
+                return own > lastIndex ? true : nil
+            }
+        }
+
         /// A write the leader appended but could not commit, whose index a new leader then filled
         /// with its own entry, is answered as soon as the old leader learns of it: 503, "may
         /// still take effect", never a hang until the write timeout (set to a minute here).
@@ -109,12 +119,7 @@ extension ClusterTests {
             let started = ContinuousClock.now
             let write = Task { try await alice.send(to: "alice", "appended, never committed") }
             // Once the leader holds the entry, it is paused and the others elect a new leader.
-            let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
-            _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
-                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
-                let own = members.first { $0["id"] as? Int == leader.id }?["match_index"] as? Int ?? 0
-                return own > lastIndex ? true : nil
-            }
+            try await Self.waitUntilLeaderHoldsAnUncommittedEntry(leader)
             kill(leaderPID, SIGSTOP)
             for follower in followers { try await follower.start() }
             let newLeader = try await eventually(timeout: .seconds(10)) { () -> ChatdProcess? in
@@ -142,12 +147,7 @@ extension ClusterTests {
             let alice = try await ChatUser.register("alice", at: leader.baseURL)
             for follower in cluster.followers(of: leader) { follower.stop(signal: SIGKILL) }
             let write = Task { try await alice.send(to: "alice", "in the stopping leader's log") }
-            let lastIndex = try await leader.clusterView["commit_index"] as? Int ?? 0
-            _ = try await eventually(timeout: .seconds(5)) { () -> Bool? in
-                let members = try await leader.clusterView["members"] as? [[String: Any]] ?? []
-                let own = members.first { $0["id"] as? Int == leader.id }?["match_index"] as? Int ?? 0
-                return own > lastIndex ? true : nil
-            }
+            try await Self.waitUntilLeaderHoldsAnUncommittedEntry(leader)
             leader.stop(signal: SIGTERM)
             let answer = try await write.value
             #expect(answer.status == 503, "\(answer.status) \(answer.text)")
