@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `chatd` process on loopback, with its own data directory.
 final class ChatdProcess: @unchecked Sendable {
@@ -197,7 +198,20 @@ enum TemporaryDirectory {
 
 /// Asks the kernel for a port nobody is listening on.
 enum FreePort {
+    /// Every port handed out in this run. The kernel may hand a closed ephemeral port out again
+    /// at once; two replicas given one port would share an address (seen in a fresh-clone run:
+    /// "replicas 1 and 5 have one URL in --peers").
+    private static let handedOut = Mutex<Set<Int>>([])
+
     static func next() throws -> Int {
+        for _ in 0..<1_000 {
+            let port = try unboundPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw TestFailure("every free port the kernel offered was handed out before")
+    }
+
+    private static func unboundPort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw TestFailure("socket() failed") }
         defer { close(socket) }
